@@ -1,0 +1,378 @@
+/**
+ * NodeStorage: the write-ahead log of one node, shared by all its Raft groups (RabbitMQ Ra's
+ * "one WAL per node"), on one LevelDB database.
+ *
+ * Group commit. `stage()` (from any number of groups) only queues operations in memory;
+ * `flush()` writes everything staged as ONE `db.batch(ops, { sync: true })`, i.e. one fsync for
+ * all groups. While a batch is being written, further stages accumulate and every `flush()`
+ * called meanwhile coalesces into the next batch, which starts as soon as the current one is
+ * durable. Under load the batch size grows by itself, so the fsync rate (not the disk's
+ * bandwidth) bounds throughput and the disk never sees more than one outstanding sync.
+ *
+ * Durability rule (the host's job, see `Ready` in core/types.ts): a vote, a vote's hard state, or an
+ * append acknowledgement may be sent only after the `flush()` covering it resolves. A leader
+ * may send MsgApp to its followers while its own batch is in flight (thesis §10.2.1): the
+ * core counts the leader's own match index only once `advance()` reports the entries durable.
+ *
+ * Reads: `load()` returns what is on disk (call it before staging writes for that group);
+ * `readEntry()` also sees staged and in-flight writes.
+ *
+ * A failed batch write leaves the staged data's durability unknown (after a failed fsync the
+ * kernel may have dropped the dirty pages): the storage refuses every later call and the node
+ * must exit and recover from disk.
+ */
+import { Level } from "level";
+import type { Entry, GroupId, HardState, Snapshot } from "../core/types.js";
+import { CorruptStorageError, RaftInvariantError } from "../errors.js";
+import { type Logger, noopLogger } from "../logger.js";
+import { decodeEntry, decodeFormat, encodeFormat, encodeHardState, RecordDecodeError } from "./codec.js";
+import {
+  type GroupLog,
+  newGroupLog,
+  stageAppend,
+  stageCompaction,
+  stageDeleteLoaded,
+  stageInstall,
+  stageMarker,
+} from "./group-log.js";
+import {
+  entryKey,
+  FORMAT_KEY,
+  FORMAT_VERSION,
+  groupLowerBound,
+  groupUpperBound,
+  hardStateKey,
+  MARKER_PREFIX,
+  markerKey,
+  parseMarkerKey,
+} from "./keys.js";
+import { type LoadedGroup, recoverGroup } from "./recovery.js";
+import { LatencyWindow, type StorageStats } from "./stats.js";
+import { type LevelOp, WriteBatch } from "./write-batch.js";
+
+/** One group's writes for the next flush. Applied in this order: snapshot, entries, hard state. */
+export interface StagedWrite {
+  /** A snapshot received from the leader: replaces the whole stored log. */
+  readonly snapshot?: Snapshot;
+  /** The entries named by `snapshot.live`, shipped with it. Only together with `snapshot`. */
+  readonly liveEntries?: readonly Entry[];
+  /** Consecutive entries; those at or below the stored last index replace the stored suffix. */
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState;
+}
+
+export interface NodeStorageOptions {
+  logger?: Logger;
+}
+
+type Db = Level<string, Buffer>;
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export class NodeStorage {
+  /** Groups loaded or created in this process, with their bookkeeping. */
+  private readonly logs = new Map<GroupId, GroupLog>();
+  /** Every group stored on disk or staged (loaded or not). */
+  private readonly known: Set<GroupId>;
+  /** Writes not yet handed to LevelDB. */
+  private staging = new WriteBatch();
+  /** The batch being written, if any; `done` settles when it is durable. */
+  private inflight: { readonly batch: WriteBatch; readonly done: Promise<void> } | undefined;
+  /** Waiters of the staged batch: set once someone called flush() with something staged. */
+  private pending: Deferred | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  private flushes = 0;
+  private entriesWritten = 0;
+  private bytesWritten = 0;
+  private opsWritten = 0;
+  private readonly latency = new LatencyWindow();
+
+  private constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    known: Set<GroupId>,
+  ) {
+    this.known = known;
+  }
+
+  /**
+   * Opens (creating if missing) the node's database in `dir`. Throws CorruptStorageError when the
+   * directory holds data of another format or unreadable group markers.
+   */
+  static async open(dir: string, opts: NodeStorageOptions = {}): Promise<NodeStorage> {
+    const logger = opts.logger ?? noopLogger;
+    const db: Db = new Level<string, Buffer>(dir, { keyEncoding: "utf8", valueEncoding: "buffer" });
+    await db.open();
+    try {
+      await checkFormat(db, dir);
+      const known = new Set<GroupId>();
+      for await (const key of db.keys({ gte: MARKER_PREFIX, lt: "m;" })) {
+        try {
+          known.add(parseMarkerKey(key));
+        } catch {
+          throw new CorruptStorageError(
+            `refusing to start: raft storage in ${dir} has a malformed group marker key ${JSON.stringify(key)}`,
+          );
+        }
+      }
+      logger.info({ dir, groups: known.size }, "raft storage opened");
+      return new NodeStorage(db, logger, known);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** Ids of the groups stored (or staged) on this node, sorted. */
+  async groups(): Promise<GroupId[]> {
+    return [...this.known].sort();
+  }
+
+  /**
+   * Reads a group back exactly as it was flushed: hard state, snapshot, and the log after the
+   * snapshot. A group never written loads as empty. Throws CorruptStorageError (naming the group
+   * and key) on any undecodable record or inconsistent log. Must be called before staging writes
+   * for a group that exists on disk; flushes whatever is staged first, so the answer reflects it.
+   */
+  async load(group: GroupId): Promise<LoadedGroup> {
+    this.checkUsable();
+    if (this.logs.has(group)) {
+      throw new RaftInvariantError(`raft storage, group ${group}: load() after writes were staged for it`);
+    }
+    await this.flush();
+    const { loaded, log } = await recoverGroup(this.db, group);
+    if (!this.known.has(group)) log.markerStaged = false;
+    this.logs.set(group, log);
+    return loaded;
+  }
+
+  /**
+   * Queues one group's writes for the next flush: snapshot (replacing the log), then entries
+   * (truncating a conflicting stored suffix, Raft §5.3), then hard state. Throws
+   * RaftInvariantError on a write that would break the log (a hole, an append below the snapshot).
+   */
+  stage(group: GroupId, w: StagedWrite): void {
+    this.checkUsable();
+    const g = this.groupLog(group);
+    if (w.liveEntries && !w.snapshot) {
+      throw new RaftInvariantError(`raft storage, group ${group}: liveEntries staged without a snapshot`);
+    }
+    const b = this.staging;
+    stageMarker(b, g);
+    if (w.snapshot) stageInstall(b, g, w.snapshot, w.liveEntries ?? []);
+    if (w.entries) stageAppend(b, g, w.entries);
+    if (w.hardState) b.put(hardStateKey(group), encodeHardState(w.hardState));
+  }
+
+  /**
+   * Queues compaction after a local snapshot: stores `snapshot` and deletes every entry at or
+   * below its index except `snapshot.live`, whose entries stay readable through `readEntry`.
+   */
+  stageCompact(group: GroupId, snapshot: Snapshot): void {
+    this.checkUsable();
+    const g = this.groupLog(group);
+    stageMarker(this.staging, g);
+    stageCompaction(this.staging, g, snapshot);
+  }
+
+  /** Queues the removal of everything stored for `group`. A later stage starts it afresh. */
+  stageDeleteGroup(group: GroupId): void {
+    this.checkUsable();
+    const g = this.logs.get(group);
+    if (g) {
+      stageDeleteLoaded(this.staging, g);
+      this.logs.delete(group);
+    } else if (this.known.has(group)) {
+      // Stored but never loaded: the keys are found by a scan when the batch is written.
+      this.staging.clearGroup(group, { type: "clear", group });
+      this.staging.del(markerKey(group));
+    }
+    this.known.delete(group);
+  }
+
+  /**
+   * Makes everything staged so far durable: one LevelDB batch with `sync: true` for all groups.
+   * Resolves when the batch covering every write staged before this call is on disk. Calls made
+   * while a batch is in flight coalesce into the next one.
+   */
+  flush(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new RaftInvariantError("raft storage is closed"));
+    if (!this.staging.isEmpty()) {
+      if (!this.pending) {
+        this.pending = deferred();
+        // Start on a microtask so stages and flushes of the same synchronous run share the batch.
+        if (!this.inflight) queueMicrotask(() => this.startNext());
+      }
+      return this.pending.promise;
+    }
+    return this.pending?.promise ?? this.inflight?.done ?? Promise.resolve();
+  }
+
+  /** An entry of the log or a live entry, including staged and in-flight writes; undefined if absent. */
+  async readEntry(group: GroupId, index: number): Promise<Entry | undefined> {
+    this.checkUsable();
+    for (const b of [this.staging, this.inflight?.batch]) {
+      const hit = b?.lookup(group, index);
+      if (hit !== undefined) return hit ?? undefined;
+    }
+    const key = entryKey(group, index);
+    const value = await this.db.get(key);
+    if (value === undefined) return undefined;
+    let entry: Entry;
+    try {
+      entry = decodeEntry(value);
+    } catch (err) {
+      if (!(err instanceof RecordDecodeError)) throw err;
+      throw new CorruptStorageError(
+        `raft storage for group ${JSON.stringify(group)} is corrupt at key ${key}: ${err.message}`,
+      );
+    }
+    if (entry.index !== index) {
+      throw new CorruptStorageError(
+        `raft storage for group ${JSON.stringify(group)}: key ${key} holds entry ${entry.index}`,
+      );
+    }
+    return entry;
+  }
+
+  /** Counters for metrics and the benchmark. */
+  stats(): StorageStats {
+    return {
+      flushes: this.flushes,
+      entriesWritten: this.entriesWritten,
+      bytesWritten: this.bytesWritten,
+      opsWritten: this.opsWritten,
+      fsyncMs: this.latency.summary(),
+    };
+  }
+
+  /** Flushes what is staged, waits for the write in flight, and closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (!this.failure) await this.flush().catch(() => undefined);
+    await this.inflight?.done.catch(() => undefined);
+    this.closed = true;
+    await this.db.close();
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new RaftInvariantError("raft storage is closed");
+  }
+
+  /** The bookkeeping of `group`, creating it for a new group. */
+  private groupLog(group: GroupId): GroupLog {
+    let g = this.logs.get(group);
+    if (g) {
+      this.known.add(group);
+      return g;
+    }
+    if (this.known.has(group)) {
+      throw new RaftInvariantError(
+        `raft storage, group ${group}: it is stored on disk; load() it before staging writes`,
+      );
+    }
+    g = newGroupLog(group, false);
+    this.logs.set(group, g);
+    this.known.add(group);
+    return g;
+  }
+
+  /** Hands the staged batch to LevelDB (only when nothing is in flight and someone waits for it). */
+  private startNext(): void {
+    const waiter = this.pending;
+    if (this.inflight || !waiter) return;
+    this.pending = undefined;
+    const batch = this.staging;
+    this.staging = new WriteBatch();
+    this.inflight = { batch, done: waiter.promise };
+    this.write(batch).then(
+      () => {
+        this.inflight = undefined;
+        waiter.resolve();
+        if (this.pending) this.startNext();
+      },
+      (err: unknown) => {
+        this.failure = new RaftInvariantError(
+          `raft storage: a batch write failed, durability of staged writes is unknown; the node must stop (${String(err)})`,
+          { cause: err },
+        );
+        this.logger.error({ err }, "raft storage write failed");
+        this.inflight = undefined;
+        waiter.reject(this.failure);
+        this.pending?.reject(this.failure);
+        this.pending = undefined;
+      },
+    );
+  }
+
+  private async write(batch: WriteBatch): Promise<void> {
+    const ops = batch.hasClears ? await this.expandClears(batch) : (batch.ops as LevelOp[]);
+    const start = performance.now();
+    await this.db.batch(ops, { sync: true });
+    this.latency.record(performance.now() - start);
+    this.flushes++;
+    this.entriesWritten += batch.entries;
+    this.bytesWritten += batch.bytes;
+    this.opsWritten += ops.length;
+  }
+
+  /** Replaces each `clear` op by deletes of the keys its group has on disk. */
+  private async expandClears(batch: WriteBatch): Promise<LevelOp[]> {
+    const out: LevelOp[] = [];
+    for (const op of batch.ops) {
+      if (op.type !== "clear") {
+        out.push(op);
+        continue;
+      }
+      for await (const key of this.db.keys({
+        gte: groupLowerBound(op.group),
+        lt: groupUpperBound(op.group),
+      })) {
+        out.push({ type: "del", key });
+      }
+    }
+    return out;
+  }
+}
+
+/** Checks (or, on an empty database, writes) the format version. */
+async function checkFormat(db: Db, dir: string): Promise<void> {
+  const stored = await db.get(FORMAT_KEY);
+  if (stored === undefined) {
+    for await (const key of db.keys({ limit: 1 })) {
+      throw new CorruptStorageError(
+        `refusing to start: ${dir} holds data (key ${JSON.stringify(key)}) but no raft storage format version`,
+      );
+    }
+    await db.put(FORMAT_KEY, encodeFormat(FORMAT_VERSION), { sync: true });
+    return;
+  }
+  let version: number;
+  try {
+    version = decodeFormat(stored);
+  } catch (err) {
+    throw new CorruptStorageError(`refusing to start: ${dir} key ${FORMAT_KEY}: ${(err as Error).message}`);
+  }
+  if (version !== FORMAT_VERSION) {
+    throw new CorruptStorageError(
+      `refusing to start: ${dir} uses raft storage format ${version}; this build reads format ${FORMAT_VERSION}`,
+    );
+  }
+}

@@ -1,0 +1,99 @@
+import { Level } from "level";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { entries, entry, tempDirs } from "./helpers.js";
+
+const t = tempDirs();
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await t.cleanup();
+});
+
+/** Counts LevelDB batch calls and whether each asked for an fsync. */
+function spyBatches() {
+  const spy = vi.spyOn(Level.prototype, "batch");
+  const calls = () => spy.mock.calls as unknown[][];
+  return {
+    count: () => calls().length,
+    syncs: () => calls().map((c) => (c[1] as { sync?: boolean } | undefined)?.sync === true),
+    opsOf: (k: number) => (calls()[k]?.[0] as unknown[] | undefined)?.length ?? 0,
+  };
+}
+
+describe("group commit", () => {
+  it("writes the stages of many groups as one synced batch per flush", async () => {
+    const s = await t.open(await t.dir());
+    const groups = Array.from({ length: 64 }, (_, k) => `q${k}`);
+    for (const g of groups) await s.load(g);
+    const batches = spyBatches();
+
+    for (const g of groups)
+      s.stage(g, { entries: entries(1, 3, 1), hardState: { term: 1, vote: "n1", commit: 0 } });
+    await s.flush();
+    expect(batches.count()).toBe(1);
+    expect(batches.syncs()).toEqual([true]);
+
+    for (const g of groups) s.stage(g, { entries: entries(4, 4, 1) });
+    await s.flush();
+    expect(batches.count()).toBe(2);
+    expect(s.stats()).toMatchObject({ flushes: 2, entriesWritten: 64 * 4 });
+    expect(s.stats().fsyncMs.count).toBe(2);
+    expect(s.stats().bytesWritten).toBeGreaterThan(64 * 4 * 16);
+  });
+
+  it("coalesces flushes called while a batch is in flight into the next batch", async () => {
+    const s = await t.open(await t.dir());
+    for (const g of ["a", "b", "c"]) await s.load(g);
+    const batches = spyBatches();
+
+    s.stage("a", { entries: entries(1, 1, 1) });
+    const first = s.flush();
+    // Let the flush start its write: the stages below cannot join it any more.
+    await vi.waitFor(() => expect(batches.count()).toBe(1));
+    s.stage("b", { entries: entries(1, 1, 1) });
+    const second = s.flush();
+    s.stage("c", { entries: entries(1, 2, 1) });
+    const third = s.flush();
+    // Nothing new staged: waits for the batch that holds "c" all the same.
+    const fourth = s.flush();
+    expect(third).toBe(second);
+    expect(fourth).toBe(second);
+
+    await Promise.all([first, second, third, fourth]);
+    expect(batches.count()).toBe(2);
+    expect(batches.opsOf(1)).toBe(2 + 3); // two markers, three entries
+    expect(await s.readEntry("c", 2)).toEqual(entry(2, 1));
+  });
+
+  it("a flush with nothing staged waits for the batch in flight", async () => {
+    const s = await t.open(await t.dir());
+    await s.load("a");
+    s.stage("a", { entries: entries(1, 100, 1) });
+    const first = s.flush();
+    let firstDone = false;
+    void first.then(() => {
+      firstDone = true;
+    });
+    await Promise.resolve();
+    await s.flush();
+    expect(firstDone).toBe(true);
+  });
+
+  it("serves staged and in-flight entries from readEntry before they reach the disk", async () => {
+    const s = await t.open(await t.dir());
+    await s.load("a");
+    s.stage("a", { entries: entries(1, 3, 1) });
+    expect(await s.readEntry("a", 2)).toEqual(entry(2, 1));
+    const f = s.flush();
+    expect(await s.readEntry("a", 3)).toEqual(entry(3, 1));
+    await f;
+    expect(await s.readEntry("a", 1)).toEqual(entry(1, 1));
+    expect(await s.readEntry("a", 4)).toBeUndefined();
+  });
+
+  it("resolves a flush of nothing at once", async () => {
+    const s = await t.open(await t.dir());
+    const batches = spyBatches();
+    await s.flush();
+    expect(batches.count()).toBe(0);
+  });
+});
