@@ -98,7 +98,8 @@ describe("topic exchange (RabbitMQ's topic matching test)", () => {
   it("deleting the exchange leaves nothing to match", () => {
     const t = topicTable();
     t.deleteExchange("x");
-    for (const key of ["a.b.c", "b.b.c", ""]) expect(t.route("x", key)).toEqual({ queues: [], unroutable: true });
+    for (const key of ["a.b.c", "b.b.c", ""])
+      expect(t.route("x", key)).toEqual({ queues: [], unroutable: true });
   });
 });
 
@@ -190,16 +191,20 @@ const pattern = fc.array(patternWord, { maxLength: 6 }).map((ws) => ws.join(".")
 describe("trie routing equals the naive matcher (property)", () => {
   it("for any set of patterns and any key", () => {
     fc.assert(
-      fc.property(fc.array(pattern, { maxLength: 20 }), fc.array(key, { minLength: 1, maxLength: 10 }), (ps, ks) => {
-        const trie = new TopicTrie<number>();
-        ps.forEach((p, i) => trie.add(compileTopicPattern(p), i));
-        for (const k of ks) {
-          const got: number[] = [];
-          trie.match(splitTopicKey(k), (v) => got.push(v));
-          const want = ps.flatMap((p, i) => (topicMatchesNaive(p, k) ? [i] : []));
-          expect(got.sort((a, b) => a - b)).toEqual(want);
-        }
-      }),
+      fc.property(
+        fc.array(pattern, { maxLength: 20 }),
+        fc.array(key, { minLength: 1, maxLength: 10 }),
+        (ps, ks) => {
+          const trie = new TopicTrie<number>();
+          ps.forEach((p, i) => trie.add(compileTopicPattern(p), i));
+          for (const k of ks) {
+            const got: number[] = [];
+            trie.match(splitTopicKey(k), (v) => got.push(v));
+            const want = ps.flatMap((p, i) => (topicMatchesNaive(p, k) ? [i] : []));
+            expect(got.sort((a, b) => a - b)).toEqual(want);
+          }
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
   });
@@ -208,39 +213,43 @@ describe("trie routing equals the naive matcher (property)", () => {
     type Op = { add: boolean; pattern: string; queue: number };
     const op = fc.record({ add: fc.boolean(), pattern, queue: fc.integer({ min: 0, max: 4 }) });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 60 }), fc.array(key, { minLength: 1, maxLength: 8 }), (ops: Op[], ks) => {
-        const t = new RoutingTable();
-        t.declareExchange("x", "topic");
-        for (let q = 0; q < 5; q++) t.addQueue(`q${q}`);
-        const model = new Set<string>(); // "queue|pattern"
-        for (const o of ops) {
-          const dest = { kind: "queue", name: `q${o.queue}` } as const;
-          const id = `${dest.name}|${o.pattern}`;
-          if (o.add) {
-            expect(t.bind("x", dest, o.pattern)).toBe(!model.has(id));
-            model.add(id);
-          } else {
-            expect(t.unbind("x", dest, o.pattern)).toBe(model.has(id));
-            model.delete(id);
+      fc.property(
+        fc.array(op, { maxLength: 60 }),
+        fc.array(key, { minLength: 1, maxLength: 8 }),
+        (ops: Op[], ks) => {
+          const t = new RoutingTable();
+          t.declareExchange("x", "topic");
+          for (let q = 0; q < 5; q++) t.addQueue(`q${q}`);
+          const model = new Set<string>(); // "queue|pattern"
+          for (const o of ops) {
+            const dest = { kind: "queue", name: `q${o.queue}` } as const;
+            const id = `${dest.name}|${o.pattern}`;
+            if (o.add) {
+              expect(t.bind("x", dest, o.pattern)).toBe(!model.has(id));
+              model.add(id);
+            } else {
+              expect(t.unbind("x", dest, o.pattern)).toBe(model.has(id));
+              model.delete(id);
+            }
           }
-        }
-        for (const k of ks) {
-          const want = new Set<string>();
+          for (const k of ks) {
+            const want = new Set<string>();
+            for (const id of model) {
+              const [q, p] = id.split("|") as [string, string];
+              if (topicMatchesNaive(p, k)) want.add(q);
+            }
+            const r = t.route("x", k);
+            expect(r.queues).toEqual([...want].sort());
+            expect(r.unroutable).toBe(want.size === 0);
+          }
+          // Removing everything leaves an empty trie behind the exchange.
           for (const id of model) {
             const [q, p] = id.split("|") as [string, string];
-            if (topicMatchesNaive(p, k)) want.add(q);
+            t.unbind("x", { kind: "queue", name: q }, p);
           }
-          const r = t.route("x", k);
-          expect(r.queues).toEqual([...want].sort());
-          expect(r.unroutable).toBe(want.size === 0);
-        }
-        // Removing everything leaves an empty trie behind the exchange.
-        for (const id of model) {
-          const [q, p] = id.split("|") as [string, string];
-          t.unbind("x", { kind: "queue", name: q }, p);
-        }
-        for (const k of ks) expect(t.route("x", k).unroutable).toBe(true);
-      }),
+          for (const k of ks) expect(t.route("x", k).unroutable).toBe(true);
+        },
+      ),
       { numRuns: 200, seed: 7 },
     );
   });
