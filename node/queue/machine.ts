@@ -1,0 +1,585 @@
+/**
+ * The quorum-queue state machine (RabbitMQ's `rabbit_fifo`, our shape): pure and deterministic,
+ * time only from `meta.time`, effects as data for the leader's node. See docs/queues.md for the
+ * command/effect reference and the RabbitMQ semantics it follows.
+ */
+import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import { messageTtl, Overflow, type QueueConfig } from "./config.js";
+import { Consumers, type Holder } from "./consumers.js";
+import { MessageLevel, State } from "./message-table.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import {
+  type CheckoutCommand,
+  type ConsumerRef,
+  DeadLetterReason,
+  type EnqueueCommand,
+  type GetReply,
+  type MessageId,
+  type QueueCommand,
+  type QueueCounts,
+  type QueueEffect,
+  type QueueReply,
+  type QueueResult,
+} from "./types.js";
+
+export interface QueueMachineOptions {
+  /**
+   * Called when a message leaves the state for good (settled, purged, dropped, dead-letter
+   * settled). Local bookkeeping only (the in-memory driver frees the body); must not throw.
+   */
+  readonly onRelease?: (id: MessageId) => void;
+}
+
+const OK: QueueReply = { type: "ok" };
+
+export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
+  private levels: (MessageLevel | undefined)[] = [];
+  private consumers: Consumers;
+  /** meta.time of the last "use" for x-expires; -1 before the first command. */
+  private lastUsed = -1;
+  /** The last timer effect issued (so a new leader and a replay issue the same ones). */
+  private timerAt = Number.POSITIVE_INFINITY;
+  private deleteRequested = false;
+  private readonly onRelease: ((id: MessageId) => void) | undefined;
+
+  constructor(
+    private config: QueueConfig,
+    options: QueueMachineOptions = {},
+  ) {
+    this.consumers = new Consumers(config.singleActiveConsumer);
+    this.onRelease = options.onRelease;
+  }
+
+  get queueConfig(): QueueConfig {
+    return this.config;
+  }
+
+  apply(meta: ApplyMeta, command: QueueCommand): QueueResult {
+    const now = meta.time;
+    if (this.lastUsed < 0) this.lastUsed = now;
+    const effects: QueueEffect[] = [];
+    let reply: QueueReply = OK;
+    switch (command.type) {
+      case "enqueue":
+        reply = this.enqueue(meta.index, now, command, effects);
+        break;
+      case "checkout":
+        reply = this.checkout(command);
+        break;
+      case "cancel": {
+        const h = this.consumers.find(command.consumer);
+        if (h) this.cancelConsumer(h, now);
+        break;
+      }
+      case "settle":
+        reply = this.settle(command.op, command.connection, command.channel, command.ids, now, effects);
+        break;
+      case "down":
+        this.down(command.connection, command.channel, now, effects);
+        break;
+      case "get":
+        reply = this.get(command.connection, command.channel, command.noAck, now, effects);
+        break;
+      case "purge":
+        reply = { type: "purged", count: this.purge() };
+        break;
+      case "tick":
+        this.expireHeads(now, effects);
+        break;
+      case "dead-letter-settled":
+        for (const id of command.ids) {
+          const at = this.locate(id);
+          if (at && at.level.isDeadLettering(at.p)) {
+            at.level.settleDeadLettered(at.p);
+            this.onRelease?.(id);
+          }
+        }
+        break;
+      case "touch":
+        this.lastUsed = now;
+        break;
+      default:
+        throw new TypeError(`unknown queue command ${(command as { type: unknown }).type}`);
+    }
+    this.deliverAll(now, effects);
+    this.checkExpires(now, effects);
+    this.scheduleTimer(effects);
+    return { reply, effects };
+  }
+
+  // ---- commands ----------------------------------------------------------------------------
+
+  private enqueue(index: number, now: number, cmd: EnqueueCommand, effects: QueueEffect[]): QueueReply {
+    const size = cmd.body.byteLength;
+    const c = this.config;
+    if (c.overflow === Overflow.RejectPublish) {
+      // Classic queues' will_overflow: refuse a message that would take the queue over a limit.
+      const ready = this.readyTotals();
+      if (
+        (c.maxLength !== undefined && ready.count + 1 > c.maxLength) ||
+        (c.maxLengthBytes !== undefined && ready.bytes + size > c.maxLengthBytes)
+      ) {
+        return cmd.publisher ? { type: "rejected", publisher: cmd.publisher } : { type: "rejected" };
+      }
+    }
+    const ttl = messageTtl(c, cmd.properties.expiration);
+    const expiry = ttl === undefined ? Number.POSITIVE_INFINITY : now + ttl;
+    this.level(this.levelOf(cmd.properties.priority)).append(index, expiry, size);
+    if (c.overflow === Overflow.DropHead) this.dropHeadOverLimit(now, effects);
+    return cmd.publisher
+      ? { type: "enqueued", id: index, publisher: cmd.publisher }
+      : { type: "enqueued", id: index };
+  }
+
+  private dropHeadOverLimit(now: number, effects: QueueEffect[]): void {
+    const c = this.config;
+    if (c.maxLength === undefined && c.maxLengthBytes === undefined) return;
+    for (;;) {
+      const ready = this.readyTotals();
+      const over =
+        (c.maxLength !== undefined && ready.count > c.maxLength) ||
+        (c.maxLengthBytes !== undefined && ready.bytes > c.maxLengthBytes);
+      if (!over) return;
+      const level = this.nextReadyLevel()!;
+      this.deadLetterReady(level, level.peekReady(), DeadLetterReason.MaxLen, now, effects);
+    }
+  }
+
+  private checkout(cmd: CheckoutCommand): QueueReply {
+    const name = this.config.name;
+    if (this.consumers.find(cmd.consumer)) {
+      return {
+        type: "error",
+        code: "NOT_ALLOWED",
+        message: `attempt to reuse consumer tag '${cmd.consumer.tag}'`,
+      };
+    }
+    if (this.consumers.hasExclusive() || (cmd.exclusive && this.consumers.count > 0)) {
+      return {
+        type: "error",
+        code: "ACCESS_REFUSED",
+        message: `cannot obtain exclusive access to locked queue '${name}'`,
+      };
+    }
+    this.consumers.add(cmd.consumer, {
+      prefetch: Math.max(0, cmd.prefetch),
+      noAck: cmd.noAck,
+      exclusive: cmd.exclusive,
+      priority: cmd.priority ?? 0,
+    });
+    return OK;
+  }
+
+  private cancelConsumer(h: Holder, now: number): void {
+    if (h.kind !== "consumer" || h.cancelled) return;
+    this.consumers.cancel(h);
+    if (this.consumers.count === 0) this.lastUsed = now;
+  }
+
+  private settle(
+    op: "ack" | "requeue" | "reject",
+    connection: string,
+    channel: number,
+    ids: readonly MessageId[],
+    now: number,
+    effects: QueueEffect[],
+  ): QueueReply {
+    const unknown: MessageId[] = [];
+    let settled = 0;
+    // Original order matters for requeue (the heap sorts anyway) and for dead-letter effects.
+    const sorted = [...ids].sort((a, b) => a - b);
+    for (const id of sorted) {
+      const at = this.locate(id);
+      const holder =
+        at && at.level.states[at.p] === State.CheckedOut
+          ? this.consumers.get(at.level.owners[at.p]!)
+          : undefined;
+      if (!at || !holder || holder.ref.connection !== connection || holder.ref.channel !== channel) {
+        unknown.push(id);
+        continue;
+      }
+      holder.checkedOut--;
+      settled++;
+      if (op === "ack") {
+        at.level.settle(at.p);
+        this.onRelease?.(id);
+      } else if (op === "reject") {
+        this.deadLetterCheckedOut(at.level, at.p, DeadLetterReason.Rejected, now, effects);
+      } else {
+        this.returnMessage(at.level, at.p, now, effects);
+      }
+      this.consumers.maybeForget(holder);
+    }
+    return { type: "settled", settled, unknown };
+  }
+
+  /** A channel or connection went away: its consumers are gone, its unacked messages return. */
+  private down(connection: string, channel: number | undefined, now: number, effects: QueueEffect[]): void {
+    const holders = this.consumers.holdersOf(connection, channel);
+    if (holders.length === 0) return;
+    const slots = new Set(holders.map((h) => h.slot));
+    for (const level of this.levels) {
+      if (!level) continue;
+      const ids: number[] = [];
+      for (const p of level.delivered()) {
+        if (level.states[p] === State.CheckedOut && slots.has(level.owners[p]!)) ids.push(level.ids[p]!);
+      }
+      for (const id of ids) this.returnMessage(level, level.find(id), now, effects);
+    }
+    const hadConsumers = this.consumers.count > 0;
+    for (const h of holders) this.consumers.remove(h);
+    if (hadConsumers && this.consumers.count === 0) this.lastUsed = now;
+  }
+
+  private get(
+    connection: string,
+    channel: number,
+    noAck: boolean,
+    now: number,
+    effects: QueueEffect[],
+  ): GetReply {
+    this.lastUsed = now;
+    const level = this.nextLiveReady(now, effects);
+    if (!level) return { type: "get" };
+    const p = level.peekReady();
+    const id = level.ids[p]!;
+    const deliveryCount = level.counts[p]!;
+    if (noAck) {
+      level.dropReady(p);
+      this.onRelease?.(id);
+    } else {
+      const h = this.consumers.getHolder(connection, channel);
+      level.checkOut(p, h.slot);
+      h.checkedOut++;
+    }
+    const messageCount = this.readyTotals().count;
+    return { type: "get", message: { id, redelivered: deliveryCount > 0, deliveryCount, messageCount } };
+  }
+
+  private purge(): number {
+    let count = 0;
+    for (const level of this.levels) {
+      if (!level) continue;
+      const ids = level.takeAllReady().map((p) => level.ids[p]!);
+      for (const id of ids) {
+        level.dropTaken(level.find(id));
+        this.onRelease?.(id);
+      }
+      count += ids.length;
+    }
+    return count;
+  }
+
+  // ---- delivery ------------------------------------------------------------------------------
+
+  /** Serves consumers with credit, in order, until messages or credit run out. */
+  private deliverAll(now: number, effects: QueueEffect[]): void {
+    for (;;) {
+      const h = this.consumers.next();
+      if (!h) return;
+      const level = this.nextLiveReady(now, effects);
+      if (!level) return;
+      const p = level.peekReady();
+      const id = level.ids[p]!;
+      const deliveryCount = level.counts[p]!;
+      if (h.noAck) {
+        level.dropReady(p);
+        this.onRelease?.(id);
+      } else {
+        level.checkOut(p, h.slot);
+        h.checkedOut++;
+      }
+      this.consumers.served(h);
+      effects.push({
+        type: "deliver",
+        consumer: h.ref,
+        id,
+        redelivered: deliveryCount > 0,
+        deliveryCount,
+        settled: h.noAck,
+      });
+    }
+  }
+
+  /**
+   * The level whose head is the next message to hand out, after dead-lettering expired heads:
+   * a message is never delivered after its TTL passed (checked against meta.time).
+   */
+  private nextLiveReady(now: number, effects: QueueEffect[]): MessageLevel | undefined {
+    for (;;) {
+      const level = this.nextReadyLevel();
+      if (!level) return undefined;
+      const p = level.peekReady();
+      if (now > level.times[p]!) this.deadLetterReady(level, p, DeadLetterReason.Expired, now, effects);
+      else return level;
+    }
+  }
+
+  /** Expired messages at the head of each level are dead-lettered (RabbitMQ expires at the head only). */
+  private expireHeads(now: number, effects: QueueEffect[]): void {
+    for (const level of this.levels) {
+      if (!level) continue;
+      for (;;) {
+        const p = level.peekReady();
+        if (p < 0 || !(now > level.times[p]!)) break;
+        this.deadLetterReady(level, p, DeadLetterReason.Expired, now, effects);
+      }
+    }
+  }
+
+  /** Back to the queue, or dead-lettered once returned more often than `x-delivery-limit`. */
+  private returnMessage(level: MessageLevel, p: number, now: number, effects: QueueEffect[]): void {
+    const limit = this.config.deliveryLimit;
+    if (limit !== undefined && level.counts[p]! + 1 > limit) {
+      level.counts[p]!++;
+      this.deadLetterCheckedOut(level, p, DeadLetterReason.DeliveryLimit, now, effects);
+    } else {
+      level.requeue(p);
+    }
+  }
+
+  private deadLetterReady(
+    level: MessageLevel,
+    p: number,
+    reason: DeadLetterReason,
+    now: number,
+    effects: QueueEffect[],
+  ): void {
+    const id = level.ids[p]!;
+    if (this.config.deadLetterExchange === undefined) {
+      level.dropReady(p);
+      this.onRelease?.(id);
+      return;
+    }
+    level.deadLetterReady(p, reason, now);
+    effects.push(this.deadLetterEffect(id, reason, now));
+  }
+
+  private deadLetterCheckedOut(
+    level: MessageLevel,
+    p: number,
+    reason: DeadLetterReason,
+    now: number,
+    effects: QueueEffect[],
+  ): void {
+    const id = level.ids[p]!;
+    if (this.config.deadLetterExchange === undefined) {
+      level.settle(p);
+      this.onRelease?.(id);
+      return;
+    }
+    level.deadLetterCheckedOut(p, reason, now);
+    effects.push(this.deadLetterEffect(id, reason, now));
+  }
+
+  private deadLetterEffect(id: MessageId, reason: DeadLetterReason, time: number): QueueEffect {
+    const c = this.config;
+    const base = {
+      type: "dead-letter",
+      id,
+      reason,
+      queue: c.name,
+      exchange: c.deadLetterExchange!,
+      time,
+    } as const;
+    return c.deadLetterRoutingKey === undefined ? base : { ...base, routingKey: c.deadLetterRoutingKey };
+  }
+
+  // ---- timers ------------------------------------------------------------------------------
+
+  private checkExpires(now: number, effects: QueueEffect[]): void {
+    const expires = this.config.expires;
+    if (expires === undefined || this.deleteRequested || this.consumers.count > 0) return;
+    if (now >= this.lastUsed + expires) {
+      this.deleteRequested = true;
+      effects.push({ type: "delete-queue", reason: "expires" });
+    }
+  }
+
+  private nextWake(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (const level of this.levels) {
+      const p = level ? level.peekReady() : -1;
+      if (p >= 0) at = Math.min(at, level!.times[p]! + 1);
+    }
+    const expires = this.config.expires;
+    if (expires !== undefined && !this.deleteRequested && this.consumers.count === 0 && this.lastUsed >= 0) {
+      at = Math.min(at, this.lastUsed + expires);
+    }
+    return at;
+  }
+
+  private scheduleTimer(effects: QueueEffect[]): void {
+    const at = this.nextWake();
+    if (at !== this.timerAt) {
+      this.timerAt = at;
+      if (at !== Number.POSITIVE_INFINITY) effects.push({ type: "timer", at });
+    }
+  }
+
+  // ---- leader ------------------------------------------------------------------------------
+
+  /**
+   * What a new leader must (re)issue, like Ra's `state_enter(leader)`: deliveries of every
+   * checked-out message to its live consumer (the node drops ones the channel already has),
+   * pending dead-letters, the current timer, and a pending x-expires deletion.
+   */
+  leaderEffects(): QueueEffect[] {
+    const effects: QueueEffect[] = [];
+    for (const level of this.levels) {
+      if (!level) continue;
+      for (const p of level.delivered()) {
+        const id = level.ids[p]!;
+        if (level.states[p] === State.CheckedOut) {
+          const h = this.consumers.get(level.owners[p]!);
+          if (h && h.kind === "consumer") {
+            const deliveryCount = level.counts[p]!;
+            effects.push({
+              type: "deliver",
+              consumer: h.ref,
+              id,
+              redelivered: deliveryCount > 0,
+              deliveryCount,
+              settled: false,
+            });
+          }
+        } else if (level.isDeadLettering(p)) {
+          effects.push(this.deadLetterEffect(id, level.deadLetterReasonAt(p), level.times[p]!));
+        }
+      }
+    }
+    if (this.timerAt !== Number.POSITIVE_INFINITY) effects.push({ type: "timer", at: this.timerAt });
+    if (this.deleteRequested) effects.push({ type: "delete-queue", reason: "expires" });
+    return effects;
+  }
+
+  // ---- queries -----------------------------------------------------------------------------
+
+  counts(): QueueCounts {
+    let ready = 0;
+    let readyBytes = 0;
+    let unacked = 0;
+    let unackedBytes = 0;
+    let dl = 0;
+    for (const level of this.levels) {
+      if (!level) continue;
+      ready += level.readyCount;
+      readyBytes += level.readyBytes;
+      unacked += level.checkedOutCount;
+      unackedBytes += level.checkedOutBytes;
+      dl += level.deadLetteringCount;
+    }
+    return {
+      messagesReady: ready,
+      messagesUnacknowledged: unacked,
+      messagesDeadLettering: dl,
+      messages: ready + unacked,
+      messageBytesReady: readyBytes,
+      messageBytesUnacknowledged: unackedBytes,
+      messageBytes: readyBytes + unackedBytes,
+      consumers: this.consumers.count,
+    };
+  }
+
+  /** True while the message is held (ready, unacked or dead-lettering): its log entry is live. */
+  has(id: MessageId): boolean {
+    return this.locate(id) !== undefined;
+  }
+
+  /** Live consumers in registration order (for the management API). */
+  consumerList(): {
+    ref: ConsumerRef;
+    prefetch: number;
+    noAck: boolean;
+    exclusive: boolean;
+    priority: number;
+    unacked: number;
+  }[] {
+    return this.consumers
+      .all()
+      .filter((h) => h.kind === "consumer" && !h.cancelled)
+      .map((h) => ({
+        ref: h.ref,
+        prefetch: h.prefetch,
+        noAck: h.noAck,
+        exclusive: h.exclusive,
+        priority: h.priority,
+        unacked: h.checkedOut,
+      }));
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------------
+
+  snapshot(): MachineSnapshot {
+    const levels = this.levels.map((l) => (l && l.size > 0 ? l.toData() : null));
+    const live: number[] = [];
+    for (const l of levels) if (l) for (const id of l.ids) live.push(id);
+    if (levels.filter((l) => l).length > 1) live.sort((a, b) => a - b);
+    const state = encodeSnapshot({
+      config: this.config,
+      levels,
+      consumers: this.consumers.toData(),
+      lastUsed: this.lastUsed,
+      timerAt: this.timerAt,
+      deleteRequested: this.deleteRequested,
+    });
+    return { state, live };
+  }
+
+  restore(snapshot: MachineSnapshot): void {
+    const s = decodeSnapshot(snapshot.state);
+    this.config = s.config;
+    this.levels = s.levels.map((d) => (d ? MessageLevel.fromData(d) : undefined));
+    this.consumers = Consumers.fromData(s.config.singleActiveConsumer, s.consumers);
+    this.lastUsed = s.lastUsed;
+    this.timerAt = s.timerAt;
+    this.deleteRequested = s.deleteRequested;
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private levelOf(priority: number | undefined): number {
+    const max = this.config.maxPriority;
+    if (max === undefined || priority === undefined || !(priority > 0)) return 0;
+    return Math.min(Math.floor(priority), max);
+  }
+
+  private level(n: number): MessageLevel {
+    let l = this.levels[n];
+    if (!l) {
+      while (this.levels.length <= n) this.levels.push(undefined);
+      l = new MessageLevel();
+      this.levels[n] = l;
+    }
+    return l;
+  }
+
+  /** The highest priority level with a ready message. */
+  private nextReadyLevel(): MessageLevel | undefined {
+    for (let i = this.levels.length - 1; i >= 0; i--) {
+      const l = this.levels[i];
+      if (l && l.readyCount > 0) return l;
+    }
+    return undefined;
+  }
+
+  private readyTotals(): { count: number; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    for (const l of this.levels) {
+      if (!l) continue;
+      count += l.readyCount;
+      bytes += l.readyBytes;
+    }
+    return { count, bytes };
+  }
+
+  private locate(id: MessageId): { level: MessageLevel; p: number } | undefined {
+    for (const level of this.levels) {
+      if (!level) continue;
+      const p = level.find(id);
+      if (p >= 0) return { level, p };
+    }
+    return undefined;
+  }
+}
