@@ -1,0 +1,16 @@
+/** A node's configuration: one schema, validated and frozen. See docs/configuration.md. */
+export * as defaults from "./defaults.js";
+export { describeConfig, formatConfig, REDACTED, renderSettingsMarkdown, usage } from "./describe.js";
+export { ConfigError } from "./errors.js";
+export type { Address } from "./kinds.js";
+export { loadConfig } from "./load.js";
+export {
+  type ConfigOrigins,
+  type ConfigSources,
+  parseConfig,
+  type ResolvedConfig,
+  resolveConfig,
+} from "./parse.js";
+export type { PeerConfig } from "./peers.js";
+export { type ListenConfig, type NodeConfig, SETTINGS, type Setting } from "./schema.js";
+export { wantsHelp } from "./sources.js";
