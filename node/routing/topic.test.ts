@@ -196,7 +196,9 @@ describe("trie routing equals the naive matcher (property)", () => {
         fc.array(key, { minLength: 1, maxLength: 10 }),
         (ps, ks) => {
           const trie = new TopicTrie<number>();
-          ps.forEach((p, i) => trie.add(compileTopicPattern(p), i));
+          ps.forEach((p, i) => {
+            trie.add(compileTopicPattern(p), i);
+          });
           for (const k of ks) {
             const got: number[] = [];
             trie.match(splitTopicKey(k), (v) => got.push(v));
