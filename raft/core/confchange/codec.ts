@@ -1,0 +1,119 @@
+/**
+ * Encoding of a {@link ConfChange} in a ConfChange entry's `data`: a MessagePack map
+ * `{type, node}`, byte-compatible with msgpackr (which both decodes this and produces map16
+ * headers this decoder accepts). Written by hand because the core is pure and dependency
+ * free; it only handles the few shapes a ConfChange needs.
+ */
+import { RaftInvariantError } from "../../errors.js";
+import type { ConfChange, ConfChangeType } from "../types.js";
+
+export function encodeConfChange(cc: ConfChange): Uint8Array {
+  const node = utf8Encode(cc.node);
+  const out: number[] = [0x82];
+  pushStr(out, utf8Encode("type"));
+  if (!Number.isInteger(cc.type) || cc.type < 0 || cc.type > 127) {
+    throw new RaftInvariantError(`bad conf change type ${cc.type}`);
+  }
+  out.push(cc.type);
+  pushStr(out, utf8Encode("node"));
+  pushStr(out, node);
+  return Uint8Array.from(out);
+}
+
+export function decodeConfChange(data: Uint8Array): ConfChange {
+  const r = new Reader(data);
+  const n = r.mapHeader();
+  let type: number | undefined;
+  let node: string | undefined;
+  for (let i = 0; i < n; i++) {
+    const key = r.str();
+    if (key === "type") type = r.uint();
+    else if (key === "node") node = r.str();
+    else throw new RaftInvariantError(`unexpected key ${key} in a conf change entry`);
+  }
+  if (type === undefined || node === undefined) throw new RaftInvariantError("incomplete conf change entry");
+  return { type: type as ConfChangeType, node };
+}
+
+function pushStr(out: number[], bytes: number[]): void {
+  const n = bytes.length;
+  if (n < 32) out.push(0xa0 | n);
+  else if (n < 256) out.push(0xd9, n);
+  else out.push(0xda, n >> 8, n & 0xff);
+  for (const b of bytes) out.push(b);
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  private byte(): number {
+    const b = this.buf[this.pos++];
+    if (b === undefined) throw new RaftInvariantError("truncated conf change entry");
+    return b;
+  }
+
+  mapHeader(): number {
+    const b = this.byte();
+    if ((b & 0xf0) === 0x80) return b & 0x0f;
+    if (b === 0xde) return (this.byte() << 8) | this.byte();
+    throw new RaftInvariantError(`conf change entry is not a map (0x${b.toString(16)})`);
+  }
+
+  uint(): number {
+    const b = this.byte();
+    if (b < 0x80) return b;
+    if (b === 0xcc) return this.byte();
+    if (b === 0xcd) return (this.byte() << 8) | this.byte();
+    throw new RaftInvariantError(`expected an unsigned int in a conf change entry (0x${b.toString(16)})`);
+  }
+
+  str(): string {
+    const b = this.byte();
+    let n: number;
+    if ((b & 0xe0) === 0xa0) n = b & 0x1f;
+    else if (b === 0xd9) n = this.byte();
+    else if (b === 0xda) n = (this.byte() << 8) | this.byte();
+    else throw new RaftInvariantError(`expected a string in a conf change entry (0x${b.toString(16)})`);
+    if (this.pos + n > this.buf.length) throw new RaftInvariantError("truncated conf change entry");
+    const s = utf8Decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+}
+
+/** UTF-8 by hand: the core compiles without DOM or Node types, so no TextEncoder. */
+function utf8Encode(s: string): number[] {
+  const out: number[] = [];
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+  }
+  return out;
+}
+
+function utf8Decode(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    let cp: number;
+    if (c < 0x80) {
+      cp = c;
+      i += 1;
+    } else if (c < 0xe0) {
+      cp = ((c & 0x1f) << 6) | (b[i + 1]! & 0x3f);
+      i += 2;
+    } else if (c < 0xf0) {
+      cp = ((c & 0x0f) << 12) | ((b[i + 1]! & 0x3f) << 6) | (b[i + 2]! & 0x3f);
+      i += 3;
+    } else {
+      cp = ((c & 0x07) << 18) | ((b[i + 1]! & 0x3f) << 12) | ((b[i + 2]! & 0x3f) << 6) | (b[i + 3]! & 0x3f);
+      i += 4;
+    }
+    s += String.fromCodePoint(cp);
+  }
+  return s;
+}

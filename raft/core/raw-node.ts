@@ -1,0 +1,285 @@
+/**
+ * The public face of the core (etcd's RawNode): one instance per group, driven by the host.
+ *
+ * Inputs: tick(), step(m), propose(), and the other requests. Outputs: a {@link Ready} batch
+ * the host persists, sends and applies in the documented order, then acknowledges with
+ * advance(). Between ready() and advance() the host may keep stepping messages and ticking;
+ * it must not ask for another Ready (hasReady() answers false meanwhile).
+ */
+import { RaftInvariantError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { noopLogger } from "../logger.js";
+import { Raft } from "./raft.js";
+import type { LogStorage } from "./storage.js";
+import type { ProgressState } from "./tracker/progress.js";
+import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, Role, SoftState } from "./types.js";
+import { MessageType, NONE, Role as Roles } from "./types.js";
+
+/** Settings of one group's Raft. Ticks are the host's unit of time. */
+export interface RaftConfig {
+  id: NodeId;
+  /** Followers campaign after [electionTick, 2*electionTick) ticks without a leader (§5.2). */
+  electionTick: number;
+  /** The leader sends heartbeats every heartbeatTick ticks; must be < electionTick. */
+  heartbeatTick: number;
+  /** Run a pre-vote round before a real election (thesis §9.6). */
+  preVote: boolean;
+  /** Leader steps down without a quorum; followers honour a leader lease (thesis §6.2, §4.2.3). */
+  checkQuorum: boolean;
+  /** Max bytes of entry data per MsgApp (at least one entry is always sent). */
+  maxSizePerMsg: number;
+  /** Pipelining window: unacknowledged MsgApps per follower in replicate state. */
+  maxInflightMsgs: number;
+  /** Last applied index on restart: committed entries up to it are not handed out again. */
+  applied?: number;
+  /** Randomness in [0, 1) for election timeouts: seeded in the simulator. */
+  random: () => number;
+  logger?: Logger;
+  /** The group's id, used in error messages. */
+  group?: string;
+  /** After reportLeaderLost(), campaign within [1, leaderLostTicks] ticks. Default: max(2, electionTick / 3). */
+  leaderLostTicks?: number;
+  /** Max bytes of committed entries per Ready (at least one entry). Default: unlimited. */
+  maxCommittedSizePerReady?: number;
+}
+
+/** A node's view of one member (leader only). */
+export interface ProgressStatus {
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+}
+
+export interface Status {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly vote: NodeId;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lead: NodeId;
+  readonly role: Role;
+  /** Present on the leader. */
+  readonly progress?: Map<NodeId, ProgressStatus>;
+  readonly conf: ConfState;
+  /** The node leadership is being transferred to, or NONE. */
+  readonly leadTransferee: NodeId;
+}
+
+export class RawNode {
+  private readonly raft: Raft;
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  /** The Ready handed out and not yet advanced. */
+  private outstanding: Ready | undefined;
+
+  constructor(config: RaftConfig, storage: LogStorage) {
+    validate(config);
+    this.raft = new Raft(
+      {
+        id: config.id,
+        group: config.group ?? "",
+        electionTick: config.electionTick,
+        heartbeatTick: config.heartbeatTick,
+        preVote: config.preVote,
+        checkQuorum: config.checkQuorum,
+        maxSizePerMsg: config.maxSizePerMsg,
+        maxInflightMsgs: config.maxInflightMsgs,
+        maxCommittedSizePerReady: config.maxCommittedSizePerReady ?? Number.POSITIVE_INFINITY,
+        applied: config.applied ?? 0,
+        random: config.random,
+        logger: config.logger ?? noopLogger,
+        leaderLostTicks: config.leaderLostTicks ?? Math.max(2, Math.floor(config.electionTick / 3)),
+      },
+      storage,
+    );
+    this.prevSoft = this.raft.softState();
+    this.prevHard = this.raft.hardState();
+  }
+
+  /** Advances logical time by one tick (election and heartbeat timers). */
+  tick(): void {
+    this.raft.tick();
+  }
+
+  /** Starts an election now (pre-vote first when enabled). */
+  campaign(): void {
+    this.raft.step(local(MessageType.MsgHup));
+  }
+
+  /**
+   * Leader only: appends `data` at once and returns where it landed. Throws NotLeaderError
+   * (with the known leader as hint) on other nodes, ProposalDroppedError while a leadership
+   * transfer is pending. The entry is broadcast with the next Ready; it commits when a
+   * majority, this leader included, made it durable.
+   */
+  propose(data: Uint8Array): { index: number; term: number } {
+    return this.raft.propose(data, 0);
+  }
+
+  /**
+   * Leader only: proposes a membership change (one voter at a time). Throws
+   * ProposalDroppedError while an earlier change is not applied yet or when the change would
+   * leave no voter.
+   */
+  proposeConfChange(cc: ConfChange): { index: number; term: number } {
+    return this.raft.proposeConfChange(cc);
+  }
+
+  /**
+   * The host calls it when it applies a committed ConfChange entry (step 3 of a Ready),
+   * and persists the returned configuration with its snapshot/state.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /**
+   * Feeds a message from a peer, or a local one (MsgLeaderLost, MsgUnreachable, ...).
+   * Responses from nodes outside the configuration are ignored.
+   */
+  step(m: Message): void {
+    this.raft.step(m);
+  }
+
+  /** True when a Ready with something to do is available (and none is outstanding). */
+  hasReady(): boolean {
+    if (this.outstanding) return false;
+    const r = this.raft;
+    if (r.needBcast || r.msgs.length > 0 || r.readStates.length > 0) return true;
+    if (r.log.unstable.entries.length > 0 || r.log.unstable.snapshot) return true;
+    if (r.log.hasNextCommittedEntries()) return true;
+    const soft = r.softState();
+    if (soft.lead !== this.prevSoft.lead || soft.role !== this.prevSoft.role) return true;
+    return !sameHardState(r.hardState(), this.prevHard);
+  }
+
+  /** Takes the next batch of work. The host must call advance(rd) before the next ready(). */
+  ready(): Ready {
+    if (this.outstanding) throw new RaftInvariantError("ready() called again before advance()");
+    const r = this.raft;
+    r.flushBcast();
+    const soft = r.softState();
+    const hard = r.hardState();
+    const entries = r.log.unstableEntries();
+    const snapshot = r.log.unstable.snapshot;
+    const rd: { -readonly [K in keyof Ready]: Ready[K] } = {
+      entries,
+      committedEntries: r.log.nextCommittedEntries(r.opts.maxCommittedSizePerReady),
+      messages: r.msgs,
+      readStates: r.readStates,
+      mustSync:
+        entries.length > 0 ||
+        snapshot !== undefined ||
+        hard.term !== this.prevHard.term ||
+        hard.vote !== this.prevHard.vote,
+    };
+    if (soft.lead !== this.prevSoft.lead || soft.role !== this.prevSoft.role) {
+      rd.softState = soft;
+      this.prevSoft = soft;
+    }
+    if (!sameHardState(hard, this.prevHard)) {
+      rd.hardState = hard;
+      this.prevHard = hard;
+    }
+    if (snapshot) rd.snapshot = snapshot;
+    r.msgs = [];
+    r.readStates = [];
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /**
+   * The host finished `rd`: its snapshot and entries are durable, its messages sent, its
+   * committed entries applied. On a leader this is when its own entries start to count
+   * towards the commit majority.
+   */
+  advance(rd: Ready): void {
+    if (rd !== this.outstanding)
+      throw new RaftInvariantError("advance() with a Ready that is not the outstanding one");
+    this.outstanding = undefined;
+    const log = this.raft.log;
+    if (rd.snapshot) {
+      log.stableSnapTo(rd.snapshot.meta.index);
+      // The host restored the state machine from it.
+      if (rd.snapshot.meta.index > log.applied && rd.snapshot.meta.index <= log.committed) {
+        log.appliedTo(rd.snapshot.meta.index);
+      }
+    }
+    const last = rd.entries[rd.entries.length - 1];
+    if (last) log.stableTo(last.index, last.term);
+    const applied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (applied) log.appliedTo(applied.index);
+    this.raft.onPersisted();
+  }
+
+  /** Asks the leader to hand leadership to `to` (thesis §3.10). Followers forward it. */
+  transferLeader(to: NodeId): void {
+    this.raft.step({ type: MessageType.MsgTransferLeader, to: this.raft.id, from: to, term: 0 });
+  }
+
+  /**
+   * Requests a linearizable read point (thesis §6.4). The answer arrives in a later
+   * Ready.readStates with the same context; it is dropped if leadership changes (retry).
+   */
+  readIndex(context: Uint8Array): void {
+    this.raft.step({ type: MessageType.MsgReadIndex, to: this.raft.id, from: NONE, term: 0, context });
+  }
+
+  /** The host could not deliver a message to `id`. */
+  reportUnreachable(id: NodeId): void {
+    this.raft.step({ type: MessageType.MsgUnreachable, to: this.raft.id, from: id, term: 0 });
+  }
+
+  /** The host finished (ok) or gave up (!ok) sending a snapshot to `id`. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.raft.step({ type: MessageType.MsgSnapStatus, to: this.raft.id, from: id, term: 0, reject: !ok });
+  }
+
+  /**
+   * The host's connection to the current leader died: forget the leader (ending its lease
+   * here) and start a pre-vote within a few ticks instead of a whole election timeout.
+   */
+  reportLeaderLost(): void {
+    this.raft.step(local(MessageType.MsgLeaderLost));
+  }
+
+  status(): Status {
+    const r = this.raft;
+    const base = {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lead: r.lead,
+      role: r.role,
+      conf: r.trk.confState(),
+      leadTransferee: r.leadTransferee,
+    };
+    if (r.role !== Roles.Leader) return base;
+    const progress = new Map<NodeId, ProgressStatus>();
+    for (const [id, pr] of r.trk.progress)
+      progress.set(id, { match: pr.match, next: pr.next, state: pr.state });
+    return { ...base, progress };
+  }
+}
+
+function local(type: (typeof MessageType)[keyof typeof MessageType]): Message {
+  return { type, to: NONE, from: NONE, term: 0 };
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function validate(c: RaftConfig): void {
+  const bad = (msg: string) => {
+    throw new RaftInvariantError(`invalid raft config: ${msg}`);
+  };
+  if (c.id === NONE) bad("id must not be empty");
+  if (!(c.heartbeatTick > 0)) bad("heartbeatTick must be > 0");
+  if (!(c.electionTick > c.heartbeatTick)) bad("electionTick must be > heartbeatTick");
+  if (!(c.maxInflightMsgs > 0)) bad("maxInflightMsgs must be > 0");
+  if (!(c.maxSizePerMsg > 0)) bad("maxSizePerMsg must be > 0");
+  if (c.leaderLostTicks !== undefined && !(c.leaderLostTicks >= 1)) bad("leaderLostTicks must be >= 1");
+}
