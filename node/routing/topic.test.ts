@@ -185,14 +185,14 @@ describe("topic words", () => {
 // Small alphabets so random patterns and keys actually collide, including empty words.
 const word = fc.constantFrom("a", "b", "c", "");
 const patternWord = fc.oneof(word, fc.constant("*"), fc.constant("#"), fc.constant("#"));
-const key = fc.array(word, { maxLength: 6 }).map((ws) => ws.join("."));
-const pattern = fc.array(patternWord, { maxLength: 6 }).map((ws) => ws.join("."));
+const key = fc.array(word, { maxLength: 6, size: "max" }).map((ws) => ws.join("."));
+const pattern = fc.array(patternWord, { maxLength: 6, size: "max" }).map((ws) => ws.join("."));
 
 describe("trie routing equals the naive matcher (property)", () => {
   it("for any set of patterns and any key", () => {
     fc.assert(
       fc.property(
-        fc.array(pattern, { maxLength: 20 }),
+        fc.array(pattern, { maxLength: 20, size: "max" }),
         fc.array(key, { minLength: 1, maxLength: 10 }),
         (ps, ks) => {
           const trie = new TopicTrie<number>();
@@ -216,7 +216,7 @@ describe("trie routing equals the naive matcher (property)", () => {
     const op = fc.record({ add: fc.boolean(), pattern, queue: fc.integer({ min: 0, max: 4 }) });
     fc.assert(
       fc.property(
-        fc.array(op, { maxLength: 60 }),
+        fc.array(op, { maxLength: 60, size: "max" }),
         fc.array(key, { minLength: 1, maxLength: 8 }),
         (ops: Op[], ks) => {
           const t = new RoutingTable();
