@@ -89,7 +89,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       case "dead-letter-settled":
         for (const id of command.ids) {
           const at = this.locate(id);
-          if (at && at.level.isDeadLettering(at.p)) {
+          if (at?.level.isDeadLettering(at.p)) {
             at.level.settleDeadLettered(at.p);
             this.onRelease?.(id);
           }
@@ -526,7 +526,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     return { state, live };
   }
 
-  restore(snapshot: MachineSnapshot): void {
+  restore(snapshot: MachineSnapshot, _meta?: { readonly index: number; readonly term: number }): void {
     const s = decodeSnapshot(snapshot.state);
     this.config = s.config;
     this.levels = s.levels.map((d) => (d ? MessageLevel.fromData(d) : undefined));
