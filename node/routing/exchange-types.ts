@@ -77,17 +77,30 @@ class TopicBehaviour implements ExchangeBehaviour {
   }
 }
 
-/** Headers matching is per binding by nature (RabbitMQ scans too); patterns are precompiled. */
+/**
+ * Headers matching is per binding by nature (RabbitMQ scans too). Patterns are compiled at bind
+ * time and kept in a dense array (swap-remove) so a route is one tight loop.
+ */
 class HeadersBehaviour implements ExchangeBehaviour {
-  private readonly patterns = new Map<BindingRec, HeadersPattern>();
+  private readonly entries: { b: BindingRec; p: HeadersPattern }[] = [];
+  private readonly index = new Map<BindingRec, number>();
   add(b: BindingRec): void {
-    this.patterns.set(b, compileHeadersPattern(b.args));
+    this.index.set(b, this.entries.length);
+    this.entries.push({ b, p: compileHeadersPattern(b.args) });
   }
   remove(b: BindingRec): void {
-    this.patterns.delete(b);
+    const i = this.index.get(b);
+    if (i === undefined) return;
+    this.index.delete(b);
+    const last = this.entries.pop()!;
+    if (i < this.entries.length) {
+      this.entries[i] = last;
+      this.index.set(last.b, i);
+    }
   }
   collect(msg: RoutedMessage, out: DestRec[]): void {
-    for (const [b, p] of this.patterns) if (headersMatch(p, msg.headers)) out.push(b.dest);
+    const headers = msg.headers;
+    for (const e of this.entries) if (headersMatch(e.p, headers)) out.push(e.b.dest);
   }
 }
 
