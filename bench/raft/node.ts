@@ -1,0 +1,247 @@
+/**
+ * One benchmark node: a RaftHost with real NodeStorage and Transport in its own process, plus
+ * a load generator for the groups it leads (proposals must go to the leader, and in Warren
+ * the broker proposing runs in the leader's process too). Driven by bench/raft/run.ts over IPC.
+ *
+ * Requests (all answered with { id, ...reply }):
+ *   { op: "leaders" }                          -> { leaders: { group: leader | null } }
+ *   { op: "transfer", group, to }              -> { ok, error? }
+ *   { op: "closed", window, warmupMs, durationMs }  closed loop, `window` outstanding per led group
+ *   { op: "open", rate, warmupMs, durationMs }      open loop, `rate` proposals/s over led groups
+ *        -> { commits, errors, hist (hdr, base64, microseconds), flushes, seconds }
+ *   { op: "failover", on: boolean }            while on: whenever this node leads g0, keep a
+ *        few proposals outstanding; the first commit after gaining leadership is reported
+ *        unsolicited as { type: "first-commit", node, at } (at = Date.now()).
+ */
+import { randomBytes } from "node:crypto";
+import * as hdr from "hdr-histogram-js";
+import { RaftHost } from "../../raft/host/index.js";
+import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import { NodeStorage } from "../../raft/storage/index.js";
+import { Transport } from "../../raft/transport/index.js";
+
+export interface BenchNodeConfig {
+  readonly id: string;
+  readonly dir: string;
+  readonly ports: Record<string, number>;
+  readonly groups: string[];
+  readonly secret: string;
+}
+
+/** The benchmark's state machine: counts commands and bytes; its snapshot is a few bytes. */
+class CountingMachine implements StateMachine<Uint8Array, number> {
+  count = 0;
+  bytes = 0;
+  apply(meta: ApplyMeta, command: Uint8Array): number {
+    this.count++;
+    this.bytes += command.byteLength;
+    return meta.index;
+  }
+  snapshot(): MachineSnapshot {
+    return { state: new TextEncoder().encode(JSON.stringify([this.count, this.bytes])), live: [] };
+  }
+  restore(s: MachineSnapshot): void {
+    [this.count, this.bytes] = JSON.parse(new TextDecoder().decode(s.state)) as [number, number];
+  }
+}
+
+const PAYLOAD = randomBytes(1024);
+
+function histogram() {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? "{}") as BenchNodeConfig;
+  const storage = await NodeStorage.open(cfg.dir);
+  const peers = new Map<string, { host: string; port: number }>();
+  for (const [id, port] of Object.entries(cfg.ports))
+    if (id !== cfg.id) peers.set(id, { host: "127.0.0.1", port });
+  const transport = new Transport({
+    nodeId: cfg.id,
+    listen: { host: "127.0.0.1", port: cfg.ports[cfg.id]! },
+    peers,
+    secret: cfg.secret,
+  });
+  await transport.start();
+  const host = new RaftHost({ nodeId: cfg.id, storage, transport });
+  await host.start();
+  const voters = Object.keys(cfg.ports).sort();
+  for (const g of cfg.groups) await host.createGroup(g, { voters, machine: new CountingMachine() });
+
+  const led = () => cfg.groups.filter((g) => host.leaderOf(g) === cfg.id);
+  const send = (m: object) => process.send?.(m);
+
+  /**
+   * One measured load phase: proposals started after the warm-up and committed before the
+   * end are counted and their latency (propose -> resolved on the leader) recorded.
+   */
+  class Phase {
+    readonly hist = histogram();
+    commits = 0;
+    errors = 0;
+    inFlight = 0;
+    private readonly from: number;
+    private readonly end: number;
+    private flushes0 = 0;
+    private flushes1 = 0;
+    private readonly timers: NodeJS.Timeout[];
+
+    constructor(warmupMs: number, durationMs: number) {
+      this.from = performance.now() + warmupMs;
+      this.end = this.from + durationMs;
+      this.timers = [
+        setTimeout(() => {
+          this.flushes0 = storage.stats().flushes;
+        }, warmupMs),
+        setTimeout(() => {
+          this.flushes1 = storage.stats().flushes;
+        }, warmupMs + durationMs),
+      ];
+    }
+
+    done(): boolean {
+      return performance.now() >= this.end;
+    }
+
+    propose(g: string, then?: (ok: boolean) => void): void {
+      const t0 = performance.now();
+      this.inFlight++;
+      host.propose(g, PAYLOAD).then(
+        () => {
+          this.inFlight--;
+          const t1 = performance.now();
+          if (t0 >= this.from && t1 <= this.end) {
+            this.commits++;
+            this.hist.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+          }
+          then?.(true);
+        },
+        () => {
+          this.inFlight--;
+          this.errors++;
+          then?.(false);
+        },
+      );
+    }
+
+    async finish(seconds: number) {
+      // Let the tail drain so the next phase starts from an idle cluster.
+      const settle = Date.now() + 10_000;
+      while (this.inFlight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 5));
+      for (const t of this.timers) clearTimeout(t);
+      return {
+        commits: this.commits,
+        errors: this.errors,
+        hist: hdr.encodeIntoCompressedBase64(this.hist),
+        flushes: this.flushes1 - this.flushes0,
+        seconds,
+      };
+    }
+  }
+
+  /** Closed loop: `window` proposals outstanding per group this node leads. */
+  async function closed(window: number, warmupMs: number, durationMs: number) {
+    const phase = new Phase(warmupMs, durationMs);
+    const groups = led();
+    await new Promise<void>((resolve) => {
+      let chains = groups.length * window;
+      if (chains === 0) {
+        setTimeout(resolve, warmupMs + durationMs);
+        return;
+      }
+      const chain = (g: string): void => {
+        if (phase.done()) {
+          if (--chains === 0) resolve();
+          return;
+        }
+        phase.propose(g, (ok) => (ok ? chain(g) : setTimeout(() => chain(g), 5)));
+      };
+      for (const g of groups) for (let i = 0; i < window; i++) chain(g);
+    });
+    return phase.finish(durationMs / 1000);
+  }
+
+  /** Open loop: `rate` proposals per second spread round-robin over the groups this node leads. */
+  async function open(rate: number, warmupMs: number, durationMs: number) {
+    const phase = new Phase(warmupMs, durationMs);
+    const groups = led();
+    await new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      let sent = 0;
+      let rr = 0;
+      const timer = setInterval(() => {
+        if (phase.done()) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        if (groups.length === 0) return;
+        const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+        for (; sent < due; sent++) phase.propose(groups[rr++ % groups.length]!);
+      }, 1);
+    });
+    return phase.finish(durationMs / 1000);
+  }
+
+  // Failover driver: keeps proposals flowing on g0 whenever this node leads it.
+  let failoverOn = false;
+  let reportedTerm = -1;
+  const failoverDrive = () => {
+    if (!failoverOn || host.leaderOf("g0") !== cfg.id) return;
+    const term = host.status("g0").term;
+    host.propose("g0", PAYLOAD).then(
+      () => {
+        if (term !== reportedTerm && failoverOn) {
+          reportedTerm = term;
+          send({ type: "first-commit", node: cfg.id, at: Date.now(), term });
+        }
+        failoverDrive();
+      },
+      () => setTimeout(failoverDrive, 5),
+    );
+  };
+  host.onLeaderChange((g, leader) => {
+    if (g === "g0" && leader === cfg.id && failoverOn) for (let i = 0; i < 4; i++) failoverDrive();
+  });
+
+  process.on("message", async (req: { id: number; op: string } & Record<string, unknown>) => {
+    const reply = (m: object) => send({ id: req.id, ...m });
+    switch (req.op) {
+      case "leaders": {
+        const leaders: Record<string, string | null> = {};
+        for (const g of cfg.groups) leaders[g] = host.leaderOf(g) ?? null;
+        reply({ leaders });
+        return;
+      }
+      case "transfer":
+        host.transferLeadership(req.group as string, req.to as string).then(
+          () => reply({ ok: true }),
+          (err: Error) => reply({ ok: false, error: err.message }),
+        );
+        return;
+      case "closed":
+        reply(await closed(req.window as number, req.warmupMs as number, req.durationMs as number));
+        return;
+      case "open":
+        reply(await open(req.rate as number, req.warmupMs as number, req.durationMs as number));
+        return;
+      case "failover":
+        failoverOn = req.on === true;
+        if (failoverOn) for (let i = 0; i < 4; i++) failoverDrive();
+        reply({ ok: true });
+        return;
+    }
+  });
+  process.on("disconnect", () => process.exit(0));
+  send({ type: "ready" });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench node failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,210 @@
+/**
+ * One Raft group as the host runs it: the core's RawNode, the in-memory log it reads
+ * (MemoryStorage, a cache of what NodeStorage made durable), the state machine, and the
+ * proposals and reads waiting on it.
+ *
+ * The host's loop calls, for each Ready of this group and in this order:
+ * `stage()` (before the batch's fsync) -> `apply()` (after it) -> `RawNode.advance()`.
+ */
+import { decodeConfChange } from "../core/confchange/codec.js";
+import { RawNode } from "../core/raw-node.js";
+import type { MemoryStorage } from "../core/storage.js";
+import type { ConfState, Entry, GroupId, NodeId, Ready, Snapshot } from "../core/types.js";
+import { EntryType, NONE, Role } from "../core/types.js";
+import { NotLeaderError, RaftInvariantError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { NodeStorage } from "../storage/index.js";
+import { decodeCommand } from "./entry-codec.js";
+import type { ResolvedHostOptions } from "./options.js";
+import { ProposalTracker, ReadTracker } from "./proposals.js";
+import type { ApplyMeta, StateMachine } from "./state-machine.js";
+
+/** What a group reports to the host while applying (the host fans it out to subscribers). */
+export interface GroupEvents {
+  applied(group: GroupId, meta: ApplyMeta, result: unknown, isLeader: boolean): void;
+  leaderChanged(group: GroupId, leader: NodeId | undefined): void;
+}
+
+export class Group {
+  readonly node: RawNode;
+  readonly proposals: ProposalTracker;
+  readonly reads: ReadTracker;
+  /** The leader as of the last Ready's soft state (NONE when unknown). */
+  lead: NodeId = NONE;
+  role: Role = Role.Follower;
+  /** Highest index applied to the machine (or covered by the snapshot it was restored from). */
+  applied: number;
+  /** The configuration as of `applied` (what a snapshot taken now must record). */
+  conf: ConfState;
+  /** Set by removeGroup: the loop skips the group and drops its Ready. */
+  removed = false;
+  /**
+   * Live entries that arrived with a chunked InstallSnapshot, waiting for the core to hand the
+   * snapshot back in a Ready so both are staged in the same batch.
+   */
+  pendingLive: { index: number; entries: Entry[] } | undefined;
+  private appliedSinceSnapshot = 0;
+
+  constructor(
+    readonly id: GroupId,
+    readonly log: MemoryStorage,
+    readonly machine: StateMachine,
+    applied: number,
+    private readonly opts: ResolvedHostOptions,
+    private readonly events: GroupEvents,
+    private readonly logger: Logger,
+  ) {
+    this.applied = applied;
+    this.conf = log.initialState().confState;
+    this.proposals = new ProposalTracker(id, opts.proposalTimeoutMs);
+    this.reads = new ReadTracker(id, opts.proposalTimeoutMs);
+    this.node = new RawNode(
+      {
+        id: opts.nodeId,
+        group: id,
+        electionTick: opts.electionTick,
+        heartbeatTick: opts.heartbeatTick,
+        preVote: true,
+        checkQuorum: true,
+        maxSizePerMsg: opts.maxSizePerMsg,
+        maxInflightMsgs: opts.maxInflightMsgs,
+        applied,
+        random: opts.random,
+        logger,
+      },
+      log,
+    );
+  }
+
+  isLeader(): boolean {
+    return this.role === Role.Leader;
+  }
+
+  /**
+   * Step 1 of the loop, before the fsync: puts the Ready's snapshot, entries and hard state
+   * into the batch NodeStorage will flush, and into the in-memory log the core reads.
+   * Putting them in memory before the fsync is safe: the core only treats them as stable
+   * after `advance()`, which runs after the flush.
+   */
+  stage(rd: Ready, storage: NodeStorage): void {
+    if (rd.softState !== undefined) this.noteSoftState(rd.softState.lead, rd.softState.role);
+    const snapshot = rd.snapshot;
+    let liveEntries: Entry[] | undefined;
+    if (snapshot !== undefined) {
+      liveEntries = this.takeLiveEntries(snapshot);
+      this.log.applySnapshot(snapshot);
+    }
+    if (rd.entries.length > 0) {
+      this.log.append(rd.entries);
+      this.proposals.dropOverwritten(rd.entries);
+    }
+    if (rd.hardState !== undefined) this.log.setHardState(rd.hardState);
+    if (snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      storage.stage(this.id, {
+        ...(snapshot !== undefined ? { snapshot } : {}),
+        ...(liveEntries !== undefined && liveEntries.length > 0 ? { liveEntries } : {}),
+        ...(rd.entries.length > 0 ? { entries: rd.entries } : {}),
+        ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+      });
+    }
+  }
+
+  /**
+   * Step 3, after the fsync and the sends: installs a received snapshot into the machine,
+   * applies committed entries in order, settles proposals and reads.
+   */
+  apply(rd: Ready): void {
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.applied) {
+      const s = rd.snapshot;
+      this.machine.restore({ state: s.data, live: s.live }, { index: s.meta.index, term: s.meta.term });
+      this.applied = s.meta.index;
+      this.conf = s.meta.conf;
+      this.appliedSinceSnapshot = 0;
+    }
+    const isLeader = this.isLeader();
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.applied) continue;
+      if (e.index !== this.applied + 1) {
+        throw new RaftInvariantError(`group ${this.id}: applying ${e.index} after ${this.applied}`);
+      }
+      this.applyEntry(e, isLeader);
+      this.applied = e.index;
+      this.appliedSinceSnapshot++;
+    }
+    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
+    this.reads.settle(this.applied);
+  }
+
+  private applyEntry(e: Entry, isLeader: boolean): void {
+    if (e.type === EntryType.ConfChange) {
+      const cc = decodeConfChange(e.data);
+      this.conf = this.node.applyConfChange(cc);
+      this.log.setConfState(this.conf);
+      this.proposals.settleApplied(e.index, e.term, this.conf);
+      return;
+    }
+    if (e.data.byteLength === 0) {
+      // A leader's no-op: nothing for the machine, but it may have taken a proposal's index.
+      this.proposals.settleApplied(e.index, e.term, undefined);
+      return;
+    }
+    const { time, command } = decodeCommand(e.data, `${this.id}/${e.index}`);
+    const meta: ApplyMeta = { group: this.id, index: e.index, term: e.term, time };
+    const result = this.machine.apply(meta, command);
+    this.proposals.settleApplied(e.index, e.term, result);
+    this.events.applied(this.id, meta, result, isLeader);
+  }
+
+  /**
+   * After applying: every `snapshotEvery` entries, snapshot the machine, compact the
+   * in-memory log (keeping a trailing window for slightly lagging followers) and queue the
+   * durable compaction (live entries stay readable on disk).
+   */
+  maybeSnapshot(storage: NodeStorage): void {
+    if (this.appliedSinceSnapshot < this.opts.snapshotEvery) return;
+    if (this.applied <= this.log.snapshot().meta.index) return;
+    const ms = this.machine.snapshot();
+    const snap = this.log.createSnapshot(this.applied, this.conf, ms.state, ms.live);
+    const compactTo = this.applied - this.opts.trailingEntries;
+    if (compactTo >= this.log.firstIndex()) this.log.compact(compactTo);
+    storage.stageCompact(this.id, snap);
+    this.appliedSinceSnapshot = 0;
+    this.logger.debug({ group: this.id, index: snap.meta.index, live: snap.live.length }, "snapshot taken");
+  }
+
+  /** The entry at `index` if the in-memory log still holds it. */
+  entryInMemory(index: number): Entry | undefined {
+    if (index < this.log.firstIndex() || index > this.log.lastIndex()) return undefined;
+    return this.log.entries(index, index + 1, Number.POSITIVE_INFINITY)[0];
+  }
+
+  /** Rejects everything still waiting on this group (removal, host stop). */
+  rejectAll(reason: string): void {
+    this.proposals.rejectAll(reason);
+    this.reads.rejectAll(() => new NotLeaderError(this.id, undefined));
+  }
+
+  private noteSoftState(lead: NodeId, role: Role): void {
+    const wasLeader = this.role === Role.Leader;
+    const leaderChanged = lead !== this.lead;
+    this.lead = lead;
+    this.role = role;
+    if (wasLeader && role !== Role.Leader) {
+      // Reads not yet confirmed by a quorum cannot be confirmed by a deposed leader.
+      this.reads.rejectUnconfirmed(() => new NotLeaderError(this.id, lead === NONE ? undefined : lead));
+    }
+    if (leaderChanged) this.events.leaderChanged(this.id, lead === NONE ? undefined : lead);
+  }
+
+  private takeLiveEntries(snapshot: Snapshot): Entry[] | undefined {
+    if (snapshot.live.length === 0) return undefined;
+    const pending = this.pendingLive;
+    this.pendingLive = undefined;
+    if (pending === undefined || pending.index !== snapshot.meta.index) {
+      throw new RaftInvariantError(
+        `group ${this.id}: snapshot at ${snapshot.meta.index} names ${snapshot.live.length} live entries that did not arrive with it`,
+      );
+    }
+    return pending.entries;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * RaftHost settings and their defaults.
+ *
+ * Timing is expressed in ticks of `tickMs`. The defaults aim at a ~300 ms failover on a
+ * loopback/LAN cluster: heartbeats every 20 ms, an election timeout randomized by the core in
+ * [100 ms, 200 ms), and a lost TCP connection to the leader used as a hint to start a pre-vote
+ * at once (see `RaftHost` and `RawNode.reportLeaderLost`).
+ */
+import type { NodeId } from "../core/types.js";
+import type { Logger } from "../logger.js";
+import type { NodeStorage } from "../storage/index.js";
+import type { Transport } from "../transport/index.js";
+
+/** One tick every 10 ms: the host's only timer for all groups. */
+export const DEFAULT_TICK_MS = 10;
+/** 10 ticks = 100 ms; the core randomizes each follower's timeout in [10, 20) ticks. */
+export const DEFAULT_ELECTION_TICK = 10;
+/** 2 ticks = 20 ms between heartbeats: five heartbeats per minimum election timeout. */
+export const DEFAULT_HEARTBEAT_TICK = 2;
+/** A snapshot every 4096 applied entries bounds a group's in-memory log (1 KiB entries: ~4 MiB). */
+export const DEFAULT_SNAPSHOT_EVERY = 4096;
+/** A proposal that has not committed after 5 s is rejected with ProposalTimeoutError. */
+export const DEFAULT_PROPOSAL_TIMEOUT_MS = 5000;
+/** Bytes of entry data per MsgApp: large enough to batch, small enough for one frame. */
+export const DEFAULT_MAX_SIZE_PER_MSG = 1 << 20;
+/** MsgApp pipelining window per follower in replicate mode. */
+export const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+/** Snapshots travel in chunks of this many bytes (state data, then live entries). */
+export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
+/**
+ * Entries kept in memory below a new snapshot, so a follower lagging by a few batches is
+ * caught up with MsgApp rather than a full InstallSnapshot.
+ */
+export const DEFAULT_TRAILING_ENTRIES = 512;
+
+export interface RaftHostOptions {
+  readonly nodeId: NodeId;
+  /** The node's write-ahead log. The host stages into it and flushes; it never closes it. */
+  readonly storage: NodeStorage;
+  /** Started by the caller (it may carry other channels too); the host never closes it. */
+  readonly transport: Transport;
+  readonly tickMs?: number;
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  readonly snapshotEvery?: number;
+  readonly proposalTimeoutMs?: number;
+  readonly maxSizePerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  /** Entries kept in memory below a snapshot for slightly lagging followers. */
+  readonly trailingEntries?: number;
+  readonly logger?: Logger;
+  /** Randomness for election timeouts; defaults to Math.random. */
+  readonly random?: () => number;
+}
+
+/** The options with every default filled in. */
+export interface ResolvedHostOptions {
+  readonly nodeId: NodeId;
+  readonly tickMs: number;
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  readonly snapshotEvery: number;
+  readonly proposalTimeoutMs: number;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
+  readonly trailingEntries: number;
+  readonly random: () => number;
+}
+
+export function resolveHostOptions(o: RaftHostOptions): ResolvedHostOptions {
+  const resolved: ResolvedHostOptions = {
+    nodeId: o.nodeId,
+    tickMs: o.tickMs ?? DEFAULT_TICK_MS,
+    electionTick: o.electionTick ?? DEFAULT_ELECTION_TICK,
+    heartbeatTick: o.heartbeatTick ?? DEFAULT_HEARTBEAT_TICK,
+    snapshotEvery: o.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY,
+    proposalTimeoutMs: o.proposalTimeoutMs ?? DEFAULT_PROPOSAL_TIMEOUT_MS,
+    maxSizePerMsg: o.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG,
+    maxInflightMsgs: o.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS,
+    trailingEntries: o.trailingEntries ?? DEFAULT_TRAILING_ENTRIES,
+    random: o.random ?? Math.random,
+  };
+  if (resolved.heartbeatTick >= resolved.electionTick) {
+    throw new RangeError(
+      `heartbeatTick (${resolved.heartbeatTick}) must be below electionTick (${resolved.electionTick})`,
+    );
+  }
+  if (resolved.tickMs <= 0 || resolved.snapshotEvery <= 0 || resolved.proposalTimeoutMs <= 0) {
+    throw new RangeError("tickMs, snapshotEvery and proposalTimeoutMs must be positive");
+  }
+  return resolved;
+}

@@ -1,0 +1,385 @@
+/**
+ * RaftHost: runs many Raft groups on one node (multi-raft, as RabbitMQ Ra and CockroachDB do).
+ *
+ * - One ticker (`setInterval(tickMs)`) ticks every group and expires proposal deadlines.
+ * - Messages travel over the transport's "raft" channel as per-peer batches of
+ *   `[group, message]`, routed by group id on arrival; snapshots use "raft-snap" in chunks.
+ * - The ReadyLoop persists every group's Ready with ONE fsync per batch, then sends, applies,
+ *   advances (see ready-loop.ts for the ordering guarantees).
+ * - A lost connection to a group's leader (transport.onPeerDown) is a hint to campaign early:
+ *   `reportLeaderLost()` on every group that peer leads, for a failover well under an election
+ *   timeout after a leader process dies.
+ *
+ * The host owns neither the storage nor the transport: the caller opens/starts them before
+ * `start()` and closes them after `stop()` (the transport may carry other channels).
+ */
+import { MemoryStorage } from "../core/storage.js";
+import type { ConfChange, GroupId, NodeId } from "../core/types.js";
+import { ConfChangeType, EntryType, NONE, Role } from "../core/types.js";
+import { NotLeaderError, ProposalDroppedError, RaftError, UnknownGroupError } from "../errors.js";
+import { type Logger, noopLogger } from "../logger.js";
+import type { NodeStorage } from "../storage/index.js";
+import type { Transport } from "../transport/index.js";
+import { decodeCommand, encodeCommand } from "./entry-codec.js";
+import { Group, type GroupEvents } from "./group.js";
+import { type RaftHostOptions, type ResolvedHostOptions, resolveHostOptions } from "./options.js";
+import { isRaftPayload, RAFT_CHANNEL } from "./outbox.js";
+import { type LoopStats, ReadyLoop } from "./ready-loop.js";
+import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snapshot-transfer.js";
+import type { ApplyMeta, LiveEntryReader, StateMachine } from "./state-machine.js";
+import { waitFor } from "./wait.js";
+
+export type AppliedListener = (group: GroupId, meta: ApplyMeta, result: unknown, isLeader: boolean) => void;
+export type LeaderChangeListener = (group: GroupId, leader: NodeId | undefined) => void;
+
+export interface CreateGroupOptions {
+  /** The bootstrap configuration. Ignored when the group is recovered from a stored snapshot. */
+  readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly machine: StateMachine;
+}
+
+export class RaftHost implements LiveEntryReader {
+  private readonly opts: ResolvedHostOptions;
+  private readonly storage: NodeStorage;
+  private readonly transport: Transport;
+  private readonly logger: Logger;
+  private readonly groups = new Map<GroupId, Group>();
+  /** Groups being created (loading from storage): messages for them are dropped meanwhile. */
+  private readonly creating = new Set<GroupId>();
+  private readonly loop: ReadyLoop;
+  private readonly snapshots: SnapshotTransfers;
+  private readonly appliedListeners: AppliedListener[] = [];
+  private readonly leaderListeners: LeaderChangeListener[] = [];
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+  private readonly events: GroupEvents = {
+    applied: (group, meta, result, isLeader) => {
+      for (const l of this.appliedListeners) l(group, meta, result, isLeader);
+    },
+    leaderChanged: (group, leader) => {
+      for (const l of this.leaderListeners) l(group, leader);
+    },
+  };
+
+  constructor(options: RaftHostOptions) {
+    this.opts = resolveHostOptions(options);
+    this.storage = options.storage;
+    this.transport = options.transport;
+    this.logger = (options.logger ?? noopLogger).child({ node: options.nodeId });
+    this.snapshots = new SnapshotTransfers(
+      this.transport,
+      {
+        readEntry: (group, index) => this.readEntry(group, index),
+        reportSnapshot: (group, peer, ok) => {
+          const g = this.groups.get(group);
+          if (g === undefined || this.stopped) return;
+          g.node.reportSnapshot(peer, ok);
+          this.loop.schedule();
+        },
+        deliver: (from, group, msg, live) => {
+          const g = this.groups.get(group);
+          if (g === undefined || this.stopped || msg.snapshot === undefined) return;
+          g.pendingLive = { index: msg.snapshot.meta.index, entries: live };
+          this.step(g, msg, from);
+        },
+      },
+      this.logger,
+    );
+    this.loop = new ReadyLoop({
+      groups: () => this.groups.values(),
+      group: (id) => this.groups.get(id),
+      storage: this.storage,
+      transport: this.transport,
+      snapshots: this.snapshots,
+      logger: this.logger,
+    });
+    this.transport.on(RAFT_CHANNEL, (from, payload) => this.onRaftPayload(from, payload));
+    this.transport.on(SNAPSHOT_CHANNEL, (from, payload) => {
+      if (!this.stopped) this.snapshots.onFrame(from, payload as SnapshotFrame);
+    });
+    this.transport.onPeerDown((peer) => this.onPeerDown(peer));
+  }
+
+  get nodeId(): NodeId {
+    return this.opts.nodeId;
+  }
+
+  /** Starts the ticker. Groups may be created before or after. */
+  async start(): Promise<void> {
+    if (this.ticker !== undefined || this.stopped) return;
+    this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
+  }
+
+  /**
+   * Creates a group, or recovers it from storage: the in-memory log is rebuilt from `load()`,
+   * the machine restored from the stored snapshot, and committed entries after it are
+   * re-applied by the loop (the core hands them out again since `applied` = snapshot index).
+   */
+  async createGroup(group: GroupId, opts: CreateGroupOptions): Promise<void> {
+    if (this.stopped) throw new RaftError("raft host is stopped");
+    if (this.groups.has(group) || this.creating.has(group))
+      throw new RaftError(`group ${group} already exists`);
+    this.creating.add(group);
+    try {
+      const loaded = await this.storage.load(group);
+      const log = new MemoryStorage({ voters: [...opts.voters], learners: [...(opts.learners ?? [])] });
+      let applied = 0;
+      if (loaded.snapshot !== undefined) {
+        const s = loaded.snapshot;
+        log.applySnapshot(s);
+        opts.machine.restore({ state: s.data, live: s.live }, { index: s.meta.index, term: s.meta.term });
+        applied = s.meta.index;
+      }
+      log.append(loaded.entries);
+      if (loaded.hardState !== undefined) log.setHardState(loaded.hardState);
+      const logger = this.logger.child({ group });
+      const g = new Group(group, log, opts.machine, applied, this.opts, this.events, logger);
+      this.groups.set(group, g);
+      logger.debug(
+        { applied, last: log.lastIndex(), commit: loaded.hardState?.commit ?? 0 },
+        "group created",
+      );
+      this.loop.schedule();
+    } finally {
+      this.creating.delete(group);
+    }
+  }
+
+  /** Removes a group: its pending proposals are dropped and its stored data deleted (durably). */
+  async removeGroup(group: GroupId): Promise<void> {
+    const g = this.mustGroup(group);
+    g.removed = true;
+    this.groups.delete(group);
+    g.rejectAll("group removed");
+    this.storage.stageDeleteGroup(group);
+    await this.storage.flush();
+  }
+
+  /**
+   * Proposes `command` to `group`. Only the leader accepts (NotLeaderError with a hint
+   * otherwise; the broker forwards). Resolves with `machine.apply()`'s result once the entry
+   * is committed and applied here; see ProposalTracker for the rejection rules.
+   */
+  propose<R = unknown>(group: GroupId, command: unknown): Promise<R> {
+    const g = this.groups.get(group);
+    if (g === undefined || this.stopped) return Promise.reject(new UnknownGroupError(group));
+    const now = Date.now();
+    let at: { index: number; term: number };
+    try {
+      at = g.node.propose(encodeCommand(now, command));
+    } catch (err) {
+      return Promise.reject(this.mapProposeError(g, err));
+    }
+    this.loop.schedule();
+    return g.proposals.add<R>(at.index, at.term, now);
+  }
+
+  /** Resolves once this node (the leader) has applied everything committed before the call. */
+  readIndex(group: GroupId): Promise<void> {
+    const g = this.groups.get(group);
+    if (g === undefined || this.stopped) return Promise.reject(new UnknownGroupError(group));
+    if (!g.isLeader()) return Promise.reject(new NotLeaderError(group, hint(g.lead)));
+    const { context, done } = g.reads.add(Date.now());
+    g.node.readIndex(context);
+    this.loop.schedule();
+    return done;
+  }
+
+  /** Asks the leader to hand leadership to `to`; resolves when this node sees `to` lead. */
+  async transferLeadership(group: GroupId, to: NodeId): Promise<void> {
+    const g = this.mustGroup(group);
+    if (g.lead === to) return;
+    if (!g.isLeader()) throw new NotLeaderError(group, hint(g.lead));
+    g.node.transferLeader(to);
+    this.loop.schedule();
+    const deadline = this.opts.electionTick * this.opts.tickMs * 3;
+    const ok = await waitFor(() => g.lead === to || g.removed || this.stopped, deadline);
+    if (!ok || g.lead !== to) {
+      throw new RaftError(`leadership of ${group} did not move to ${to} within ${deadline} ms`);
+    }
+  }
+
+  /** Adds `node` as a voter, or promotes it if it is a learner. Resolves when applied. */
+  addVoter(group: GroupId, node: NodeId): Promise<void> {
+    return this.changeConf(group, { type: ConfChangeType.AddVoter, node });
+  }
+
+  /** Adds `node` as a learner: it receives the log but does not vote. */
+  addLearner(group: GroupId, node: NodeId): Promise<void> {
+    return this.changeConf(group, { type: ConfChangeType.AddLearner, node });
+  }
+
+  /** Removes a voter or learner. */
+  removeNode(group: GroupId, node: NodeId): Promise<void> {
+    return this.changeConf(group, { type: ConfChangeType.RemoveNode, node });
+  }
+
+  /** The leader this node knows of, if any. */
+  leaderOf(group: GroupId): NodeId | undefined {
+    const g = this.groups.get(group);
+    return g === undefined ? undefined : hint(g.lead);
+  }
+
+  /** The group ids this host runs. */
+  groupIds(): GroupId[] {
+    return [...this.groups.keys()];
+  }
+
+  /** Raft status of a group (term, commit, applied, role, progress). */
+  status(group: GroupId): ReturnType<Group["node"]["status"]> & { applied: number } {
+    const g = this.mustGroup(group);
+    return { ...g.node.status(), applied: g.applied };
+  }
+
+  /** Loop counters (batches, flushes, readies). */
+  loopStats(): Readonly<LoopStats> {
+    return this.loop.stats;
+  }
+
+  /**
+   * LiveEntryReader: the command of entry `index` from the in-memory log when it is still
+   * there, else from storage (a live entry kept below a snapshot). Rejects for a no-op,
+   * a conf change, or an index that is neither in the log nor live.
+   */
+  async readCommand(group: GroupId, index: number): Promise<unknown> {
+    this.mustGroup(group);
+    const e = await this.readEntry(group, index);
+    if (e === undefined) throw new RaftError(`group ${group} has no entry at ${index}`);
+    if (e.type !== EntryType.Normal || e.data.byteLength === 0) {
+      throw new RaftError(`entry ${index} of group ${group} carries no command`);
+    }
+    return decodeCommand(e.data, `${group}/${index}`).command;
+  }
+
+  onApplied(cb: AppliedListener): void {
+    this.appliedListeners.push(cb);
+  }
+
+  onLeaderChange(cb: LeaderChangeListener): void {
+    this.leaderListeners.push(cb);
+  }
+
+  /**
+   * Graceful shutdown. With `transferLeadership`, each group this node leads is handed to a
+   * caught-up voter first (so clients see a leader change, not an election timeout), waiting
+   * at most one election timeout. Then the ticker stops, the running batch finishes, whatever
+   * is staged is flushed, and everything still pending is rejected with ProposalDroppedError.
+   */
+  async stop(opts: { transferLeadership?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    if (opts.transferLeadership === true) await this.handOffLeadership();
+    this.stopped = true;
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    await this.loop.stop();
+    this.snapshots.close();
+    await this.storage.flush();
+    for (const g of this.groups.values()) g.rejectAll("raft host stopped");
+    this.groups.clear();
+  }
+
+  private async handOffLeadership(): Promise<void> {
+    const led: Group[] = [];
+    for (const g of this.groups.values()) {
+      if (!g.isLeader()) continue;
+      const st = g.node.status();
+      const last = g.log.lastIndex();
+      let target: NodeId | undefined;
+      for (const [peer, pr] of st.progress ?? []) {
+        if (peer !== this.opts.nodeId && st.conf.voters.includes(peer) && pr.match >= last) target = peer;
+      }
+      if (target === undefined) continue;
+      g.node.transferLeader(target);
+      led.push(g);
+    }
+    if (led.length === 0) return;
+    this.loop.schedule();
+    await waitFor(() => led.every((g) => !g.isLeader()), this.opts.electionTick * this.opts.tickMs * 2);
+  }
+
+  private async changeConf(group: GroupId, cc: ConfChange): Promise<void> {
+    const g = this.mustGroup(group);
+    let at: { index: number; term: number };
+    try {
+      at = g.node.proposeConfChange(cc);
+    } catch (err) {
+      throw this.mapProposeError(g, err);
+    }
+    this.loop.schedule();
+    await g.proposals.add(at.index, at.term, Date.now());
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const g of this.groups.values()) {
+      g.node.tick();
+      g.proposals.expire(now);
+      g.reads.expire(now);
+    }
+    this.loop.schedule();
+  }
+
+  private onRaftPayload(from: NodeId, payload: unknown): void {
+    if (this.stopped) return;
+    if (!isRaftPayload(payload)) {
+      this.logger.warn({ peer: from }, "malformed raft payload dropped");
+      return;
+    }
+    for (const [group, m] of payload) {
+      const g = this.groups.get(group);
+      // Unknown group: not created here yet, or removed. The leader retransmits.
+      if (g !== undefined) this.step(g, m, from);
+    }
+    this.loop.schedule();
+  }
+
+  private step(g: Group, m: Parameters<Group["node"]["step"]>[0], from: NodeId): void {
+    if (m.from !== from) {
+      this.logger.warn({ peer: from, claimed: m.from, group: g.id }, "message with a forged sender dropped");
+      return;
+    }
+    try {
+      g.node.step(m);
+    } catch (err) {
+      // Expected refusals (a stale message, a message from a node not in the group) are not fatal.
+      if (!(err instanceof RaftError) || err.name === "RaftInvariantError") throw err;
+      this.logger.debug({ group: g.id, peer: from, err: err.message }, "message refused");
+    }
+    this.loop.schedule();
+  }
+
+  private onPeerDown(peer: NodeId): void {
+    if (this.stopped) return;
+    this.snapshots.peerDown(peer);
+    for (const g of this.groups.values()) {
+      // As leader: stop streaming appends into a dead connection; probe once it is back.
+      if (g.role === Role.Leader) g.node.reportUnreachable(peer);
+      else if (g.lead === peer) g.node.reportLeaderLost();
+    }
+    this.loop.schedule();
+  }
+
+  private async readEntry(group: GroupId, index: number) {
+    const g = this.groups.get(group);
+    const inMemory = g?.entryInMemory(index);
+    if (inMemory !== undefined) return inMemory;
+    return this.storage.readEntry(group, index);
+  }
+
+  private mustGroup(group: GroupId): Group {
+    const g = this.groups.get(group);
+    if (g === undefined || this.stopped) throw new UnknownGroupError(group);
+    return g;
+  }
+
+  private mapProposeError(g: Group, err: unknown): Error {
+    if (err instanceof NotLeaderError) return new NotLeaderError(g.id, err.leaderHint ?? hint(g.lead));
+    if (err instanceof ProposalDroppedError) return new ProposalDroppedError(g.id, err.message);
+    return err as Error;
+  }
+}
+
+function hint(lead: NodeId): NodeId | undefined {
+  return lead === NONE ? undefined : lead;
+}

@@ -1,0 +1,144 @@
+/**
+ * THE LOOP: drives every group's Ready through persist -> send -> apply -> advance, once per
+ * event-loop turn for all groups together, so the whole node pays ONE fsync per batch however
+ * many groups have work (RabbitMQ Ra's shared WAL; etcd's Ready/Advance contract in
+ * `raft/core/types.ts` on `Ready`).
+ *
+ * One batch, in order:
+ *  1. collect: `ready()` of every group that has one;
+ *  2. stage: each group's snapshot, entries and hard state go into NodeStorage's pending batch
+ *     (and the in-memory log the core reads);
+ *  3. early send: leaders' MsgApp / MsgHeartbeat / MsgSnap go out now, while the fsync runs
+ *     (thesis §10.2.1: a leader may replicate before its own write is durable, because the core
+ *     counts the leader's own match index only at `advance()`);
+ *  4. flush: one LevelDB batch with sync:true for all groups (skipped when no Ready needs it);
+ *  5. late send: everything else, i.e. votes, pre-votes, append and heartbeat responses, read-index
+ *     answers. These promise durable state, so they leave strictly after the fsync;
+ *  6. apply committed entries and read states, then `advance()`, then maybe snapshot.
+ * Only one batch runs at a time. Work arriving meanwhile (messages, proposals, ticks) lands in
+ * the cores and forms the next batch: the longer a flush takes, the larger the next batch
+ * (group commit), and replication of batch N+1 overlaps the fsync of batch N.
+ */
+import type { Ready } from "../core/types.js";
+import { MessageType } from "../core/types.js";
+import type { Logger } from "../logger.js";
+import type { NodeStorage } from "../storage/index.js";
+import type { Transport } from "../transport/index.js";
+import type { Group } from "./group.js";
+import { Outbox } from "./outbox.js";
+import type { SnapshotTransfers } from "./snapshot-transfer.js";
+
+export interface LoopDeps {
+  readonly groups: () => Iterable<Group>;
+  readonly group: (id: string) => Group | undefined;
+  readonly storage: NodeStorage;
+  readonly transport: Transport;
+  readonly snapshots: SnapshotTransfers;
+  readonly logger: Logger;
+}
+
+/** Loop counters, for tests and the benchmark. */
+export interface LoopStats {
+  /** Batches run (each at most one fsync). */
+  batches: number;
+  /** Batches that waited for a flush. */
+  flushes: number;
+  /** Readies processed. */
+  readies: number;
+}
+
+export class ReadyLoop {
+  readonly stats: LoopStats = { batches: 0, flushes: 0, readies: 0 };
+  private scheduled = false;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  /** Asks for a batch on the next turn (coalesces: any number of calls, one batch). */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.onTurn);
+  }
+
+  /** Stops scheduling batches and waits for the running one to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    while (this.running !== undefined) await this.running;
+  }
+
+  /** Waits until no batch is running. */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  private readonly onTurn = (): void => {
+    this.scheduled = false;
+    if (this.stopped) return;
+    // A batch is in flight: the one after it picks this work up (see `finish`).
+    if (this.running !== undefined) return;
+    this.running = this.runBatch().then(
+      () => this.finish(),
+      (err: unknown) => {
+        // A failed fsync or a state machine breaking its contract: continuing could
+        // acknowledge what is not durable, so the error escapes and the process exits.
+        this.deps.logger.error({ err: (err as Error).message }, "raft host loop failed");
+        this.running = undefined;
+        throw err;
+      },
+    );
+  };
+
+  private finish(): void {
+    this.running = undefined;
+    if (this.stopped) return;
+    for (const g of this.deps.groups()) {
+      if (!g.removed && g.node.hasReady()) {
+        this.schedule();
+        return;
+      }
+    }
+  }
+
+  private async runBatch(): Promise<void> {
+    const { storage, transport, snapshots } = this.deps;
+    const batch: Array<[Group, Ready]> = [];
+    for (const g of this.deps.groups()) {
+      if (!g.removed && g.node.hasReady()) batch.push([g, g.node.ready()]);
+    }
+    if (batch.length === 0) return;
+    this.stats.batches++;
+    this.stats.readies += batch.length;
+
+    const early = new Outbox();
+    const late = new Outbox();
+    let mustSync = false;
+    for (const [g, rd] of batch) {
+      g.stage(rd, storage);
+      if (rd.mustSync) mustSync = true;
+      for (const m of rd.messages) {
+        if (m.type === MessageType.MsgSnap) snapshots.send(g.id, m);
+        else if (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) early.add(g.id, m);
+        else late.add(g.id, m);
+      }
+    }
+    const unreachable = (groupId: string, peer: string): void => {
+      const g = this.deps.group(groupId);
+      if (g !== undefined && !g.removed) g.node.reportUnreachable(peer);
+    };
+    if (!early.isEmpty()) early.send(transport, unreachable);
+    if (mustSync) {
+      this.stats.flushes++;
+      await storage.flush();
+    }
+    if (!late.isEmpty()) late.send(transport, unreachable);
+    for (const [g, rd] of batch) {
+      // Removed while the flush ran: its promises are already rejected and its core is gone.
+      if (g.removed) continue;
+      g.apply(rd);
+      g.node.advance(rd);
+      g.maybeSnapshot(storage);
+    }
+  }
+}

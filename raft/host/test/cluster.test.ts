@@ -1,0 +1,130 @@
+/**
+ * RaftHost on an in-process cluster of three nodes with real TCP (loopback) and LevelDB.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { NotLeaderError, ProposalDroppedError, ProposalTimeoutError } from "../../errors.js";
+import { TestCluster, waitUntil } from "./cluster.js";
+import type { ListResult } from "./list-machine.js";
+
+const IDS = ["n1", "n2", "n3"];
+
+function sameValues(c: TestCluster, group: string, count: number): boolean {
+  const views = [...c.nodes.values()].map((n) => JSON.stringify(n.machines.get(group)?.values ?? []));
+  const first = c.nodes.values().next().value?.machines.get(group)?.values.length ?? 0;
+  return first === count && views.every((v) => v === views[0]);
+}
+
+describe("RaftHost: many groups on three nodes", () => {
+  let c: TestCluster | undefined;
+  afterEach(async () => {
+    await c?.close();
+    c = undefined;
+  });
+
+  it("elects a leader per group and resolves each proposal with its apply result", async () => {
+    c = await TestCluster.start(IDS);
+    const cluster = c;
+    const groups = Array.from({ length: 12 }, (_, i) => `g${i}`);
+    for (const g of groups) await cluster.createGroup(g);
+    const before = Date.now();
+    const results = await Promise.all(
+      groups.flatMap((g) => [0, 1, 2].map((i) => cluster.propose<ListResult>(g, { v: `${g}-${i}` }))),
+    );
+    expect(results.map((r) => r.v).sort()).toEqual(
+      groups.flatMap((g) => [0, 1, 2].map((i) => `${g}-${i}`)).sort(),
+    );
+    for (const g of groups) await waitUntil(() => sameValues(cluster, g, 3), `replicas of ${g} to converge`);
+    // Every replica applied with the leader's proposal time.
+    for (const n of cluster.nodes.values()) {
+      expect(n.machines.get("g0")!.lastTime).toBeGreaterThanOrEqual(before);
+      expect(n.machines.get("g0")!.lastTime).toBeLessThanOrEqual(Date.now());
+    }
+    // One batch (one fsync) serves many groups at once.
+    const stats = cluster.node(await cluster.leaderOf("g0")).host.loopStats();
+    expect(stats.readies).toBeGreaterThan(stats.batches);
+  });
+
+  it("rejects a proposal on a follower with NotLeaderError naming the leader", async () => {
+    c = await TestCluster.start(IDS);
+    await c.createGroup("q");
+    const leader = await c.leaderOf("q");
+    const follower = IDS.find((id) => id !== leader)!;
+    const err = await c
+      .node(follower)
+      .host.propose("q", { v: "x" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotLeaderError);
+    expect((err as NotLeaderError).leaderHint).toBe(leader);
+  });
+
+  it("catches up a node that was down with a chunked InstallSnapshot, live entries included", async () => {
+    c = await TestCluster.start(IDS, { snapshotEvery: 20, trailingEntries: 5 });
+    const cluster = c;
+    await cluster.createGroup("q");
+    const leader = await cluster.leaderOf("q");
+    const down = IDS.find((id) => id !== leader)!;
+    const port = cluster.node(down).port;
+    await cluster.stopNode(down);
+
+    const kept = await cluster.propose<ListResult>("q", { v: "body-1", keep: true });
+    for (let i = 0; i < 6; i++) {
+      await Promise.all(Array.from({ length: 10 }, (_, j) => cluster.propose("q", { v: `m${i}-${j}` })));
+    }
+    // The leader compacted past the kept entry; it stays readable as a live entry.
+    const leaderNode = cluster.node(leader);
+    await waitUntil(() => leaderNode.host.status("q").applied > 40, "the leader to apply");
+    expect(await leaderNode.host.readCommand("q", kept.index)).toEqual({ v: "body-1", keep: true });
+
+    const back = await cluster.restartNode(down, port);
+    const total = leaderNode.machines.get("q")!.values.length;
+    await waitUntil(() => sameValues(cluster, "q", total), "the restarted node to catch up");
+    expect(back.machines.get("q")!.restores).toBeGreaterThanOrEqual(1);
+    expect(await back.host.readCommand("q", kept.index)).toEqual({ v: "body-1", keep: true });
+    // And it keeps up with new writes afterwards.
+    await cluster.propose("q", { v: "after" });
+    await waitUntil(() => sameValues(cluster, "q", total + 1), "all three to apply the next write");
+  });
+
+  it("removes a group: pending proposals are dropped and its stored data deleted", async () => {
+    c = await TestCluster.start(IDS);
+    await c.createGroup("doomed");
+    await c.createGroup("kept");
+    const leader = c.node(await c.leaderOf("doomed"));
+    await c.propose("doomed", { v: "a" });
+    const pending = leader.host.propose("doomed", { v: "b" }).catch((e: unknown) => e);
+    for (const n of c.nodes.values()) await n.host.removeGroup("doomed");
+    expect(await pending).toBeInstanceOf(ProposalDroppedError);
+    for (const n of c.nodes.values()) expect(await n.storage.groups()).toEqual(["kept"]);
+    await expect(c.propose("kept", { v: "still works" })).resolves.toMatchObject({ v: "still works" });
+  });
+
+  it("times out a proposal that cannot reach a majority", async () => {
+    c = await TestCluster.start(IDS, { proposalTimeoutMs: 200, electionTick: 100 });
+    await c.createGroup("q");
+    const leader = await c.leaderOf("q", 15_000);
+    await c.propose("q", { v: "ok" });
+    for (const id of IDS) if (id !== leader) await c.stopNode(id);
+    const err = await c
+      .node(leader)
+      .host.propose("q", { v: "lost" })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProposalTimeoutError);
+  });
+
+  it("transfers leadership on request and hands groups off on a graceful stop", async () => {
+    c = await TestCluster.start(IDS);
+    await c.createGroup("a");
+    await c.createGroup("b");
+    const leader = await c.leaderOf("a");
+    const target = IDS.find((id) => id !== leader)!;
+    await c.node(leader).host.transferLeadership("a", target);
+    expect(await c.leaderOf("a")).toBe(target);
+
+    const bLeader = await c.leaderOf("b");
+    await c.propose("b", { v: "before" });
+    await c.stopNode(bLeader, { transferLeadership: true });
+    const next = await c.leaderOf("b");
+    expect(next).not.toBe(bLeader);
+    await expect(c.propose("b", { v: "after" })).resolves.toMatchObject({ v: "after" });
+  });
+});
