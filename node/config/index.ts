@@ -4,6 +4,7 @@ export { describeConfig, formatConfig, REDACTED, renderSettingsMarkdown, usage }
 export { ConfigError } from "./errors.js";
 export type { Address } from "./kinds.js";
 export { loadConfig } from "./load.js";
+export { isLoopbackAddress, loginAllowedFrom } from "./loopback.js";
 export {
   type ConfigOrigins,
   type ConfigSources,
@@ -11,6 +12,6 @@ export {
   type ResolvedConfig,
   resolveConfig,
 } from "./parse.js";
-export type { PeerConfig } from "./peers.js";
+export { type PeerConfig, raftPeerMap } from "./peers.js";
 export { type ListenConfig, type NodeConfig, SETTINGS, type Setting } from "./schema.js";
 export { wantsHelp } from "./sources.js";

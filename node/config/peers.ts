@@ -23,6 +23,11 @@ export interface PeerConfig {
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 export const NODE_ID_EXPECTED = "a node id (letters, digits, '_', '.', '@', '-'; at most 64 characters)";
 
+/** The `peers` map the inter-node transport takes: id -> Raft address. */
+export function raftPeerMap(peers: readonly PeerConfig[]): ReadonlyMap<string, Address> {
+  return new Map(peers.map((p) => [p.id, p.raft]));
+}
+
 const EXPECTED = 'peers as "id=host:port[;amqp=host:port][;http=host:port],..."';
 const OPTIONAL_DOORS = ["amqp", "http"] as const;
 

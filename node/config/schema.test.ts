@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatAddress, formatSize, parseAddress, size } from "./kinds.js";
 import { parseConfig } from "./parse.js";
-import { peersKind } from "./peers.js";
+import { peersKind, raftPeerMap } from "./peers.js";
 import { SETTINGS } from "./schema.js";
 
 function leaves(v: unknown, prefix = ""): string[] {
@@ -102,5 +102,20 @@ describe("a described config's peers parse back", () => {
     ];
     expect(peersKind.fromJson(peers)).toEqual({ ok: true, value: peers });
     expect(peersKind.fromJson([{ raft: "h:1" }]).ok).toBe(false);
+  });
+});
+
+describe("raftPeerMap", () => {
+  it("gives the transport its id -> raft address map", () => {
+    const c = parseConfig({
+      argv: [],
+      env: { WARREN_PEERS: "n2=h2:2;amqp=h2:5,n3=h3:3", WARREN_CLUSTER_SECRET: "x".repeat(16) },
+    });
+    expect(raftPeerMap(c.peers)).toEqual(
+      new Map([
+        ["n2", { host: "h2", port: 2 }],
+        ["n3", { host: "h3", port: 3 }],
+      ]),
+    );
   });
 });
