@@ -312,6 +312,12 @@ describe("validation lists every problem, each naming its source", () => {
     }
   });
 
+  it("an empty --config is one problem, not two", () => {
+    expect(problemsOf({ argv: ["--config="], readFile: files({}) })).toEqual([
+      `--config: expected a path, got ""`,
+    ]);
+  });
+
   it("clusterSecretFile may be in the file but --config may not", () => {
     expect(
       problemsOf({ argv: ["--config", "c.json"], readFile: files({ "c.json": '{"config": "other.json"}' }) }),

@@ -38,8 +38,9 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
 
   let file: SourceRead | undefined;
   const configPath = flags.values.get("config") ?? env.values.get("config");
-  if (configPath) {
-    const text = readText(sources, String(configPath.raw), `${configPath.where}`, problems);
+  // An empty path is reported by the config setting's own validation below.
+  if (configPath && configPath.raw !== "") {
+    const text = readText(sources, String(configPath.raw), configPath.where, problems);
     if (text !== undefined) file = readFileText(text, String(configPath.raw));
   }
   if (file) problems.push(...file.problems);
