@@ -1,0 +1,243 @@
+/**
+ * The fault schedule and the clients: once per tick of the chaos phase, with seeded
+ * probabilities, partition or heal the network, change loss/duplication/delay, crash or
+ * restart nodes, change membership (add a learner, promote it, remove a voter or learner),
+ * transfer leadership, issue ReadIndex requests and propose client commands.
+ *
+ * Crashes are kept to a minority of voters most of the time (the durability promise is about a
+ * minority), with the occasional crash of more to exercise full-cluster recovery. Every crash
+ * gives the crashed leader's reachable followers the leader-lost hint, as their transport would.
+ */
+import { type ConfChange, ConfChangeType, type NodeId } from "../core/types.js";
+import type { SimCluster } from "./cluster.js";
+import { describeConfChange } from "./describe.js";
+import { UNITS_PER_TICK } from "./event-queue.js";
+import { commandData } from "./machine.js";
+import { CALM } from "./network.js";
+import type { Prng } from "./prng.js";
+import type { SimNode } from "./sim-node.js";
+
+/** Per-tick probabilities of each kind of action. */
+export interface ChaosRates {
+  readonly propose: number;
+  readonly proposeToAnyNode: number;
+  readonly partition: number;
+  readonly heal: number;
+  readonly weather: number;
+  readonly crash: number;
+  readonly restart: number;
+  readonly confChange: number;
+  readonly transfer: number;
+  readonly read: number;
+}
+
+export const DEFAULT_RATES: ChaosRates = {
+  propose: 0.6,
+  proposeToAnyNode: 0.05,
+  partition: 0.02,
+  heal: 0.025,
+  weather: 0.015,
+  crash: 0.012,
+  restart: 0.04,
+  confChange: 0.012,
+  transfer: 0.008,
+  read: 0.08,
+};
+
+export class Chaos {
+  private commandSeq = 0;
+  private readSeq = 0;
+  private nextNodeNum: number;
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly rng: Prng,
+    private readonly maxNodes: number,
+    private readonly rates: ChaosRates = DEFAULT_RATES,
+  ) {
+    this.nextNodeNum = cluster.nodes.size + 1;
+  }
+
+  /** The payload of the next client command (unique within the run). */
+  nextCommand(): Uint8Array {
+    return commandData(++this.commandSeq);
+  }
+
+  /** One tick of faults and client requests. */
+  drive(): void {
+    const r = this.rates;
+    const rng = this.rng;
+    if (rng.chance(r.partition)) this.partition();
+    if (rng.chance(r.heal)) this.healLinks();
+    if (rng.chance(r.weather)) this.weather();
+    if (rng.chance(r.crash)) this.crash();
+    if (rng.chance(r.restart)) this.restartOne();
+    if (rng.chance(r.confChange)) this.changeMembership();
+    if (rng.chance(r.transfer)) this.transfer();
+    if (rng.chance(r.read)) this.read();
+    if (rng.chance(r.propose)) {
+      const leader = this.cluster.leader();
+      if (leader) for (let i = this.rng.range(1, 3); i > 0; i--) this.propose(leader);
+    }
+    if (rng.chance(r.proposeToAnyNode)) {
+      const alive = this.cluster.alive();
+      if (alive.length > 0) this.propose(this.rng.pick(alive));
+    }
+  }
+
+  /** Ends every fault: links restored, calm network, every crashed (non-retired) node restarted. */
+  heal(): void {
+    this.cluster.network.heal();
+    this.cluster.network.setConditions(CALM);
+    this.cluster.note("sim", "heal", "all links restored, calm network");
+    for (const n of this.cluster.nodes.values()) if (!n.alive && !n.retired) this.restart(n);
+  }
+
+  /** Proposes one client command to `node` (a non-leader answers NotLeaderError: nothing happens). */
+  propose(node: SimNode): void {
+    const data = this.nextCommand();
+    node.client((core) => {
+      const at = core.propose(data);
+      this.cluster.proposed(node, at.index, at.term, data);
+    });
+  }
+
+  private ids(): NodeId[] {
+    return [...this.cluster.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
+  }
+
+  private partition(): void {
+    const ids = this.ids();
+    const net = this.cluster.network;
+    const kind = this.rng.int(4);
+    if (kind === 0 || ids.length < 3) {
+      const [a, b] = this.rng.shuffle(ids);
+      if (a === undefined || b === undefined) return;
+      net.cut(a, b);
+      this.cluster.note("sim", "cut", `one-way ${a}->${b}`);
+    } else if (kind === 1) {
+      const leader = this.cluster.leader();
+      if (!leader) return;
+      net.isolate(leader.id, ids);
+      this.cluster.note("sim", "partition", `isolate leader ${leader.id}`);
+    } else {
+      // A minority | majority split, or (kind 3, 4+ nodes) an arbitrary three-way split.
+      const shuffled = this.rng.shuffle(ids);
+      const groups: NodeId[][] = [];
+      if (kind === 3 && shuffled.length >= 4) {
+        const a = this.rng.range(1, shuffled.length - 2);
+        const b = this.rng.range(a + 1, shuffled.length - 1);
+        groups.push(shuffled.slice(0, a), shuffled.slice(a, b), shuffled.slice(b));
+      } else {
+        const k = this.rng.range(1, Math.floor(shuffled.length / 2));
+        groups.push(shuffled.slice(0, k), shuffled.slice(k));
+      }
+      net.partition(groups);
+      this.cluster.note("sim", "partition", groups.map((g) => g.join(",")).join(" | "));
+    }
+    this.cluster.stats.partitions++;
+  }
+
+  private healLinks(): void {
+    this.cluster.network.heal();
+    this.cluster.note("sim", "heal-links");
+  }
+
+  private weather(): void {
+    const drop = this.rng.pick([0, 0, 0.02, 0.1, 0.3]);
+    const duplicate = this.rng.pick([0, 0, 0.05, 0.2]);
+    const reorder = this.rng.pick([0, 0.1, 0.5]);
+    const minDelay = this.rng.range(1, UNITS_PER_TICK);
+    const maxDelay = minDelay + this.rng.range(0, 3 * UNITS_PER_TICK);
+    this.cluster.network.setConditions({ drop, duplicate, reorder, minDelay, maxDelay });
+    this.cluster.note(
+      "sim",
+      "weather",
+      `drop=${drop} dup=${duplicate} reorder=${reorder} delay=${minDelay}..${maxDelay}`,
+    );
+  }
+
+  private crash(): void {
+    const cluster = this.cluster;
+    const alive = cluster.alive().filter((n) => !n.retired);
+    if (alive.length === 0) return;
+    const voters = cluster.conf.voters;
+    const aliveVoters = alive.filter((n) => voters.includes(n.id)).length;
+    const quorum = Math.floor(voters.length / 2) + 1;
+    const victim = this.rng.pick(alive);
+    const wouldLoseQuorum = voters.includes(victim.id) && aliveVoters - 1 < quorum;
+    if (wouldLoseQuorum && !this.rng.chance(0.15)) return;
+    const wasLeader = victim.id;
+    const lost = victim.crash();
+    cluster.stats.crashes++;
+    cluster.stats.lostWrites += lost;
+    cluster.note(victim.id, "CRASH", `lost ${lost} unsynced writes`);
+    for (const peer of cluster.alive()) {
+      if (peer.lead !== wasLeader || cluster.network.isCut(wasLeader, peer.id)) continue;
+      // The peer's transport sees the connection close a moment later.
+      cluster.localLater(peer, this.rng.range(1, 2 * UNITS_PER_TICK), `leader ${wasLeader} lost`, () => {
+        if (peer.lead === wasLeader) peer.core.reportLeaderLost();
+      });
+    }
+  }
+
+  private restartOne(): void {
+    const down = [...this.cluster.nodes.values()].filter((n) => !n.alive && !n.retired);
+    if (down.length > 0) this.restart(this.rng.pick(down));
+  }
+
+  private restart(n: SimNode): void {
+    this.cluster.stats.restarts++;
+    this.cluster.note(
+      n.id,
+      "RESTART",
+      `durable last=${n.disk.lastIndex()} snapshot=${n.disk.snapshotIndex()}`,
+    );
+    n.start();
+  }
+
+  private changeMembership(): void {
+    const leader = this.cluster.leader();
+    if (!leader?.ready) return;
+    const { voters, learners } = leader.conf;
+    const options: ConfChange[] = [];
+    const fresh = `n${this.nextNodeNum}`;
+    if (this.cluster.nodes.size < this.maxNodes)
+      options.push({ type: ConfChangeType.AddLearner, node: fresh });
+    for (const l of learners) options.push({ type: ConfChangeType.AddVoter, node: l });
+    if (voters.length > 3) for (const v of voters) options.push({ type: ConfChangeType.RemoveNode, node: v });
+    for (const l of learners) options.push({ type: ConfChangeType.RemoveNode, node: l });
+    if (options.length === 0) return;
+    const cc = this.rng.pick(options);
+    const accepted = leader.client((core) => core.proposeConfChange(cc));
+    if (accepted === undefined) return;
+    this.cluster.note(leader.id, "propose-conf", () => `${describeConfChange(cc)} at ${accepted.index}`);
+    if (cc.node === fresh) {
+      this.nextNodeNum++;
+      this.cluster.addNode(fresh);
+    }
+  }
+
+  private transfer(): void {
+    const leader = this.cluster.leader();
+    if (!leader?.ready) return;
+    const targets = leader.conf.voters.filter((v) => v !== leader.id);
+    if (targets.length === 0) return;
+    const to = this.rng.pick(targets);
+    this.cluster.stats.transfers++;
+    this.cluster.note(leader.id, "transfer", `to ${to}`);
+    leader.client((core) => core.transferLeader(to));
+  }
+
+  private read(): void {
+    const candidates = this.cluster.alive().filter((n) => n.ready);
+    if (candidates.length === 0) return;
+    const node = this.rng.pick(candidates);
+    const ctx = `r${++this.readSeq}`;
+    this.cluster.stats.reads++;
+    // Registered before the call: a leader may answer within it.
+    this.cluster.checker.observeReadIssued(ctx, node.id);
+    this.cluster.note(node.id, "read", ctx);
+    node.client((core) => core.readIndex(new TextEncoder().encode(ctx)));
+  }
+}

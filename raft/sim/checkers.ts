@@ -1,0 +1,280 @@
+/**
+ * Raft's safety properties, checked incrementally as a run goes (Raft paper Figure 3, plus
+ * what a host must guarantee about durability). Every `observe*` / `check*` method throws a
+ * {@link Violation} naming the invariant as soon as it breaks; the simulator catches it and
+ * prints the seed and the recent trace.
+ *
+ * The checker sees the cluster as an omniscient observer: durable disks, persisted logs,
+ * messages as they are sent, entries as they are applied. It keeps only what it needs to make
+ * each check O(change), because it runs after every step of thousands of runs.
+ */
+import type { ConfState, Entry, NodeId } from "../core/types.js";
+import type { AppendedEntry } from "./disk.js";
+import { entryDigest, type MachineState } from "./machine.js";
+
+/** The invariants, as printed in reports. */
+export const Invariant = {
+  ElectionSafety: "election safety (at most one leader per term)",
+  VoteOnce: "a node grants at most one vote per term",
+  DurableBeforeSend: "a vote or append acknowledgement is sent only after the state it promises is durable",
+  LogMatching: "log matching (same index and term => same entry and same prefix)",
+  LeaderCompleteness: "leader completeness (a committed entry is in every later leader's log)",
+  StateMachineSafety: "state machine safety (every node applies the same entry at each index)",
+  Durability: "durability (a committed entry is on enough fsynced disks and is never lost)",
+  ReadIndex: "read index is not below a commit acknowledged before the read was issued",
+  LiveEntries: "live entries named by a snapshot travel with it and stay readable",
+  LogIntegrity: "the log the core asks to persist is contiguous",
+  CoreError: "the core throws no unexpected error",
+  Liveness: "liveness (after healing, a leader is elected and a proposal commits in bounded time)",
+  SimulatorError: "the simulator itself runs without error",
+} as const;
+export type Invariant = (typeof Invariant)[keyof typeof Invariant];
+
+/** A broken invariant. `detail` says what was seen, in terms of nodes, terms and indexes. */
+export class Violation extends Error {
+  override name = "Violation";
+  constructor(
+    readonly invariant: Invariant,
+    readonly detail: string,
+  ) {
+    super(`${invariant}: ${detail}`);
+  }
+}
+
+/** Read access to one node's durable disk, as the durability checks need it. */
+export interface DurableView {
+  holds(index: number, term: number): boolean;
+  readonly hardState: { readonly term: number; readonly vote: NodeId };
+  lastIndex(): number;
+  snapshotIndex(): number;
+}
+
+interface EntryFact {
+  readonly digest: number;
+  readonly prevTerm: number;
+  readonly node: NodeId;
+}
+
+export class SafetyChecker {
+  /** term -> the node that led it. */
+  private readonly leaders = new Map<number, NodeId>();
+  /** `voter@term` -> candidate it granted. */
+  private readonly votes = new Map<string, NodeId>();
+  /** `index:term` -> the first durable copy seen (digest, term of its predecessor). */
+  private readonly entries = new Map<string, EntryFact>();
+  /** index -> term of the entry known committed there (applied somewhere). */
+  private readonly committedTerm: number[] = [];
+  /** index -> (digest, machine hash after it, first node that applied it). */
+  private readonly applied: { digest: number; hash: number; node: NodeId }[] = [];
+  private maxCommitted = 0;
+  /** Highest index of a client command acknowledged (applied by the leader that proposed it). */
+  private ackedMax = 0;
+  /** Outstanding ReadIndex requests: context -> acknowledged max when issued. */
+  private readonly reads = new Map<string, { readonly floor: number; readonly node: NodeId }>();
+
+  /** Highest committed index observed so far. */
+  get committedIndex(): number {
+    return this.maxCommitted;
+  }
+
+  /** Highest client command index acknowledged so far. */
+  get acknowledged(): number {
+    return this.ackedMax;
+  }
+
+  /** Raft §5.2: a node is leader of `term`; no other node may ever be. */
+  observeLeader(term: number, node: NodeId): void {
+    const prior = this.leaders.get(term);
+    if (prior !== undefined && prior !== node) {
+      throw new Violation(Invariant.ElectionSafety, `${prior} and ${node} both led term ${term}`);
+    }
+    this.leaders.set(term, node);
+  }
+
+  /**
+   * A granted MsgVoteResp is on the wire. Figure 2: votedFor is persistent, so even a node
+   * that crashed and restarted must never grant a second candidate in the same term.
+   */
+  observeVoteGranted(voter: NodeId, term: number, candidate: NodeId, disk: DurableView): void {
+    const key = `${voter}@${term}`;
+    const prior = this.votes.get(key);
+    if (prior !== undefined && prior !== candidate) {
+      throw new Violation(Invariant.VoteOnce, `${voter} granted ${prior} and ${candidate} in term ${term}`);
+    }
+    this.votes.set(key, candidate);
+    const hs = disk.hardState;
+    if (hs.term !== term || hs.vote !== candidate) {
+      throw new Violation(
+        Invariant.DurableBeforeSend,
+        `${voter} granted ${candidate} in term ${term} while its durable hard state is term ${hs.term} vote ${hs.vote || "none"}`,
+      );
+    }
+  }
+
+  /** A successful MsgAppResp for `index` is on the wire: the sender's disk must hold the log up to it. */
+  observeAppendAck(node: NodeId, index: number, disk: DurableView): void {
+    if (disk.lastIndex() < index) {
+      throw new Violation(
+        Invariant.DurableBeforeSend,
+        `${node} acknowledged index ${index} but its durable log ends at ${disk.lastIndex()}`,
+      );
+    }
+  }
+
+  /**
+   * Entries became durable on `node`. Log matching is checked inductively: if every
+   * (index, term) pair ever written anywhere names one payload and one predecessor term, then
+   * two logs sharing (index, term) share the entry and, step by step, the whole prefix.
+   */
+  observeDurableAppend(node: NodeId, appended: readonly AppendedEntry[]): void {
+    for (const { entry, prevTerm } of appended) {
+      const key = `${entry.index}:${entry.term}`;
+      const digest = entryDigest(entry);
+      const fact = this.entries.get(key);
+      if (fact === undefined) {
+        this.entries.set(key, { digest, prevTerm, node });
+      } else if (fact.digest !== digest || fact.prevTerm !== prevTerm) {
+        throw new Violation(
+          Invariant.LogMatching,
+          `entry ${key} on ${node} (prev term ${prevTerm}) differs from the one on ${fact.node} (prev term ${fact.prevTerm})` +
+            (fact.digest !== digest ? ", payloads differ" : ""),
+        );
+      }
+    }
+  }
+
+  /** Durable entries were removed from `node`'s log without a snapshot covering them. */
+  observeLost(node: NodeId, lost: readonly { readonly index: number; readonly term: number }[]): void {
+    for (const { index, term } of lost) {
+      if (this.committedTerm[index] === term) {
+        throw new Violation(
+          Invariant.Durability,
+          `committed entry ${index}:${term} was truncated from ${node}'s disk`,
+        );
+      }
+    }
+  }
+
+  /** Logs an anomaly the disk model found in what the host was asked to persist. */
+  observeAnomalies(node: NodeId, anomalies: readonly string[]): void {
+    const first = anomalies[0];
+    if (first !== undefined) {
+      const invariant = first.includes("live") ? Invariant.LiveEntries : Invariant.LogIntegrity;
+      throw new Violation(invariant, `${node}: ${first}`);
+    }
+  }
+
+  /**
+   * `node` applied `e` and its machine hash is now `hash`. Figure 3: if a server has applied
+   * an entry at an index, no other server ever applies a different one there.
+   */
+  observeApplied(node: NodeId, e: Entry, hash: number): void {
+    const digest = entryDigest(e);
+    const prior = this.applied[e.index];
+    if (prior === undefined) {
+      this.applied[e.index] = { digest, hash, node };
+    } else if (prior.digest !== digest || prior.hash !== hash) {
+      throw new Violation(
+        Invariant.StateMachineSafety,
+        `${node} applied ${e.index}:${e.term} ${prior.digest !== digest ? "with a different entry than" : "after a different history than"} ${prior.node}`,
+      );
+    }
+    const known = this.committedTerm[e.index];
+    if (known !== undefined && known !== e.term) {
+      throw new Violation(
+        Invariant.StateMachineSafety,
+        `${node} applied ${e.index} with term ${e.term}, committed term is ${known}`,
+      );
+    }
+    this.committedTerm[e.index] = e.term;
+    if (e.index > this.maxCommitted) this.maxCommitted = e.index;
+  }
+
+  /** `node` restored its machine from a snapshot: its state must be the history everyone applied. */
+  observeRestore(node: NodeId, state: MachineState, live: readonly number[]): void {
+    const prior = this.applied[state.index];
+    if (state.index > 0 && prior !== undefined && prior.hash !== state.hash) {
+      throw new Violation(
+        Invariant.StateMachineSafety,
+        `${node} restored a snapshot at ${state.index} whose state differs from what ${prior.node} applied`,
+      );
+    }
+    if (live.length !== state.live.length || live.some((v, i) => state.live[i] !== v)) {
+      throw new Violation(
+        Invariant.LiveEntries,
+        `${node} installed a snapshot at ${state.index} naming live [${live.join(",")}] but its machine needs [${state.live.join(",")}]`,
+      );
+    }
+  }
+
+  /**
+   * `node` just became leader of `term`. Raft §5.4.1: its log must hold every entry committed
+   * so far. `termAt` reads its log (undefined below its snapshot or past its end).
+   */
+  checkLeaderCompleteness(
+    node: NodeId,
+    term: number,
+    firstIndex: number,
+    termAt: (i: number) => number | undefined,
+  ): void {
+    for (let i = Math.max(1, firstIndex); i <= this.maxCommitted; i++) {
+      const want = this.committedTerm[i];
+      if (want === undefined) continue;
+      const have = termAt(i);
+      if (have !== want) {
+        throw new Violation(
+          Invariant.LeaderCompleteness,
+          `${node} leads term ${term} but its log has ${have === undefined ? "nothing" : `term ${have}`} at committed index ${i} (term ${want})`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The leader is about to apply `entries`, which it committed. Each must be on the fsynced
+   * disks of enough voters of its configuration that every quorum includes one: then no
+   * crash of a minority and no later election can lose it.
+   */
+  checkCommitDurable(
+    leader: NodeId,
+    entries: readonly Entry[],
+    conf: ConfState,
+    disk: (id: NodeId) => DurableView | undefined,
+  ): void {
+    const voters = conf.voters;
+    const quorum = Math.floor(voters.length / 2) + 1;
+    const needed = voters.length - quorum + 1;
+    for (const e of entries) {
+      let holders = 0;
+      for (const v of voters) if (disk(v)?.holds(e.index, e.term)) holders++;
+      if (holders < needed) {
+        throw new Violation(
+          Invariant.Durability,
+          `${leader} applies committed ${e.index}:${e.term} durable on only ${holders} of voters [${voters.join(",")}] (needs ${needed})`,
+        );
+      }
+    }
+  }
+
+  /** A client learned that its command at `index` committed. */
+  observeAck(index: number): void {
+    if (index > this.ackedMax) this.ackedMax = index;
+  }
+
+  /** A ReadIndex request with `context` was issued at `node`. */
+  observeReadIssued(context: string, node: NodeId): void {
+    this.reads.set(context, { floor: this.ackedMax, node });
+  }
+
+  /** `node` got a ReadState: the read is linearizable only if it sees every acknowledged write. */
+  observeReadState(node: NodeId, context: string, index: number): void {
+    const read = this.reads.get(context);
+    if (read === undefined) return;
+    if (index < read.floor) {
+      throw new Violation(
+        Invariant.ReadIndex,
+        `read ${context} issued at ${read.node} got index ${index} on ${node}, but ${read.floor} was acknowledged before it was issued`,
+      );
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `npm run sim -- --seed N` replays one seed; `npm run sim -- --from A --count K` runs K
+ * seeds from A. Options: `--steps S` (chaos-phase steps per seed), `--nodes 3|5`,
+ * `--verbose` (stream the whole trace of a single seed), `--liveness T` (recovery bound in ticks).
+ *
+ * Prints one line per seed (or a summary for many seeds); on a violation prints the seed, the
+ * invariant, the run's parameters and the trace of the last events, and exits with status 1.
+ */
+import { parseArgs } from "node:util";
+import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, type RunResult, runSeed } from "./run.js";
+
+const USAGE =
+  "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--verbose]";
+
+function intOption(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n)) {
+    console.error(`--${name} must be an integer, got ${v}\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function summaryLine(r: RunResult): string {
+  const s = r.stats;
+  return (
+    `seed ${r.seed} ${r.ok ? "ok" : "FAILED"} steps=${r.steps} ticks=${r.ticks} elections=${s.elections} ` +
+    `proposals=${s.proposals} acked=${s.acked} crashes=${s.crashes} lostWrites=${s.lostWrites} ` +
+    `partitions=${s.partitions} snapshots=${s.snapshotsSent} confChanges=${s.confChanges} ` +
+    `reads=${s.readsAnswered}/${s.reads} dropped=${s.dropped}/${s.messages}` +
+    (r.recoveryTicks !== undefined ? ` recovery=${r.recoveryTicks}t` : "")
+  );
+}
+
+function printFailure(r: RunResult, steps: number, nodes: number): void {
+  console.error(`\nVIOLATION seed=${r.seed}: ${r.violation?.invariant}`);
+  console.error(`  ${r.violation?.detail}`);
+  console.error(`  params: ${r.params}`);
+  console.error(`  replay: npm run sim -- --seed ${r.seed} --steps ${steps} --nodes ${nodes} --verbose`);
+  console.error(`  last ${r.trace.length} events:`);
+  for (const line of r.trace) console.error(`    ${line}`);
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      seed: { type: "string" },
+      from: { type: "string" },
+      count: { type: "string" },
+      steps: { type: "string" },
+      nodes: { type: "string" },
+      liveness: { type: "string" },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help || (values.seed === undefined && values.from === undefined)) {
+    console.log(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const steps = intOption(values.steps, "steps", DEFAULT_STEPS);
+  const nodes = intOption(values.nodes, "nodes", 3);
+  if (nodes !== 3 && nodes !== 5) {
+    console.error(`--nodes must be 3 or 5\n${USAGE}`);
+    process.exit(2);
+  }
+  const livenessTicks = intOption(values.liveness, "liveness", DEFAULT_LIVENESS_TICKS);
+  const single = values.seed !== undefined;
+  const from = single ? intOption(values.seed, "seed", 0) : intOption(values.from, "from", 0);
+  const count = single ? 1 : intOption(values.count, "count", 100);
+  const started = performance.now();
+  let failures = 0;
+  let maxRecovery = 0;
+  for (let seed = from; seed < from + count; seed++) {
+    const r = runSeed({
+      seed,
+      nodes,
+      steps,
+      livenessTicks,
+      ...(values.verbose && single ? { verbose: (line: string) => console.log(line) } : {}),
+    });
+    if (single || !r.ok) console.log(summaryLine(r));
+    if (r.recoveryTicks !== undefined) maxRecovery = Math.max(maxRecovery, r.recoveryTicks);
+    if (!r.ok) {
+      failures++;
+      printFailure(r, steps, nodes);
+    }
+  }
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  if (!single) {
+    console.log(
+      `${count - failures}/${count} seeds ok (${from}..${from + count - 1}, ${steps} steps, ${nodes} nodes) ` +
+        `in ${secs}s; slowest recovery ${maxRecovery} ticks`,
+    );
+  }
+  process.exit(failures > 0 ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,304 @@
+/**
+ * The simulated world: nodes, their disks, the network and the clock, wired so every node
+ * sees only messages, ticks and fsync completions, in an order fixed by the run's seed.
+ *
+ * `SimCluster` implements the host-side duties a real transport and host share: it checks the
+ * durability promise of every vote and acknowledgement as it leaves a node, ships a snapshot's
+ * live entries with it, reports snapshot outcomes and unreachable peers back to the sender,
+ * and gives a crashed leader's followers the "leader lost" hint their transport would give.
+ */
+import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState } from "../core/types.js";
+import { MessageType, Role } from "../core/types.js";
+import { SafetyChecker } from "./checkers.js";
+import { describeConf, describeConfChange, describeMessage } from "./describe.js";
+import { SimDisk } from "./disk.js";
+import { EventQueue, UNITS_PER_TICK } from "./event-queue.js";
+import { describeData } from "./machine.js";
+import type { SimNetwork } from "./network.js";
+import type { Prng } from "./prng.js";
+import { type Envelope, type NodeParams, type NodeWorld, SimNode } from "./sim-node.js";
+import type { Trace } from "./trace.js";
+
+/** Everything that happens in a run is one of these, popped from the clock in time order. */
+export type SimEvent =
+  | { readonly k: "tick"; readonly node: NodeId }
+  | {
+      readonly k: "deliver";
+      readonly env: Envelope;
+      readonly notifySnap: boolean;
+      readonly senderInc: number;
+    }
+  | { readonly k: "fsync"; readonly node: NodeId; readonly inc: number }
+  | {
+      readonly k: "local";
+      readonly node: NodeId;
+      readonly inc: number;
+      readonly what: string;
+      readonly run: () => void;
+    }
+  | { readonly k: "retire"; readonly node: NodeId }
+  | { readonly k: "drive" };
+
+/** A client command in flight: acknowledged when the node that accepted it applies it. */
+interface Pending {
+  readonly by: NodeId;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+/** Counters for reports. */
+export interface SimStats {
+  elections: number;
+  proposals: number;
+  acked: number;
+  crashes: number;
+  restarts: number;
+  lostWrites: number;
+  partitions: number;
+  snapshotsSent: number;
+  confChanges: number;
+  transfers: number;
+  reads: number;
+  readsAnswered: number;
+  messages: number;
+  dropped: number;
+}
+
+export class SimCluster implements NodeWorld {
+  readonly checker = new SafetyChecker();
+  readonly queue = new EventQueue<SimEvent>();
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly stats: SimStats = {
+    elections: 0,
+    proposals: 0,
+    acked: 0,
+    crashes: 0,
+    restarts: 0,
+    lostWrites: 0,
+    partitions: 0,
+    snapshotsSent: 0,
+    confChanges: 0,
+    transfers: 0,
+    reads: 0,
+    readsAnswered: 0,
+    messages: 0,
+    dropped: 0,
+  };
+  /** The configuration as of the highest index any node applied. */
+  conf: ConfState;
+  private confIndex = 0;
+  /** Every node some applied configuration named: a node not yet added is never retired. */
+  private readonly members = new Set<NodeId>();
+  private readonly pending = new Map<string, Pending>();
+  /** Called when a client command is acknowledged (the liveness phase waits for its marker). */
+  onAck: (index: number, term: number) => void = () => {};
+
+  constructor(
+    readonly bootstrap: ConfState,
+    private readonly params: NodeParams,
+    private readonly rng: Prng,
+    readonly network: SimNetwork,
+    readonly trace: Trace,
+  ) {
+    this.conf = bootstrap;
+    for (const id of [...bootstrap.voters, ...bootstrap.learners]) this.members.add(id);
+  }
+
+  get now(): number {
+    return this.queue.now;
+  }
+
+  /** Creates and boots a node with an empty disk; its ticks start at a random phase. */
+  addNode(id: NodeId): SimNode {
+    const node = new SimNode(id, new SimDisk(), this.bootstrap, this.params, this.rng.fork(), this);
+    this.nodes.set(id, node);
+    node.start();
+    this.queue.after(1 + this.rng.int(UNITS_PER_TICK), { k: "tick", node: id });
+    this.note(id, "boot", "");
+    return node;
+  }
+
+  /** Nodes that are up. */
+  alive(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.alive);
+  }
+
+  /** The leader a client would find: an up node in the leader role, highest term first. */
+  leader(): SimNode | undefined {
+    let best: SimNode | undefined;
+    for (const n of this.nodes.values()) {
+      if (n.alive && n.role === Role.Leader && (!best || n.term > best.term)) best = n;
+    }
+    return best;
+  }
+
+  note(node: NodeId, what: string, detail: (() => string) | string = ""): void {
+    this.trace.add(this.queue.now, node, what, detail);
+  }
+
+  /** Runs one event. Violations propagate to the caller. */
+  dispatch(ev: SimEvent): void {
+    switch (ev.k) {
+      case "tick": {
+        const node = this.nodes.get(ev.node);
+        if (!node || node.retired) return;
+        this.queue.after(UNITS_PER_TICK, ev);
+        node.tick();
+        return;
+      }
+      case "deliver":
+        this.deliver(ev);
+        return;
+      case "fsync":
+        this.note(ev.node, "fsync");
+        this.nodes.get(ev.node)?.fsyncDone(ev.inc);
+        return;
+      case "local": {
+        const node = this.nodes.get(ev.node);
+        if (!node?.alive || node.incarnation !== ev.inc) return;
+        this.note(ev.node, ev.what);
+        node.local(ev.run);
+        return;
+      }
+      case "retire": {
+        // A removed member has nothing more to do; stop it so it neither ticks nor campaigns.
+        const node = this.nodes.get(ev.node);
+        if (
+          !node ||
+          node.retired ||
+          this.conf.voters.includes(ev.node) ||
+          this.conf.learners.includes(ev.node)
+        )
+          return;
+        if (node.alive) node.crash();
+        node.retired = true;
+        this.note(ev.node, "retired");
+        return;
+      }
+      case "drive":
+        return; // handled by the run loop, which owns the fault schedule
+    }
+  }
+
+  /** Schedules a local input on a node, dropped if the node crashes first. */
+  localLater(node: SimNode, delay: number, what: string, run: () => void): void {
+    this.queue.after(delay, { k: "local", node: node.id, inc: node.incarnation, what, run });
+  }
+
+  // ---- NodeWorld ----
+
+  scheduleFsync(node: NodeId, incarnation: number, delay: number): void {
+    this.queue.after(delay, { k: "fsync", node, inc: incarnation });
+  }
+
+  diskOf = (id: NodeId): SimDisk | undefined => this.nodes.get(id)?.disk;
+
+  transmit(from: SimNode, original: Message): void {
+    let m = original;
+    if (this.params.bugs.grantEveryVote && m.type === MessageType.MsgVoteResp && m.reject) {
+      m = { ...m, reject: false };
+    }
+    if (m.type === MessageType.MsgVoteResp && !m.reject) {
+      this.checker.observeVoteGranted(from.id, m.term, m.to, from.disk);
+    } else if (m.type === MessageType.MsgAppResp && !m.reject && m.index !== undefined) {
+      this.checker.observeAppendAck(from.id, m.index, from.disk);
+    }
+    const to = this.nodes.get(m.to);
+    if (!to || to.retired) return;
+    this.stats.messages++;
+    let env: Envelope = { msg: m };
+    if (m.type === MessageType.MsgSnap && m.snapshot) {
+      const live: Entry[] = [];
+      for (const i of m.snapshot.live) {
+        const e = from.disk.readEntry(i);
+        if (e) live.push(e);
+      }
+      env = { msg: m, liveEntries: live };
+      this.stats.snapshotsSent++;
+    }
+    const verdict = this.network.route(m.from, m.to, this.queue.now);
+    if (verdict.kind === "dropped") {
+      this.stats.dropped++;
+      this.note(from.id, `drop(${verdict.reason})`, () => describeMessage(m));
+      if (m.type === MessageType.MsgSnap) {
+        this.localLater(from, UNITS_PER_TICK, `snapshot to ${m.to} failed`, () =>
+          from.core.reportSnapshot(m.to, false),
+        );
+      } else if (verdict.reason === "cut" && this.rng.chance(0.2)) {
+        this.localLater(from, 1, `${m.to} unreachable`, () => from.core.reportUnreachable(m.to));
+      }
+      return;
+    }
+    this.note(from.id, "send", () => describeMessage(m));
+    verdict.times.forEach((t, i) => {
+      this.queue.schedule(t, { k: "deliver", env, notifySnap: i === 0, senderInc: from.incarnation });
+    });
+  }
+
+  private deliver(ev: Extract<SimEvent, { k: "deliver" }>): void {
+    const m = ev.env.msg;
+    const to = this.nodes.get(m.to);
+    const from = this.nodes.get(m.from);
+    const arrived = to?.alive === true && !to.retired;
+    if (m.type === MessageType.MsgSnap && ev.notifySnap && from?.alive && from.incarnation === ev.senderInc) {
+      this.localLater(from, 1, `snapshot to ${m.to} ${arrived ? "sent" : "failed"}`, () =>
+        from.core.reportSnapshot(m.to, arrived),
+      );
+    }
+    if (!arrived || !to) return;
+    this.note(m.to, "recv", () => describeMessage(m));
+    to.receive(ev.env);
+  }
+
+  applied(node: SimNode, e: Entry): void {
+    const key = `${e.index}:${e.term}`;
+    const p = this.pending.get(key);
+    if (p === undefined || p.by !== node.id) return;
+    this.pending.delete(key);
+    if (!sameBytes(p.data, e.data)) return; // another command took the slot: the client is not acked
+    this.stats.acked++;
+    this.checker.observeAck(e.index);
+    this.note(node.id, "ack", () => `${key} ${describeData(e.data)}`);
+    this.onAck(e.index, e.term);
+  }
+
+  confApplied(node: SimNode, index: number, cc: ConfChange, conf: ConfState): void {
+    if (index <= this.confIndex) return;
+    this.confIndex = index;
+    this.conf = conf;
+    this.stats.confChanges++;
+    this.note(node.id, "conf", () => `${describeConfChange(cc)} at ${index} -> ${describeConf(conf)}`);
+    for (const id of [...conf.voters, ...conf.learners]) this.members.add(id);
+    const removed = [...this.nodes.values()].filter(
+      (n) =>
+        !n.retired && !conf.voters.includes(n.id) && !conf.learners.includes(n.id) && this.members.has(n.id),
+    );
+    // Not at once: the node applying this entry may be the removed one, mid-Ready.
+    for (const n of removed) this.queue.after(1, { k: "retire", node: n.id });
+  }
+
+  elected(node: SimNode, term: number): void {
+    this.stats.elections++;
+    this.note(node.id, "LEADER", `term ${term}`);
+  }
+
+  readState(node: SimNode, rs: ReadState): void {
+    this.stats.readsAnswered++;
+    const ctx = describeData(rs.context);
+    this.note(node.id, "readState", () => `${ctx} index=${rs.index}`);
+    this.checker.observeReadState(node.id, ctx, rs.index);
+  }
+
+  /** Records a client command accepted by `node` at (index, term). */
+  proposed(node: SimNode, index: number, term: number, data: Uint8Array): void {
+    this.stats.proposals++;
+    this.pending.set(`${index}:${term}`, { by: node.id, term, data });
+    this.note(node.id, "propose", () => `${index}:${term} ${describeData(data)}`);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

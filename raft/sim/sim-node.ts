@@ -1,0 +1,471 @@
+/**
+ * One simulated node: a RawNode driven the way a correct host drives it, over a simulated disk.
+ *
+ * For each Ready: write snapshot, entries and hard state to the disk's unsynced buffer; a leader
+ * sends its MsgApp/MsgSnap at once (thesis §10.2.1: it may replicate before its own write
+ * completes); wait for the fsync (a simulated latency during which the node queues its inputs,
+ * and a crash loses the buffer); then put the durable data into the MemoryStorage the core
+ * reads, send the remaining messages, apply committed entries and call `advance`.
+ *
+ * The node also takes snapshots of its state machine every `snapshotEvery` applied entries and
+ * compacts its log, keeping a few trailing entries in memory so both MsgApp and MsgSnap paths
+ * run. A crash drops everything but the disk's durable image; a restart rebuilds the RawNode
+ * from it, with `applied` at the snapshot (the machine re-applies the rest).
+ */
+import {
+  type ConfChange,
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  EntryType,
+  MemoryStorage,
+  type Message,
+  MessageType,
+  NONE,
+  type NodeId,
+  NotLeaderError,
+  ProposalDroppedError,
+  RawNode,
+  type ReadState,
+  type Ready,
+  Role,
+} from "../core/index.js";
+import { Invariant, type SafetyChecker, Violation } from "./checkers.js";
+import type { SimDisk } from "./disk.js";
+import { SimMachine } from "./machine.js";
+import type { Prng } from "./prng.js";
+
+/** A message on the simulated wire, with the live entries a host ships along with a snapshot. */
+export interface Envelope {
+  readonly msg: Message;
+  readonly liveEntries?: readonly Entry[];
+}
+
+/** Deliberate host bugs, used only to prove that the checkers catch them. */
+export interface HostBugs {
+  /** Send every message (votes and append acknowledgements too) before the fsync. */
+  readonly sendBeforeFsync?: boolean;
+  /** Turn every rejected MsgVote into a grant: a node that votes twice in a term. */
+  readonly grantEveryVote?: boolean;
+}
+
+/** Raft and host parameters shared by every node of a run. */
+export interface NodeParams {
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
+  /** Take a snapshot after this many applied entries. */
+  readonly snapshotEvery: number;
+  /** Entries kept in memory below a snapshot, so slightly lagging followers get MsgApp, not MsgSnap. */
+  readonly snapshotTrail: number;
+  /** Every this-many-th client command stays live below snapshots. */
+  readonly liveEvery: number;
+  /** Upper bound of the fsync latency, in clock units (0 = fsync is instant). */
+  readonly maxFsyncDelay: number;
+  /**
+   * Keep stepping messages and ticking while a fsync is in flight (the core allows it between
+   * ready() and advance()); otherwise inputs wait in a queue until the Ready is done.
+   */
+  readonly stepWhileSyncing: boolean;
+  readonly bugs: HostBugs;
+}
+
+/** What a node needs from the simulated world around it. */
+export interface NodeWorld {
+  readonly checker: SafetyChecker;
+  /** Traces an event of this node. */
+  note(node: NodeId, what: string, detail?: (() => string) | string): void;
+  /** Schedules the completion of the current fsync `delay` units from now. */
+  scheduleFsync(node: NodeId, incarnation: number, delay: number): void;
+  /** Puts a message on the network (the world checks durability promises and attaches live entries). */
+  transmit(from: SimNode, m: Message): void;
+  /** The node applied a committed entry (the world acknowledges client commands). */
+  applied(node: SimNode, e: Entry): void;
+  /** The node applied a configuration change. */
+  confApplied(node: SimNode, index: number, cc: ConfChange, conf: ConfState): void;
+  readState(node: SimNode, rs: ReadState): void;
+  /** The node became leader of `term` (checks passed). */
+  elected(node: SimNode, term: number): void;
+  /** Durable view of any node's disk (for the commit durability check). */
+  diskOf(id: NodeId): SimDisk | undefined;
+}
+
+type Input =
+  | { readonly kind: "msg"; readonly env: Envelope }
+  | { readonly kind: "local"; readonly run: () => void };
+
+export class SimNode {
+  /** Bumped on every crash so stale fsync completions are ignored. */
+  incarnation = 0;
+  alive = false;
+  /** Removed from the group for good (never restarted). */
+  retired = false;
+  role: Role = Role.Follower;
+  lead: NodeId = NONE;
+  term = 0;
+  /** The configuration as of the last applied entry. */
+  conf: ConfState;
+
+  private raw: RawNode | undefined;
+  private storage: MemoryStorage | undefined;
+  private readonly machine: SimMachine;
+  /** The Ready waiting for its fsync; the node takes no input until it is done. */
+  private syncing: Ready | undefined;
+  private inbox: Input[] = [];
+  private pendingTicks = 0;
+  /** Live entries shipped with a snapshot, by snapshot index, until the Ready installs it. */
+  private incomingLive = new Map<number, readonly Entry[]>();
+  private snapshotIndex = 0;
+
+  constructor(
+    readonly id: NodeId,
+    readonly disk: SimDisk,
+    private readonly bootstrapConf: ConfState,
+    private readonly params: NodeParams,
+    private readonly rng: Prng,
+    private readonly world: NodeWorld,
+  ) {
+    this.conf = bootstrapConf;
+    this.machine = new SimMachine(params.liveEvery);
+  }
+
+  /** Boots (or reboots) the node from its durable disk. */
+  start(): void {
+    const storage = new MemoryStorage(this.bootstrapConf);
+    const snap = this.disk.snapshot;
+    this.machine.reset();
+    this.conf = this.bootstrapConf;
+    if (snap && snap.meta.index > 0) {
+      storage.applySnapshot(snap);
+      this.conf = snap.meta.conf;
+      const state = this.machine.restore(snap.data);
+      this.world.checker.observeRestore(this.id, state, snap.live);
+      this.checkLiveReadable(snap.live, "restart");
+    }
+    storage.setHardState(this.disk.hardState);
+    storage.append(this.disk.entries());
+    this.snapshotIndex = snap?.meta.index ?? 0;
+    this.storage = storage;
+    this.raw = new RawNode(
+      {
+        id: this.id,
+        electionTick: this.params.electionTick,
+        heartbeatTick: this.params.heartbeatTick,
+        preVote: this.params.preVote,
+        checkQuorum: this.params.checkQuorum,
+        maxSizePerMsg: this.params.maxSizePerMsg,
+        maxInflightMsgs: this.params.maxInflightMsgs,
+        applied: this.snapshotIndex,
+        random: this.rng.float,
+      },
+      storage,
+    );
+    this.alive = true;
+    this.role = Role.Follower;
+    this.lead = NONE;
+    this.term = this.disk.hardState.term;
+    this.pump();
+  }
+
+  /** Power loss: the unsynced buffer, the RawNode, the machine and queued inputs are gone. */
+  crash(): number {
+    this.alive = false;
+    this.incarnation++;
+    this.raw = undefined;
+    this.storage = undefined;
+    this.syncing = undefined;
+    this.inbox = [];
+    this.pendingTicks = 0;
+    this.incomingLive.clear();
+    this.role = Role.Follower;
+    this.lead = NONE;
+    return this.disk.crash();
+  }
+
+  get appliedIndex(): number {
+    return this.machine.appliedIndex;
+  }
+
+  /** The core, for client operations; throws if the node is down (a simulator bug). */
+  get core(): RawNode {
+    if (!this.raw) throw new Error(`${this.id} is down`);
+    return this.raw;
+  }
+
+  /** True when the node can take a client request right now. */
+  get ready(): boolean {
+    return this.alive && (this.syncing === undefined || this.params.stepWhileSyncing);
+  }
+
+  tick(): void {
+    if (!this.alive) return;
+    if (this.syncing && !this.params.stepWhileSyncing) {
+      this.pendingTicks++;
+      return;
+    }
+    this.guard(() => this.core.tick());
+    this.pump();
+  }
+
+  /** A message arrived from the network. */
+  receive(env: Envelope): void {
+    if (!this.alive) return;
+    this.enqueue({ kind: "msg", env });
+  }
+
+  /** A local input (report*, leader-lost hint, client request) run when the node is free. */
+  local(run: () => void): void {
+    if (!this.alive) return;
+    this.enqueue({ kind: "local", run });
+  }
+
+  /** The disk finished the fsync scheduled for `incarnation`. */
+  fsyncDone(incarnation: number): void {
+    if (!this.alive || incarnation !== this.incarnation || !this.syncing) return;
+    const rd = this.syncing;
+    this.finishReady(rd, true);
+    this.pump();
+  }
+
+  /** Runs `fn` on the core; expected role errors return undefined, anything else is a violation. */
+  client<T>(fn: (core: RawNode) => T): T | undefined {
+    if (!this.ready) return undefined;
+    let out: T | undefined;
+    try {
+      out = fn(this.core);
+    } catch (err) {
+      if (err instanceof NotLeaderError || err instanceof ProposalDroppedError) return undefined;
+      throw coreError(this.id, err);
+    }
+    this.pump();
+    return out;
+  }
+
+  private enqueue(input: Input): void {
+    if (this.syncing && !this.params.stepWhileSyncing) {
+      this.inbox.push(input);
+      return;
+    }
+    this.handle(input);
+    this.pump();
+  }
+
+  private handle(input: Input): void {
+    if (input.kind === "local") {
+      this.guard(input.run);
+      return;
+    }
+    const { msg, liveEntries } = input.env;
+    if (msg.type === MessageType.MsgSnap && msg.snapshot && liveEntries) {
+      this.incomingLive.set(msg.snapshot.meta.index, liveEntries);
+    }
+    this.guard(() => this.core.step(msg));
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof Violation) throw err;
+      throw coreError(this.id, err);
+    }
+  }
+
+  /** Processes Ready batches until the core has nothing more or a fsync is pending. */
+  private pump(): void {
+    while (this.alive && !this.syncing) {
+      if (this.pendingTicks > 0 || this.inbox.length > 0) {
+        const ticks = this.pendingTicks;
+        const inbox = this.inbox;
+        this.pendingTicks = 0;
+        this.inbox = [];
+        for (let i = 0; i < ticks; i++) this.guard(() => this.core.tick());
+        for (const input of inbox) this.handle(input);
+      }
+      if (!this.core.hasReady()) return;
+      let rd: Ready | undefined;
+      this.guard(() => {
+        rd = this.core.ready();
+      });
+      if (rd) this.startReady(rd);
+    }
+  }
+
+  private startReady(rd: Ready): void {
+    const checker = this.world.checker;
+    if (rd.hardState) this.term = rd.hardState.term;
+    if (rd.softState) this.observeRole(rd);
+    if (this.role === Role.Leader && rd.committedEntries.length > 0) {
+      checker.checkCommitDurable(this.id, rd.committedEntries, this.conf, this.world.diskOf);
+    }
+    if (rd.snapshot) {
+      const liveEntries = this.incomingLive.get(rd.snapshot.meta.index) ?? [];
+      this.disk.write({ kind: "install", snapshot: rd.snapshot, liveEntries });
+    }
+    if (rd.entries.length > 0) this.disk.write({ kind: "entries", entries: rd.entries });
+    if (rd.hardState) this.disk.write({ kind: "hardState", hardState: rd.hardState });
+
+    const early = this.params.bugs.sendBeforeFsync === true;
+    const leader = this.role === Role.Leader;
+    for (const m of rd.messages) {
+      if (early || (leader && (m.type === MessageType.MsgApp || m.type === MessageType.MsgSnap))) {
+        this.world.transmit(this, m);
+      }
+    }
+    if (!rd.mustSync && rd.entries.length > 0) {
+      throw new Violation(
+        Invariant.LogIntegrity,
+        `${this.id}: a Ready carries entries but mustSync is false`,
+      );
+    }
+    // etcd leaves snapshots out of mustSync; a careful host syncs them anyway.
+    if (!rd.mustSync && !rd.snapshot) {
+      this.finishReady(rd, false);
+      return;
+    }
+    const delay = this.params.maxFsyncDelay > 0 ? this.rng.range(0, this.params.maxFsyncDelay) : 0;
+    if (delay === 0) {
+      this.finishReady(rd, true);
+      return;
+    }
+    this.syncing = rd;
+    this.world.scheduleFsync(this.id, this.incarnation, delay);
+  }
+
+  private observeRole(rd: Ready): void {
+    const soft = rd.softState!;
+    const wasLeader = this.role === Role.Leader;
+    this.role = soft.role;
+    this.lead = soft.lead;
+    const term0 = this.term;
+    this.world.note(this.id, "role", () => `${roleName(soft.role)} lead=${soft.lead || "-"} term=${term0}`);
+    if (soft.role !== Role.Leader || wasLeader) return;
+    const term = this.core.status().term;
+    this.term = term;
+    this.world.checker.observeLeader(term, this.id);
+    const storage = this.storage!;
+    const overlay = rd.entries;
+    const overlayFirst = overlay[0]?.index ?? Number.POSITIVE_INFINITY;
+    this.world.checker.checkLeaderCompleteness(this.id, term, storage.firstIndex(), (i) => {
+      if (i >= overlayFirst) return overlay[i - overlayFirst]?.term;
+      try {
+        return storage.term(i);
+      } catch {
+        return undefined;
+      }
+    });
+    this.world.elected(this, term);
+  }
+
+  /** After the fsync (or at once when nothing had to be synced): storage, send, apply, advance. */
+  private finishReady(rd: Ready, synced: boolean): void {
+    this.syncing = undefined;
+    const checker = this.world.checker;
+    if (synced) {
+      const report = this.disk.fsync();
+      checker.observeAnomalies(this.id, report.anomalies);
+      checker.observeLost(this.id, report.lost);
+      checker.observeDurableAppend(this.id, report.appended);
+    }
+    const storage = this.storage!;
+    if (rd.snapshot) this.installSnapshot(storage, rd);
+    if (rd.entries.length > 0) this.guard(() => storage.append(rd.entries));
+    if (rd.hardState) storage.setHardState(rd.hardState);
+
+    const early = this.params.bugs.sendBeforeFsync === true;
+    const leader = this.role === Role.Leader;
+    for (const m of rd.messages) {
+      if (early || (leader && (m.type === MessageType.MsgApp || m.type === MessageType.MsgSnap))) continue;
+      this.world.transmit(this, m);
+    }
+    for (const rs of rd.readStates) this.world.readState(this, rs);
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    this.guard(() => this.core.advance(rd));
+    this.maybeSnapshot(storage);
+  }
+
+  private installSnapshot(storage: MemoryStorage, rd: Ready): void {
+    const snap = rd.snapshot!;
+    this.incomingLive.delete(snap.meta.index);
+    this.guard(() => storage.applySnapshot(snap));
+    const state = this.machine.restore(snap.data);
+    this.world.checker.observeRestore(this.id, state, snap.live);
+    this.checkLiveReadable(snap.live, "install");
+    this.conf = snap.meta.conf;
+    this.snapshotIndex = snap.meta.index;
+    this.world.note(
+      this.id,
+      "install",
+      () => `snapshot ${snap.meta.index}:${snap.meta.term} live=[${snap.live.join(",")}]`,
+    );
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.index !== this.machine.appliedIndex + 1) {
+      throw new Violation(
+        Invariant.StateMachineSafety,
+        `${this.id} was handed committed entry ${e.index} to apply after ${this.machine.appliedIndex}`,
+      );
+    }
+    let isCommand = false;
+    if (e.type === EntryType.ConfChange) {
+      const cc = decodeConfChange(e.data);
+      let conf: ConfState | undefined;
+      this.guard(() => {
+        conf = this.core.applyConfChange(cc);
+      });
+      this.conf = conf!;
+      this.storage!.setConfState(this.conf);
+      this.world.confApplied(this, e.index, cc, this.conf);
+    } else {
+      isCommand = e.data.length > 0;
+    }
+    const hash = this.machine.apply(e, isCommand);
+    this.world.checker.observeApplied(this.id, e, hash);
+    this.world.applied(this, e);
+  }
+
+  /** Takes a local snapshot every `snapshotEvery` applied entries and compacts memory and disk. */
+  private maybeSnapshot(storage: MemoryStorage): void {
+    const applied = this.machine.appliedIndex;
+    if (applied - this.snapshotIndex < this.params.snapshotEvery) return;
+    const state = this.machine.state;
+    const snap = storage.createSnapshot(applied, this.conf, this.machine.snapshotData(), state.live);
+    this.snapshotIndex = applied;
+    const keepFrom = applied - this.params.snapshotTrail;
+    if (keepFrom >= storage.firstIndex()) storage.compact(keepFrom);
+    this.disk.write({ kind: "compact", snapshot: snap });
+    this.world.note(this.id, "snapshot", () => `at ${applied} live=[${state.live.join(",")}]`);
+  }
+
+  /** Every live index a snapshot names must be readable from this node's disk (log or live store). */
+  private checkLiveReadable(live: readonly number[], when: string): void {
+    for (const i of live) {
+      if (!this.disk.readEntry(i)) {
+        throw new Violation(Invariant.LiveEntries, `${this.id} cannot read live entry ${i} after ${when}`);
+      }
+    }
+  }
+}
+
+function coreError(node: NodeId, err: unknown): Violation {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new Violation(Invariant.CoreError, `${node}: ${text}`);
+}
+
+/** Printable role name. */
+export function roleName(r: Role): string {
+  switch (r) {
+    case Role.Leader:
+      return "leader";
+    case Role.Candidate:
+      return "candidate";
+    case Role.PreCandidate:
+      return "pre-candidate";
+    default:
+      return "follower";
+  }
+}
