@@ -142,7 +142,7 @@ describe("pretty output", () => {
     const log = createRootLogger(
       { nodeId: "n1", log: { level: "info", pretty: true } },
       {
-        destination: prettyDestination({ write: (s: string) => out.push(s) }),
+        destination: { write: (s: string) => void out.push(s) },
         now: () => Date.UTC(2024, 0, 2, 3, 4, 5, 678),
       },
     );
@@ -170,5 +170,25 @@ describe("pretty output", () => {
 
   it("passes through lines that are not JSON", () => {
     expect(formatPretty("plain text")).toBe("plain text\n");
+  });
+
+  it("prettyDestination formats each line of a chunk", () => {
+    const out: string[] = [];
+    const dest = prettyDestination({ write: (s: string) => out.push(s) });
+    dest.write(
+      `${JSON.stringify({ level: 30, time: 0, msg: "a" })}\n${JSON.stringify({ level: 40, time: 0, msg: "b" })}\n`,
+    );
+    expect(out).toEqual(["00:00:00.000 INFO  a\n", "00:00:00.000 WARN  b\n"]);
+  });
+
+  it("the cluster secret is scrubbed from pretty output too", () => {
+    const out: string[] = [];
+    const log = createRootLogger(
+      { nodeId: "n1", log: { level: "info", pretty: true }, clusterSecret: SECRET },
+      { destination: { write: (s: string) => void out.push(s) } },
+    );
+    log.info({ note: `key=${SECRET}` }, "handshake");
+    expect(out.join("")).not.toContain(SECRET);
+    expect(out.join("")).toContain(CENSOR);
   });
 });

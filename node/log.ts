@@ -24,7 +24,7 @@ export interface LogConfig {
 }
 
 export interface LoggerOptions {
-  /** Where lines go; default stdout. Tests pass a capturing stream. */
+  /** Where lines go (pretty-formatted first when `log.pretty`); default stdout. Tests capture here. */
   readonly destination?: DestinationStream;
   /** Further values to scrub from every line (at least 8 characters each, or they are ignored). */
   readonly secrets?: readonly string[];
@@ -79,8 +79,10 @@ export function createRootLogger(config: LogConfig, options: LoggerOptions = {})
   const secrets = [...(config.clusterSecret ? [config.clusterSecret] : []), ...(options.secrets ?? [])];
   const scrub = scrubber(secrets);
   const now = options.now;
-  const destination =
-    options.destination ?? (config.log.pretty ? prettyDestination(process.stdout) : undefined);
+  // JSON to stdout goes through pino's own fast destination; pretty wraps whatever destination.
+  const destination = config.log.pretty
+    ? prettyDestination(options.destination ?? process.stdout)
+    : options.destination;
   const logger = pino(
     {
       level: config.log.level,
