@@ -102,6 +102,8 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         throw new TypeError(`unknown queue command ${(command as { type: unknown }).type}`);
     }
     this.deliverAll(now, effects);
+    // As rabbit_fifo: consumers first, then the length limit (also after requeues).
+    if (this.config.overflow === Overflow.DropHead) this.dropHeadOverLimit(now, effects);
     this.checkExpires(now, effects);
     this.scheduleTimer(effects);
     return { reply, effects };
@@ -125,7 +127,6 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     const ttl = messageTtl(c, cmd.properties.expiration);
     const expiry = ttl === undefined ? Number.POSITIVE_INFINITY : now + ttl;
     this.level(this.levelOf(cmd.properties.priority)).append(index, expiry, size);
-    if (c.overflow === Overflow.DropHead) this.dropHeadOverLimit(now, effects);
     return cmd.publisher
       ? { type: "enqueued", id: index, publisher: cmd.publisher }
       : { type: "enqueued", id: index };

@@ -94,6 +94,28 @@ describe("quorum queue: dead-lettering, TTL, limits, x-expires", () => {
     expect(h.machine.counts().messagesReady).toBe(2);
   });
 
+  it("drop-head serves waiting consumers before applying the limit (as rabbit_fifo)", () => {
+    const h = new Harness({ ...DLX, "x-max-length": 0 });
+    h.consume("a", { prefetch: 1 });
+    const [first] = h.publishMany(1);
+    const r = h.publish();
+    expect(
+      h.effects.filter((e) => e.type === "deliver").map((e) => (e.type === "deliver" ? e.id : 0)),
+    ).toEqual([first]);
+    expect(deadLetters(r)).toMatchObject([{ reason: "maxlen" }]);
+  });
+
+  it("a requeue that takes the queue over x-max-length drops the head", () => {
+    const h = new Harness({ ...DLX, "x-max-length": 1 });
+    const [a] = h.publishMany(1);
+    h.apply({ type: "get", connection: CONN, channel: 1, noAck: false });
+    const [b] = h.publishMany(1);
+    const r = h.requeue([a!]);
+    expect(deadLetters(r)).toMatchObject([{ id: a, reason: "maxlen" }]);
+    expect(h.machine.counts().messagesReady).toBe(1);
+    expect(h.machine.has(b!)).toBe(true);
+  });
+
   it("x-max-length-bytes with drop-head counts body bytes of ready messages", () => {
     const h = new Harness({ "x-max-length-bytes": 10 });
     h.publish("12345");

@@ -81,9 +81,6 @@ export class Model {
     let ttl = c.ttl;
     if (expiration !== undefined) ttl = ttl === undefined ? expiration : Math.min(ttl, expiration);
     this.msgs.push({ id, size, expiry: ttl === undefined ? Infinity : now + ttl, count: 0, state: "ready" });
-    if (c.overflow === "drop-head" && c.maxLength !== undefined) {
-      while (this.ready().length > c.maxLength) this.die(this.ready()[0]!, "maxlen");
-    }
     this.deliver(now);
     return true;
   }
@@ -191,7 +188,16 @@ export class Model {
     this.consumers = this.consumers.filter((c) => !(c.cancelled && this.held(c) === 0));
   }
 
+  /** Serves consumers, then enforces drop-head length limits (rabbit_fifo's order). */
   private deliver(now: number): void {
+    this.serve(now);
+    const c = this.config;
+    if (c.overflow === "drop-head" && c.maxLength !== undefined) {
+      while (this.ready().length > c.maxLength) this.die(this.ready()[0]!, "maxlen");
+    }
+  }
+
+  private serve(now: number): void {
     this.gc();
     for (;;) {
       const live = this.live();
