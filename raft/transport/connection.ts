@@ -1,0 +1,102 @@
+/**
+ * A framed, msgpack-decoding wrapper around one TCP socket, shared by both ends of a connection.
+ * It turns every way a peer can misbehave on the wire (a bad or oversized length, bytes that are
+ * not msgpack) into a single `onClose(reason)`; the owner decides what the frames mean.
+ */
+import type { Socket } from "node:net";
+import { Packr, Unpackr } from "msgpackr";
+import { encodeFrame, FrameDecoder, FrameError } from "./frame.js";
+
+/** Encoder shared by all connections (stateless with `useRecords: false`). */
+const packr = new Packr({ useRecords: false });
+
+/** msgpack-encodes a value into one length-prefixed frame. */
+export function packFrame(value: unknown): Buffer {
+  return encodeFrame(packr.pack(value));
+}
+
+/** The msgpack body of `value`, without a length prefix (to check its size before framing). */
+export function packBody(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+export interface FramedConnectionEvents {
+  /** One decoded frame. May call `close()`; later frames of the same chunk are then dropped. */
+  onFrame(value: unknown): void;
+  /** Called once. `reason` is set when we closed the connection on purpose (a protocol violation, a timeout). */
+  onClose(reason: string | undefined, error: Error | undefined): void;
+}
+
+export class FramedConnection {
+  private readonly decoder: FrameDecoder;
+  /**
+   * One decoder per connection: msgpackr decoders can carry state (record definitions), which
+   * must never leak between peers. `copyBuffers` so a decoded byte string does not pin the
+   * whole socket chunk it arrived in (entry data is kept in memory by the Raft log).
+   */
+  private readonly unpackr = new Unpackr({ useRecords: false, copyBuffers: true });
+  private closedReason: string | undefined;
+  private closed = false;
+  private error: Error | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    maxFrameBytes: number,
+    private readonly events: FramedConnectionEvents,
+  ) {
+    this.decoder = new FrameDecoder(maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("error", (err) => {
+      this.error = err;
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.events.onClose(this.closedReason, this.error);
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed || this.closedReason !== undefined;
+  }
+
+  /** Raises the frame size limit (after authentication). */
+  setMaxFrameBytes(n: number): void {
+    this.decoder.maxFrameBytes = n;
+  }
+
+  /** Writes one value as a frame (handshake messages). */
+  sendValue(value: unknown): void {
+    if (!this.isClosed) this.socket.write(packFrame(value));
+  }
+
+  /** Closes the connection at once; `reason` reaches `onClose`. Idempotent. */
+  close(reason: string): void {
+    if (this.isClosed) return;
+    this.closedReason = reason;
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.isClosed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.close(`bad frame: ${err.message}`);
+      return;
+    }
+    for (const frame of frames) {
+      let value: unknown;
+      try {
+        value = this.unpackr.unpack(frame);
+      } catch (err) {
+        this.close(`undecodable frame: ${(err as Error).message}`);
+        return;
+      }
+      this.events.onFrame(value);
+      if (this.isClosed) return;
+    }
+  }
+}

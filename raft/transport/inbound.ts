@@ -1,0 +1,141 @@
+/**
+ * InboundConnection: the acceptor's half of a connection a peer dialed to us. It runs the
+ * acceptor's side of the handshake and then delivers the peer's message frames.
+ *
+ * Every violation (no hello first, a failed proof, a frame before authentication, an oversized or
+ * undecodable frame, a message that is not `[channel, payload]`, a silent peer past the handshake
+ * timeout) closes this one socket with a logged reason. Nothing else changes: other connections,
+ * the listener and the node's state are untouched.
+ */
+import type { Socket } from "node:net";
+import type { NodeId } from "../core/types.js";
+import type { Logger } from "../logger.js";
+import { FramedConnection } from "./connection.js";
+import {
+  computeProof,
+  HANDSHAKE_MAX_FRAME_BYTES,
+  type Hello,
+  newNonce,
+  parseAuth,
+  parseHello,
+  proofMatches,
+} from "./handshake.js";
+
+export interface InboundContext {
+  readonly self: NodeId;
+  readonly secret: string;
+  readonly maxFrameBytes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly logger: Logger;
+  /** The peer proved its identity; the transport may retire an older connection from it. */
+  readonly onAuthenticated: (c: InboundConnection) => void;
+  readonly onMessage: (from: NodeId, channel: string, payload: unknown) => void;
+  /** The socket closed; `wasAuthenticated` tells whether it ever carried messages. */
+  readonly onClosed: (c: InboundConnection, wasAuthenticated: boolean) => void;
+}
+
+type InboundState = "hello" | "auth" | "up";
+
+export class InboundConnection {
+  private state: InboundState = "hello";
+  private readonly conn: FramedConnection;
+  private readonly nonce = newNonce();
+  private hello: Hello | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly remote: string;
+  /** Set when the transport replaced this connection by a newer one from the same peer. */
+  superseded = false;
+
+  constructor(
+    socket: Socket,
+    private readonly ctx: InboundContext,
+  ) {
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES, {
+      onFrame: (v) => this.onFrame(v),
+      onClose: (reason, err) => this.onClosed(reason, err),
+    });
+    this.timer = setTimeout(() => this.conn.close("handshake timed out"), ctx.handshakeTimeoutMs);
+  }
+
+  /** The authenticated peer, once the handshake succeeded. */
+  get peer(): NodeId | undefined {
+    return this.state === "up" ? this.hello?.from : undefined;
+  }
+
+  close(reason: string): void {
+    this.conn.close(reason);
+  }
+
+  private onFrame(v: unknown): void {
+    const problem = this.step(v);
+    if (problem !== undefined) this.conn.close(problem);
+  }
+
+  /** Advances the handshake or delivers a message; returns why the connection must close, if it must. */
+  private step(v: unknown): string | undefined {
+    switch (this.state) {
+      case "hello": {
+        const hello = parseHello(v);
+        if (!hello) return "expected a hello before anything else";
+        if (hello.to !== this.ctx.self) return `hello addressed to ${hello.to}, not to us`;
+        if (hello.from === this.ctx.self) return "a peer claims our own node id";
+        this.hello = hello;
+        this.state = "auth";
+        const proof = computeProof(
+          this.ctx.secret,
+          "acceptor",
+          hello.from,
+          this.ctx.self,
+          hello.nonce,
+          this.nonce,
+        );
+        this.conn.sendValue({ t: "challenge", from: this.ctx.self, nonce: this.nonce, proof });
+        return undefined;
+      }
+      case "auth": {
+        const auth = parseAuth(v);
+        const hello = this.hello!;
+        if (!auth) return "expected auth before anything else";
+        const expected = computeProof(
+          this.ctx.secret,
+          "dialer",
+          hello.from,
+          this.ctx.self,
+          hello.nonce,
+          this.nonce,
+        );
+        if (!proofMatches(auth.proof, expected)) return `${hello.from} failed to prove the cluster secret`;
+        clearTimeout(this.timer);
+        this.state = "up";
+        this.conn.setMaxFrameBytes(this.ctx.maxFrameBytes);
+        this.conn.sendValue({ t: "welcome" });
+        this.ctx.logger.info({ peer: hello.from, remote: this.remote }, "peer connected");
+        this.ctx.onAuthenticated(this);
+        return undefined;
+      }
+      case "up": {
+        if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string") {
+          return "malformed message frame (expected [channel, payload])";
+        }
+        this.ctx.onMessage(this.hello!.from, v[0], v[1]);
+        return undefined;
+      }
+    }
+  }
+
+  private onClosed(reason: string | undefined, err: Error | undefined): void {
+    clearTimeout(this.timer);
+    const wasUp = this.state === "up";
+    const log = { peer: this.hello?.from, remote: this.remote, reason, err: err?.message };
+    if (reason !== undefined && !this.superseded && reason !== "transport closing") {
+      this.ctx.logger.warn(log, "closed inbound connection");
+    } else if (wasUp) {
+      this.ctx.logger.info(log, "peer disconnected");
+    } else if (reason === undefined) {
+      // A dialer that gives up mid-handshake usually found that we do not share its secret.
+      this.ctx.logger.warn({ ...log, step: this.state }, "inbound connection abandoned during the handshake");
+    }
+    this.ctx.onClosed(this, wasUp);
+  }
+}
