@@ -95,6 +95,12 @@ export class Raft {
   heartbeatElapsed = 0;
   /** In [electionTick, 2*electionTick): spreads candidates out to avoid split votes (§5.2). */
   randomizedElectionTimeout = 0;
+  /**
+   * Set by the leader-lost hint until a leader is known again: election timeouts are drawn
+   * from [leaderLostTicks, 2*leaderLostTicks) instead of [electionTick, 2*electionTick), so a
+   * split vote among the survivors also resolves within a few ticks.
+   */
+  fastElection = false;
   /** Entries were appended since the last broadcast; the RawNode flushes once per Ready. */
   needBcast = false;
 
@@ -238,9 +244,16 @@ export class Raft {
     this.send(m);
   }
 
+  /** Sends every follower what it lacks: one MsgApp, then more while the window allows. */
   bcastAppend(): void {
     this.needBcast = false;
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendAppend(id);
+    for (const id of this.trk.progress.keys()) {
+      if (id === this.id) continue;
+      this.sendAppend(id);
+      while (this.maybeSendAppend(id, false)) {
+        // fill the pipelining window (replicate state only; a probe pauses after one)
+      }
+    }
   }
 
   bcastHeartbeat(): void {
@@ -308,11 +321,12 @@ export class Raft {
   }
 
   resetRandomizedElectionTimeout(): void {
-    const e = this.opts.electionTick;
+    const e = this.fastElection ? this.opts.leaderLostTicks : this.opts.electionTick;
     this.randomizedElectionTimeout = e + Math.floor(this.opts.random() * e);
   }
 
   becomeFollower(term: number, lead: string): void {
+    if (lead !== NONE) this.fastElection = false;
     this.reset(term);
     this.lead = lead;
     this.role = Role.Follower;
@@ -339,6 +353,7 @@ export class Raft {
 
   becomeLeader(): void {
     if (this.role === Role.Follower) throw new RaftInvariantError("follower cannot become leader");
+    this.fastElection = false;
     this.reset(this.term);
     this.lead = this.id;
     this.role = Role.Leader;
@@ -408,6 +423,7 @@ export class Raft {
    * campaign after a short randomized delay instead of a whole election timeout.
    */
   leaderLost(): void {
+    this.fastElection = true;
     this.lead = NONE;
     this.electionElapsed = 0;
     this.randomizedElectionTimeout = 1 + Math.floor(this.opts.random() * this.opts.leaderLostTicks);

@@ -50,5 +50,6 @@ export function stepFollower(r: Raft, m: Message): void {
 function heardFromLeader(r: Raft, m: Message): void {
   r.electionElapsed = 0;
   r.lead = m.from;
+  r.fastElection = false;
   if (r.randomizedElectionTimeout < r.opts.electionTick) r.resetRandomizedElectionTimeout();
 }

@@ -59,8 +59,13 @@ export class Network {
   }
 
   /** Adds a node with the given initial configuration (empty for a node joining later). */
-  add(id: NodeId, conf: ConfState, seed = this.nodes.size + 1, extra: NodeOptions = {}): TestNode {
-    const storage = new MemoryStorage(conf);
+  add(
+    id: NodeId,
+    conf: ConfState,
+    seed = this.nodes.size + 1,
+    extra: NodeOptions = {},
+    storage: MemoryStorage = new MemoryStorage(conf),
+  ): TestNode {
     const node = new RawNode(config(id, { ...this.opts, ...extra }, seed), storage);
     const t: TestNode = { id, node, storage, applied: [], readStates: [], sent: [] };
     this.nodes.set(id, t);
@@ -188,6 +193,24 @@ export class Network {
   propose(id: NodeId, text: string): { index: number; term: number } {
     return this.raw(id).propose(bytes(text));
   }
+}
+
+/**
+ * Storage holding a log whose entry i+1 has term `terms[i]` (data "t<term>"), and a hard
+ * state at the last term: for scenarios like the paper's Figure 7 and 8.
+ */
+export function storageWithLog(conf: ConfState, terms: readonly number[], commit = 0): MemoryStorage {
+  const s = new MemoryStorage(conf);
+  s.append(terms.map((term, i) => ({ term, index: i + 1, type: EntryType.Normal, data: bytes(`t${term}`) })));
+  s.setHardState({ term: terms.length > 0 ? Math.max(...terms) : 0, vote: "", commit });
+  return s;
+}
+
+/** The terms of a node's whole log (storage plus what is not persisted yet is not included). */
+export function logTerms(t: TestNode): number[] {
+  const out: number[] = [];
+  for (let i = t.storage.firstIndex(); i <= t.storage.lastIndex(); i++) out.push(t.storage.term(i));
+  return out;
 }
 
 export function bytes(s: string): Uint8Array {
