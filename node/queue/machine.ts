@@ -61,7 +61,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     let reply: QueueReply = OK;
     switch (command.type) {
       case "enqueue":
-        reply = this.enqueue(meta.index, now, command, effects);
+        reply = this.enqueue(meta.index, now, command);
         break;
       case "checkout":
         reply = this.checkout(command);
@@ -111,7 +111,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
 
   // ---- commands ----------------------------------------------------------------------------
 
-  private enqueue(index: number, now: number, cmd: EnqueueCommand, effects: QueueEffect[]): QueueReply {
+  private enqueue(index: number, now: number, cmd: EnqueueCommand): QueueReply {
     const size = cmd.body.byteLength;
     const c = this.config;
     if (c.overflow === Overflow.RejectPublish) {
