@@ -96,8 +96,9 @@ export class Raft {
   /** In [electionTick, 2*electionTick): spreads candidates out to avoid split votes (§5.2). */
   randomizedElectionTimeout = 0;
   /**
-   * Set by the leader-lost hint until a leader is known again: election timeouts are drawn
-   * from [leaderLostTicks, 2*leaderLostTicks) instead of [electionTick, 2*electionTick), so a
+   * Set by the leader-lost hint until a leader is known again (with pre-vote; without it,
+   * until the next campaign): election timeouts are drawn from
+   * [leaderLostTicks, 2*leaderLostTicks) instead of [electionTick, 2*electionTick), so a
    * split vote among the survivors also resolves within a few ticks.
    */
   fastElection = false;
@@ -452,6 +453,10 @@ export class Raft {
 
   /** Raft §5.2: vote for yourself and ask every other voter. */
   campaign(t: CampaignType): void {
+    // Without pre-vote every retry bumps the others' terms and resets their timers: a stale
+    // node retrying every few ticks would keep the whole group leaderless. So the fast path
+    // is one-shot there; with pre-vote, fast retries are harmless (terms do not move).
+    if (!this.opts.preVote) this.fastElection = false;
     let voteMsg: MT;
     let term: number;
     if (t === "pre-election") {

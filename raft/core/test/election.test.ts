@@ -316,4 +316,19 @@ describe("leader lost: the host's fast-failover hint", () => {
     expect(net.leaders()).toEqual(["a"]);
     expect(net.raw("b").status()).toMatchObject({ lead: "a", term: 1 });
   });
+
+  it("without pre-vote, a stale node given the hint retries at the normal pace (sim finding F1)", () => {
+    // Each of its elections bumps the others' terms; retrying every few ticks would keep the
+    // up-to-date nodes from ever timing out themselves.
+    const net = new Network(["a", "b", "c"], { checkQuorum: true, preVote: false });
+    net.elect("a");
+    net.isolate("c");
+    for (let i = 0; i < 5; i++) net.propose("a", `x${i}`);
+    net.stabilize();
+    net.recover();
+    net.isolate("a"); // a dies; c is behind
+    net.raw("c").reportLeaderLost();
+    net.tick(6 * ELECTION, ["b", "c"]);
+    expect(net.raw("b").status().role).toBe(Role.Leader);
+  });
 });
