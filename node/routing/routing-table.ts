@@ -93,19 +93,21 @@ export class RoutingTable {
       }
       throw new RoutingError(`exchange '${name}' already exists with different properties`);
     }
-    const ae = args["alternate-exchange"];
+    // A frozen copy: later mutation of the caller's object must not change routing.
+    const ownArgs = Object.freeze({ ...args });
+    const ae = ownArgs["alternate-exchange"];
     this.exchanges.set(name, {
       kind: "exchange",
       name,
       type,
-      args,
+      args: ownArgs,
       canonicalArgs,
       internal,
       alternate: typeof ae === "string" ? ae : undefined,
       stamp: 0,
       inbound: new Set(),
       outbound: new Map(),
-      behaviour: createBehaviour(type, args),
+      behaviour: createBehaviour(type, ownArgs),
     });
     return true;
   }
@@ -145,7 +147,7 @@ export class RoutingTable {
     if (invalid !== undefined) throw new RoutingError(`binding from '${source}': ${invalid.message}`);
     const id = bindingId(destination, routingKey, args);
     if (x.outbound.has(id)) return false;
-    const b: BindingRec = { id, source: x, dest, routingKey, args };
+    const b: BindingRec = { id, source: x, dest, routingKey, args: Object.freeze({ ...args }) };
     x.outbound.set(id, b);
     dest.inbound.add(b);
     x.behaviour.add(b);
@@ -252,14 +254,16 @@ export class RoutingTable {
     const msg: RoutedMessage = { keys, headers, properties };
     const work = this.work;
     const out = this.scratch;
+    work.length = 0;
     start.stamp = epoch;
     work.push(start);
     while (work.length > 0) {
       const x = work.pop()!;
       out.length = 0;
       x.behaviour.collect(msg, out);
-      if (out.length === 0 && x.alternate !== undefined)
+      if (out.length === 0 && x.alternate !== undefined) {
         this.routeAlternate(x.alternate, keys, epoch, queues);
+      }
       for (const d of out) {
         if (d.stamp === epoch) continue;
         d.stamp = epoch;
