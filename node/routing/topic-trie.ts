@@ -63,6 +63,12 @@ export class TopicTrie<T> {
   private epoch = 0;
   private count = 0;
   private nodes = 1;
+  private visits = 0;
+
+  /** Trie nodes the last `match` call visited: the cost of a route, independent of `size`. */
+  get lastMatchVisits(): number {
+    return this.visits;
+  }
 
   get size(): number {
     return this.count;
@@ -130,10 +136,12 @@ export class TopicTrie<T> {
    */
   match(words: readonly string[], emit: (value: T) => void): void {
     this.epoch++;
+    this.visits = 0;
     this.walk(this.root, words, 0, emit);
   }
 
   private walk(node: TrieNode<T>, words: readonly string[], i: number, emit: (value: T) => void): void {
+    this.visits++;
     if (i === words.length) {
       if (node.values !== undefined) for (const v of node.values) emit(v);
       // A trailing "#" matches zero words.

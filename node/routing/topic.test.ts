@@ -168,6 +168,27 @@ describe("topic words", () => {
     expect(hits.sort()).toEqual(["q", "r"]);
   });
 
+  it("routing cost depends on the key's words, not on the number of bindings", () => {
+    const build = (n: number) => {
+      const trie = new TopicTrie<number>();
+      for (let i = 0; i < n; i++) {
+        const tenant = `t${i % (n / 10)}`;
+        trie.add(compileTopicPattern(`${tenant}.${["a", "*", "#"][i % 3]}.${["x", "y", "*"][i % 3]}`), i);
+      }
+      return trie;
+    };
+    const small = build(300);
+    const large = build(30_000);
+    for (const key of ["t7.a.x", "t7.b.y.z", "t7", "nobody.a.x"]) {
+      const hits: number[][] = [[], []];
+      small.match(splitTopicKey(key), (v) => hits[0]!.push(v));
+      const smallVisits = small.lastMatchVisits;
+      large.match(splitTopicKey(key), (v) => hits[1]!.push(v));
+      expect(large.lastMatchVisits, key).toBe(smallVisits);
+      expect(smallVisits).toBeLessThan(20);
+    }
+  });
+
   it("removing the last binding under a path prunes its nodes", () => {
     const trie = new TopicTrie<string>();
     trie.add(compileTopicPattern("a.b.c"), "q1");
