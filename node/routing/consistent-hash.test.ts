@@ -135,6 +135,9 @@ describe("x-consistent-hash exchange", () => {
     expect(ts.route("ch", "x", undefined, { timestamp: 1700000000 }).queues).toEqual(
       byRk.route("ch", "1700000000").queues,
     );
+    expect(ts.route("ch", "x", undefined, { timestamp: new Date(1700000000_500) }).queues).toEqual(
+      byRk.route("ch", "1700000000").queues,
+    );
   });
 
   it("validates binding keys as positive integer weights and the exchange arguments", () => {

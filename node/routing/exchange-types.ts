@@ -148,8 +148,11 @@ class ConsistentHashBehaviour implements ExchangeBehaviour {
           return p?.correlationId;
         case "message_id":
           return p?.messageId;
-        case "timestamp":
-          return p?.timestamp === undefined ? undefined : String(p.timestamp);
+        case "timestamp": {
+          const ts = p?.timestamp;
+          if (ts === undefined) return undefined;
+          return String(ts instanceof Date ? Math.floor(ts.getTime() / 1000) : ts);
+        }
         default:
           return undefined;
       }

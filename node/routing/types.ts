@@ -29,8 +29,8 @@ export interface BindingInfo {
 export interface HashableProperties {
   readonly correlationId?: string | undefined;
   readonly messageId?: string | undefined;
-  /** AMQP timestamp (seconds); the plugin hashes its decimal text. */
-  readonly timestamp?: number | bigint | undefined;
+  /** AMQP timestamp (seconds, or a Date); the plugin hashes its decimal text. */
+  readonly timestamp?: number | bigint | Date | undefined;
 }
 
 export interface RouteResult {
