@@ -532,30 +532,40 @@ export class Raft {
     return { index, term: this.term };
   }
 
+  /**
+   * Proposes a membership change. The entry carries the resulting configuration too (see
+   * ConfChange.conf): no other change is pending, so the applied configuration is the one
+   * the change will apply to.
+   */
   proposeConfChange(cc: ConfChange): { index: number; term: number } {
-    if (this.role === Role.Leader) {
-      if (this.pendingConfIndex > this.log.applied) {
-        throw new ProposalDroppedError(
-          this.opts.group,
-          `configuration change at ${this.pendingConfIndex} is not applied yet (applied ${this.log.applied})`,
-        );
-      }
-      const r = applyChange(this.trk.confState(), cc);
-      if ("error" in r) throw new ProposalDroppedError(this.opts.group, r.error);
+    if (this.role !== Role.Leader) {
+      throw new NotLeaderError(this.opts.group, this.lead === NONE ? undefined : this.lead);
     }
-    const at = this.propose(encodeConfChange(cc), EntryType.ConfChange);
+    if (this.pendingConfIndex > this.log.applied) {
+      throw new ProposalDroppedError(
+        this.opts.group,
+        `configuration change at ${this.pendingConfIndex} is not applied yet (applied ${this.log.applied})`,
+      );
+    }
+    const r = applyChange(this.trk.confState(), cc);
+    if ("error" in r) throw new ProposalDroppedError(this.opts.group, r.error);
+    const at = this.propose(
+      encodeConfChange({ type: cc.type, node: cc.node, conf: r.conf }),
+      EntryType.ConfChange,
+    );
     this.pendingConfIndex = at.index;
     return at;
   }
 
   /** The host applies a committed ConfChange: switch configuration (thesis §4.1). */
   applyConfChange(cc: ConfChange): ConfState {
-    const r = applyChange(this.trk.confState(), cc);
+    const r = cc.conf ? checkConf(cc.conf) : applyChange(this.trk.confState(), cc);
     if ("error" in r) {
       // Deterministic on every replica, so skipping keeps them identical.
       this.opts.logger.warn({ node: cc.node, type: cc.type }, `conf change ignored: ${r.error}`);
       return this.trk.confState();
     }
+    const known = new Set(this.trk.progress.keys());
     this.trk.applyConf(r.conf, this.log.lastIndex() + 1);
     this.isLearner = this.trk.isLearner(this.id);
     if (this.role !== Role.Leader) return this.trk.confState();
@@ -569,7 +579,8 @@ export class Raft {
     if (this.maybeCommit()) {
       this.onCommitAdvanced();
     } else {
-      for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+      // Probe new members at once rather than at the next heartbeat.
+      for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, !known.has(id));
     }
     return this.trk.confState();
   }
@@ -668,6 +679,14 @@ export class Raft {
     }
     this.send({ type: MessageType.MsgReadIndexResp, to: req.from, index, context: ctx });
   }
+}
+
+/** Validates an absolute configuration carried by a ConfChange entry. */
+function checkConf(conf: ConfState): { conf: ConfState } | { error: string } {
+  if (conf.voters.length === 0) return { error: "configuration without voters" };
+  if (conf.voters.some((v) => conf.learners.includes(v)))
+    return { error: "a node is both voter and learner" };
+  return { conf: { voters: [...conf.voters].sort(), learners: [...conf.learners].sort() } };
 }
 
 /** The response type to a vote request type. */

@@ -64,6 +64,13 @@ export type ConfChangeType = (typeof ConfChangeType)[keyof typeof ConfChangeType
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly node: NodeId;
+  /**
+   * The configuration after the change (the thesis' C_new), filled in by the leader's core
+   * when it proposes the change. Applying it is then absolute, so a node that joined with an
+   * empty configuration and replays the log ends up with the same configuration as the
+   * others. Absent: applied relative to the current configuration.
+   */
+  readonly conf?: ConfState;
 }
 
 /** Describes the state a snapshot covers. */

@@ -1,15 +1,15 @@
 /**
  * Encoding of a {@link ConfChange} in a ConfChange entry's `data`: a MessagePack map
- * `{type, node}`, byte-compatible with msgpackr (which both decodes this and produces map16
+ * `{type, node, conf?: {voters, learners}}`, byte-compatible with msgpackr (which both decodes this and produces map16
  * headers this decoder accepts). Written by hand because the core is pure and dependency
  * free; it only handles the few shapes a ConfChange needs.
  */
 import { RaftInvariantError } from "../../errors.js";
-import type { ConfChange, ConfChangeType } from "../types.js";
+import type { ConfChange, ConfChangeType, ConfState } from "../types.js";
 
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   const node = utf8Encode(cc.node);
-  const out: number[] = [0x82];
+  const out: number[] = [cc.conf ? 0x83 : 0x82];
   pushStr(out, utf8Encode("type"));
   if (!Number.isInteger(cc.type) || cc.type < 0 || cc.type > 127) {
     throw new RaftInvariantError(`bad conf change type ${cc.type}`);
@@ -17,7 +17,22 @@ export function encodeConfChange(cc: ConfChange): Uint8Array {
   out.push(cc.type);
   pushStr(out, utf8Encode("node"));
   pushStr(out, node);
+  if (cc.conf) {
+    pushStr(out, utf8Encode("conf"));
+    out.push(0x82);
+    pushStr(out, utf8Encode("voters"));
+    pushStrArray(out, cc.conf.voters);
+    pushStr(out, utf8Encode("learners"));
+    pushStrArray(out, cc.conf.learners);
+  }
   return Uint8Array.from(out);
+}
+
+function pushStrArray(out: number[], items: readonly string[]): void {
+  const n = items.length;
+  if (n < 16) out.push(0x90 | n);
+  else out.push(0xdc, n >> 8, n & 0xff);
+  for (const s of items) pushStr(out, utf8Encode(s));
 }
 
 export function decodeConfChange(data: Uint8Array): ConfChange {
@@ -25,14 +40,32 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   const n = r.mapHeader();
   let type: number | undefined;
   let node: string | undefined;
+  let conf: ConfState | undefined;
   for (let i = 0; i < n; i++) {
     const key = r.str();
     if (key === "type") type = r.uint();
     else if (key === "node") node = r.str();
+    else if (key === "conf") conf = readConf(r);
     else throw new RaftInvariantError(`unexpected key ${key} in a conf change entry`);
   }
   if (type === undefined || node === undefined) throw new RaftInvariantError("incomplete conf change entry");
-  return { type: type as ConfChangeType, node };
+  return conf ? { type: type as ConfChangeType, node, conf } : { type: type as ConfChangeType, node };
+}
+
+function readConf(r: Reader): ConfState {
+  const n = r.mapHeader();
+  let voters: string[] = [];
+  let learners: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = r.str();
+    const len = r.arrayHeader();
+    const items: string[] = [];
+    for (let j = 0; j < len; j++) items.push(r.str());
+    if (key === "voters") voters = items;
+    else if (key === "learners") learners = items;
+    else throw new RaftInvariantError(`unexpected key ${key} in a conf change's configuration`);
+  }
+  return { voters, learners };
 }
 
 function pushStr(out: number[], bytes: number[]): void {
@@ -58,6 +91,13 @@ class Reader {
     if ((b & 0xf0) === 0x80) return b & 0x0f;
     if (b === 0xde) return (this.byte() << 8) | this.byte();
     throw new RaftInvariantError(`conf change entry is not a map (0x${b.toString(16)})`);
+  }
+
+  arrayHeader(): number {
+    const b = this.byte();
+    if ((b & 0xf0) === 0x90) return b & 0x0f;
+    if (b === 0xdc) return (this.byte() << 8) | this.byte();
+    throw new RaftInvariantError(`expected an array in a conf change entry (0x${b.toString(16)})`);
   }
 
   uint(): number {
