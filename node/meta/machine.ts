@@ -77,7 +77,7 @@ export class MetaMachine extends MetaQueries implements StateMachine<MetaCommand
     return { state, live: [] };
   }
 
-  restore(snapshot: MachineSnapshot): void {
+  restore(snapshot: MachineSnapshot, _meta?: { readonly index: number; readonly term: number }): void {
     const decoded = packr.unpack(snapshot.state) as { version?: unknown; store?: StoreData };
     if (decoded.version !== SNAPSHOT_VERSION || decoded.store === undefined) {
       throw new CorruptStorageError(

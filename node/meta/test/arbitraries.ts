@@ -51,7 +51,8 @@ const EXISTING = "@existing";
 
 const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
-export const command: fc.Arbitrary<MetaCommand> = fc.oneof(
+/** Fields may be undefined (fc.option nil); `clean` strips them as msgpack decoding would. */
+export const command = fc.oneof(
   w(1, fc.record({ type: fc.constant("vhost.create" as const), name: fc.constant("v") })),
   w(1, fc.record({ type: fc.constant("vhost.delete" as const), name: fc.constant("v") })),
   w(
@@ -158,7 +159,7 @@ export const command: fc.Arbitrary<MetaCommand> = fc.oneof(
       reason: fc.constantFrom("auto-delete" as const, "expired" as const),
     }),
   ),
-);
+) as unknown as fc.Arbitrary<MetaCommand>;
 
 export const commands = fc.array(command, { minLength: 20, maxLength: 100 });
 
