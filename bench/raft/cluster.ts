@@ -15,6 +15,7 @@ const IDS = ["n1", "n2", "n3"];
 export interface LoadResult {
   commits: number;
   errors: number;
+  leaderChanges: number;
   hist: string;
   flushes: number;
   seconds: number;

@@ -8,7 +8,7 @@
  *   { op: "transfer", group, to }              -> { ok, error? }
  *   { op: "closed", window, warmupMs, durationMs }  closed loop, `window` outstanding per led group
  *   { op: "open", rate, warmupMs, durationMs }      open loop, `rate` proposals/s over led groups
- *        -> { commits, errors, hist (hdr, base64, microseconds), flushes, seconds }
+ *        -> { commits, errors, leaderChanges, hist (hdr, base64, microseconds), flushes, seconds }
  *   { op: "failover", on: boolean }            while on: whenever this node leads g0, keep a
  *        few proposals outstanding; the first commit after gaining leadership is reported
  *        unsolicited as { type: "first-commit", node, at } (at = Date.now()).
@@ -73,6 +73,10 @@ async function main(): Promise<void> {
   const voters = Object.keys(cfg.ports).sort();
   for (const g of cfg.groups) await host.createGroup(g, { voters, machine: new CountingMachine() });
 
+  let leaderChanges = 0;
+  host.onLeaderChange(() => {
+    leaderChanges++;
+  });
   const led = () => cfg.groups.filter((g) => host.leaderOf(g) === cfg.id);
   const send = (m: object) => process.send?.(m);
 
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     readonly hist = histogram();
     commits = 0;
     errors = 0;
+    private readonly leaderChanges0 = leaderChanges;
     inFlight = 0;
     private readonly from: number;
     private readonly end: number;
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
       return {
         commits: this.commits,
         errors: this.errors,
+        leaderChanges: leaderChanges - this.leaderChanges0,
         hist: hdr.encodeIntoCompressedBase64(this.hist),
         flushes: this.flushes1 - this.flushes0,
         seconds,
@@ -156,6 +162,11 @@ async function main(): Promise<void> {
       }
       const chain = (g: string): void => {
         if (phase.done()) {
+          if (--chains === 0) resolve();
+          return;
+        }
+        if (host.leaderOf(g) !== cfg.id) {
+          // Leadership moved (an election under load): this chain's group is not ours anymore.
           if (--chains === 0) resolve();
           return;
         }

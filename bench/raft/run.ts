@@ -83,6 +83,10 @@ interface Summary {
 
 /** Merges the three nodes' results of one run. */
 function summarize(results: LoadResult[]): Summary {
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  const changes = results.reduce((n, r) => n + r.leaderChanges, 0);
+  if (errors > 0 || changes > 0)
+    process.stderr.write(`  (failed proposals: ${errors}, leader changes seen: ${changes})\n`);
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,

@@ -42,7 +42,7 @@ export class Group {
    * Live entries that arrived with a chunked InstallSnapshot, waiting for the core to hand the
    * snapshot back in a Ready so both are staged in the same batch.
    */
-  pendingLive: { index: number; entries: Entry[] } | undefined;
+  readonly pendingLive = new Map<number, Entry[]>();
   private appliedSinceSnapshot = 0;
 
   constructor(
@@ -196,15 +196,21 @@ export class Group {
     if (leaderChanged) this.events.leaderChanged(this.id, lead === NONE ? undefined : lead);
   }
 
+  /**
+   * The live entries that arrived with `snapshot` (keyed by its index; a transfer the core
+   * refused as stale leaves an older key behind, dropped here too).
+   */
   private takeLiveEntries(snapshot: Snapshot): Entry[] | undefined {
+    const pending = this.pendingLive.get(snapshot.meta.index);
+    for (const index of [...this.pendingLive.keys()]) {
+      if (index <= snapshot.meta.index) this.pendingLive.delete(index);
+    }
     if (snapshot.live.length === 0) return undefined;
-    const pending = this.pendingLive;
-    this.pendingLive = undefined;
-    if (pending === undefined || pending.index !== snapshot.meta.index) {
+    if (pending === undefined) {
       throw new RaftInvariantError(
         `group ${this.id}: snapshot at ${snapshot.meta.index} names ${snapshot.live.length} live entries that did not arrive with it`,
       );
     }
-    return pending.entries;
+    return pending;
   }
 }

@@ -48,6 +48,8 @@ export interface RaftHostOptions {
   readonly maxInflightMsgs?: number;
   /** Entries kept in memory below a snapshot for slightly lagging followers. */
   readonly trailingEntries?: number;
+  /** Bytes per InstallSnapshot frame (state data, or live entries). */
+  readonly snapshotChunkBytes?: number;
   readonly logger?: Logger;
   /** Randomness for election timeouts; defaults to Math.random. */
   readonly random?: () => number;
@@ -64,6 +66,7 @@ export interface ResolvedHostOptions {
   readonly maxSizePerMsg: number;
   readonly maxInflightMsgs: number;
   readonly trailingEntries: number;
+  readonly snapshotChunkBytes: number;
   readonly random: () => number;
 }
 
@@ -78,6 +81,7 @@ export function resolveHostOptions(o: RaftHostOptions): ResolvedHostOptions {
     maxSizePerMsg: o.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG,
     maxInflightMsgs: o.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS,
     trailingEntries: o.trailingEntries ?? DEFAULT_TRAILING_ENTRIES,
+    snapshotChunkBytes: o.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES,
     random: o.random ?? Math.random,
   };
   if (resolved.heartbeatTick >= resolved.electionTick) {

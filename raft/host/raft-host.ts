@@ -80,11 +80,12 @@ export class RaftHost implements LiveEntryReader {
         deliver: (from, group, msg, live) => {
           const g = this.groups.get(group);
           if (g === undefined || this.stopped || msg.snapshot === undefined) return;
-          g.pendingLive = { index: msg.snapshot.meta.index, entries: live };
+          g.pendingLive.set(msg.snapshot.meta.index, live);
           this.step(g, msg, from);
         },
       },
       this.logger,
+      this.opts.snapshotChunkBytes,
     );
     this.loop = new ReadyLoop({
       groups: () => this.groups.values(),

@@ -1,6 +1,6 @@
 /**
  * InstallSnapshot on the wire (Raft Figure 13, chunked): a MsgSnap never travels as one
- * frame. The sender streams the snapshot's state data in chunks of SNAPSHOT_CHUNK_BYTES,
+ * frame. The sender streams the snapshot's state data in chunks (SNAPSHOT_CHUNK_BYTES by default),
  * then the live entries it names (read back from the log), then an `end` frame carrying the
  * MsgSnap itself without its data. The receiver acknowledges every frame; the sender keeps at
  * most SNAPSHOT_WINDOW frames unacknowledged, which bounds memory on both sides and in the
@@ -83,6 +83,8 @@ export class SnapshotTransfers {
     private readonly transport: Transport,
     private readonly hooks: SnapshotHooks,
     private readonly logger: Logger,
+    /** Bytes of state data (or of live entries) per frame. */
+    private readonly chunkBytes: number = SNAPSHOT_CHUNK_BYTES,
   ) {}
 
   /** Starts sending the MsgSnap `m` of `group` unless a transfer to that peer is already running. */
@@ -167,7 +169,7 @@ export class SnapshotTransfers {
     const total = snap.data.byteLength;
     let off = 0;
     do {
-      const end = Math.min(off + SNAPSHOT_CHUNK_BYTES, total);
+      const end = Math.min(off + this.chunkBytes, total);
       await emit({ k: "chunk", g: group, id: t.id, seq, data: snap.data.subarray(off, end) });
       off = end;
     } while (off < total);
@@ -178,7 +180,7 @@ export class SnapshotTransfers {
       if (e === undefined) throw new Error(`live entry ${index} is missing`);
       batch.push(e);
       bytes += e.data.byteLength + 32;
-      if (bytes >= SNAPSHOT_CHUNK_BYTES) {
+      if (bytes >= this.chunkBytes) {
         await emit({ k: "live", g: group, id: t.id, seq, entries: batch });
         batch = [];
         bytes = 0;

@@ -3,6 +3,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { NotLeaderError, ProposalDroppedError, ProposalTimeoutError } from "../../errors.js";
+import { SNAPSHOT_CHANNEL } from "../snapshot-transfer.js";
 import { TestCluster, waitUntil } from "./cluster.js";
 import type { ListResult } from "./list-machine.js";
 
@@ -58,15 +59,26 @@ describe("RaftHost: many groups on three nodes", () => {
   });
 
   it("catches up a node that was down with a chunked InstallSnapshot, live entries included", async () => {
-    c = await TestCluster.start(IDS, { snapshotEvery: 20, trailingEntries: 5 });
+    // Tiny chunks so the state data and the live entries each take several frames.
+    c = await TestCluster.start(IDS, { snapshotEvery: 20, trailingEntries: 5, snapshotChunkBytes: 64 });
     const cluster = c;
     await cluster.createGroup("q");
     const leader = await cluster.leaderOf("q");
     const down = IDS.find((id) => id !== leader)!;
     const port = cluster.node(down).port;
     await cluster.stopNode(down);
+    const frames = { chunk: 0, live: 0, end: 0 };
+    const transport = cluster.node(leader).transport;
+    const send = transport.send.bind(transport);
+    transport.send = (to, channel, payload) => {
+      const k = (payload as { k?: string }).k;
+      if (channel === SNAPSHOT_CHANNEL && (k === "chunk" || k === "live" || k === "end")) frames[k]++;
+      return send(to, channel, payload);
+    };
 
     const kept = await cluster.propose<ListResult>("q", { v: "body-1", keep: true });
+    const kept2 = await cluster.propose<ListResult>("q", { v: "body-2", keep: true });
+    const kept3 = await cluster.propose<ListResult>("q", { v: "body-3", keep: true });
     for (let i = 0; i < 6; i++) {
       await Promise.all(Array.from({ length: 10 }, (_, j) => cluster.propose("q", { v: `m${i}-${j}` })));
     }
@@ -80,6 +92,11 @@ describe("RaftHost: many groups on three nodes", () => {
     await waitUntil(() => sameValues(cluster, "q", total), "the restarted node to catch up");
     expect(back.machines.get("q")!.restores).toBeGreaterThanOrEqual(1);
     expect(await back.host.readCommand("q", kept.index)).toEqual({ v: "body-1", keep: true });
+    expect(await back.host.readCommand("q", kept2.index)).toEqual({ v: "body-2", keep: true });
+    expect(await back.host.readCommand("q", kept3.index)).toEqual({ v: "body-3", keep: true });
+    expect(frames.chunk).toBeGreaterThan(1);
+    expect(frames.live).toBeGreaterThan(1);
+    expect(frames.end).toBeGreaterThanOrEqual(1);
     // And it keeps up with new writes afterwards.
     await cluster.propose("q", { v: "after" });
     await waitUntil(() => sameValues(cluster, "q", total + 1), "all three to apply the next write");
@@ -91,8 +108,10 @@ describe("RaftHost: many groups on three nodes", () => {
     await c.createGroup("kept");
     const leader = c.node(await c.leaderOf("doomed"));
     await c.propose("doomed", { v: "a" });
+    // Removed in the same turn as the proposal: it cannot commit here any more.
     const pending = leader.host.propose("doomed", { v: "b" }).catch((e: unknown) => e);
-    for (const n of c.nodes.values()) await n.host.removeGroup("doomed");
+    await leader.host.removeGroup("doomed");
+    for (const n of c.nodes.values()) if (n !== leader) await n.host.removeGroup("doomed");
     expect(await pending).toBeInstanceOf(ProposalDroppedError);
     for (const n of c.nodes.values()) expect(await n.storage.groups()).toEqual(["kept"]);
     await expect(c.propose("kept", { v: "still works" })).resolves.toMatchObject({ v: "still works" });
@@ -126,5 +145,54 @@ describe("RaftHost: many groups on three nodes", () => {
     const next = await c.leaderOf("b");
     expect(next).not.toBe(bLeader);
     await expect(c.propose("b", { v: "after" })).resolves.toMatchObject({ v: "after" });
+  });
+
+  it("serves linearizable reads on the leader only", async () => {
+    c = await TestCluster.start(IDS);
+    await c.createGroup("q");
+    const leader = await c.leaderOf("q");
+    await c.propose("q", { v: "a" });
+    await expect(c.node(leader).host.readIndex("q")).resolves.toBeUndefined();
+    const follower = IDS.find((id) => id !== leader)!;
+    await expect(c.node(follower).host.readIndex("q")).rejects.toBeInstanceOf(NotLeaderError);
+  });
+
+  it("adds a learner, promotes it to voter and removes another voter", async () => {
+    c = await TestCluster.start([...IDS, "n4"]);
+    const cluster = c;
+    // n4 runs the group without being a member: it waits for the leader to add it.
+    await cluster.createGroup("q", IDS);
+    const leader = await cluster.leaderOf("q", 10_000, IDS);
+    const lead = cluster.node(leader).host;
+    for (let i = 0; i < 5; i++) await lead.propose("q", { v: `before-${i}` });
+    await lead.addLearner("q", "n4");
+    await waitUntil(
+      () => cluster.node("n4").machines.get("q")!.values.length === 5,
+      "the learner to catch up",
+    );
+    expect(lead.status("q").conf.learners).toEqual(["n4"]);
+    await lead.addVoter("q", "n4");
+    expect([...lead.status("q").conf.voters].sort()).toEqual(["n1", "n2", "n3", "n4"]);
+    expect(lead.status("q").conf.learners).toEqual([]);
+    const gone = IDS.find((id) => id !== leader)!;
+    await lead.removeNode("q", gone);
+    expect(lead.status("q").conf.voters).not.toContain(gone);
+    await expect(lead.propose("q", { v: "after" })).resolves.toMatchObject({ v: "after" });
+    await waitUntil(
+      () => cluster.node("n4").machines.get("q")!.values.length === 6,
+      "n4 to apply as a voter",
+    );
+  });
+
+  it("elects a new leader quickly when the leader's connections drop", async () => {
+    c = await TestCluster.start(IDS);
+    await c.createGroup("q");
+    const leader = await c.leaderOf("q");
+    await c.propose("q", { v: "a" });
+    const killedAt = Date.now();
+    await c.stopNode(leader);
+    await expect(c.propose("q", { v: "b" })).resolves.toMatchObject({ v: "b" });
+    // The lost connection is the hint: no need to wait out check-quorum and a full election timeout.
+    expect(Date.now() - killedAt).toBeLessThan(5000);
   });
 });

@@ -73,12 +73,13 @@ export class TestCluster {
     for (const n of this.nodes.values()) await this.createOn(n, group, voters);
   }
 
-  /** A leader every running node agrees on. */
-  async leaderOf(group: GroupId, timeoutMs = 10_000): Promise<NodeId> {
+  /** A leader every running node (or every node of `among`) agrees on. */
+  async leaderOf(group: GroupId, timeoutMs = 10_000, among?: readonly NodeId[]): Promise<NodeId> {
     let leader: NodeId | undefined;
     await waitUntil(
       () => {
-        const seen = [...this.nodes.values()].map((n) => n.host.leaderOf(group));
+        const nodes = [...this.nodes.values()].filter((n) => among === undefined || among.includes(n.id));
+        const seen = nodes.map((n) => n.host.leaderOf(group));
         leader = seen[0];
         return leader !== undefined && seen.every((l) => l === leader) && this.nodes.has(leader);
       },
