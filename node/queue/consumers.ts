@@ -19,7 +19,15 @@ export interface Holder {
   readonly priority: number;
   cancelled: boolean;
   checkedOut: number;
+  /** No-ack consumers: deliveries still allowed before the node grants more (`credit` command). */
+  noAckCredit: number;
 }
+
+/**
+ * Deliveries a no-ack consumer with prefetch 0 may have in flight before the node grants more
+ * credit: RabbitMQ's quorum queues use the same figure for "unlimited" prefetch.
+ */
+export const NO_ACK_WINDOW = 2000;
 
 function keyOf(kind: Holder["kind"], ref: ConsumerRef): string {
   return `${kind}\u0000${ref.connection}\u0000${ref.channel}\u0000${ref.tag}`;
@@ -63,6 +71,7 @@ export class Consumers {
       ...opts,
       cancelled: false,
       checkedOut: 0,
+      noAckCredit: opts.noAck ? noAckWindow(opts.prefetch) : 0,
     };
     this.bySlot.set(h.slot, h);
     this.byKey.set(keyOf("consumer", ref), h);
@@ -86,6 +95,7 @@ export class Consumers {
         priority: 0,
         cancelled: true,
         checkedOut: 0,
+        noAckCredit: 0,
       };
       this.bySlot.set(h.slot, h);
       this.byKey.set(key, h);
@@ -121,6 +131,11 @@ export class Consumers {
         out.push(h);
     }
     return out;
+  }
+
+  /** Holders whose connection id starts with `prefix` (every connection of a node). */
+  holdersWithPrefix(prefix: string): Holder[] {
+    return [...this.bySlot.values()].filter((h) => h.ref.connection.startsWith(prefix));
   }
 
   /** The consumer to serve next, or undefined when nobody has credit. Does not rotate. */
@@ -177,6 +192,11 @@ export class Consumers {
   }
 }
 
+export function noAckWindow(prefetch: number): number {
+  return prefetch > 0 ? prefetch : NO_ACK_WINDOW;
+}
+
 function hasCredit(h: Holder): boolean {
-  return h.noAck || h.prefetch === 0 || h.checkedOut < h.prefetch;
+  if (h.noAck) return h.noAckCredit > 0;
+  return h.prefetch === 0 || h.checkedOut < h.prefetch;
 }

@@ -5,7 +5,7 @@
  */
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
 import { messageTtl, Overflow, type QueueConfig } from "./config.js";
-import { Consumers, type Holder } from "./consumers.js";
+import { Consumers, type Holder, noAckWindow } from "./consumers.js";
 import { MessageLevel, State } from "./message-table.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
@@ -75,8 +75,17 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         reply = this.settle(command.op, command.connection, command.channel, command.ids, now, effects);
         break;
       case "down":
-        this.down(command.connection, command.channel, now, effects);
+        this.down(this.consumers.holdersOf(command.connection, command.channel), now, effects);
         break;
+      case "node-down":
+        this.down(this.consumers.holdersWithPrefix(`${command.node}/`), now, effects);
+        break;
+      case "credit": {
+        const h = this.consumers.find(command.consumer);
+        if (h?.noAck && !h.cancelled)
+          h.noAckCredit = Math.min(h.noAckCredit + Math.max(0, command.credit), noAckWindow(h.prefetch));
+        break;
+      }
       case "get":
         reply = this.get(command.connection, command.channel, command.noAck, now, effects);
         break;
@@ -215,8 +224,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   }
 
   /** A channel or connection went away: its consumers are gone, its unacked messages return. */
-  private down(connection: string, channel: number | undefined, now: number, effects: QueueEffect[]): void {
-    const holders = this.consumers.holdersOf(connection, channel);
+  private down(holders: readonly Holder[], now: number, effects: QueueEffect[]): void {
     if (holders.length === 0) return;
     const slots = new Set(holders.map((h) => h.slot));
     for (const level of this.levels) {
@@ -286,6 +294,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       if (h.noAck) {
         level.dropReady(p);
         this.onRelease?.(id);
+        h.noAckCredit--;
       } else {
         level.checkOut(p, h.slot);
         h.checkedOut++;

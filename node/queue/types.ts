@@ -67,7 +67,10 @@ export interface CheckoutCommand {
   readonly consumer: ConsumerRef;
   /** basic.qos prefetch-count; 0 = unlimited. */
   readonly prefetch: number;
-  /** no-ack consumers: every delivery is settled at once (the node must read the body first). */
+  /**
+   * no-ack consumers: every delivery is settled at once (the node must read the body first);
+   * `prefetch` (2000 when 0) is then a credit window the node replenishes with `credit`.
+   */
   readonly noAck: boolean;
   readonly exclusive: boolean;
   /** `x-priority` consumer argument: higher-priority consumers are served first. */
@@ -102,6 +105,26 @@ export interface DownCommand {
   readonly type: "down";
   readonly connection: string;
   readonly channel?: number;
+}
+
+/**
+ * A node is gone: `down` for every connection whose id starts with `${node}/` (connection ids
+ * are `${nodeId}/${local id}`, so the queue can release consumers it cannot otherwise name).
+ */
+export interface NodeDownCommand {
+  readonly type: "node-down";
+  readonly node: string;
+}
+
+/**
+ * Flow control for no-ack consumers, which never ack: the machine sends a no-ack consumer at
+ * most its prefetch (or NO_ACK_WINDOW = 2000 when 0) deliveries, then waits until the node,
+ * having written `credit` of them to the socket, grants that many more.
+ */
+export interface CreditCommand {
+  readonly type: "credit";
+  readonly consumer: ConsumerRef;
+  readonly credit: number;
 }
 
 /** basic.get. With `noAck` false the message stays checked out to this channel until settled. */
@@ -139,6 +162,8 @@ export type QueueCommand =
   | CancelCommand
   | SettleCommand
   | DownCommand
+  | NodeDownCommand
+  | CreditCommand
   | GetCommand
   | PurgeCommand
   | TickCommand

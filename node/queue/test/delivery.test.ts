@@ -114,6 +114,32 @@ describe("quorum queue: delivery", () => {
     expect(h.machine.counts().messages).toBe(0);
   });
 
+  it("no-ack consumers get at most their credit window until the node grants more", () => {
+    const h = new Harness();
+    const ids = h.publishMany(5);
+    expect(deliveries(h.consume("a", { noAck: true, prefetch: 2 })).map((d) => d.id)).toEqual(
+      ids.slice(0, 2),
+    );
+    const r = h.apply({ type: "credit", consumer: ref("a"), credit: 1 });
+    expect(deliveries(r).map((d) => d.id)).toEqual([ids[2]]);
+    // Credit never exceeds the window.
+    expect(deliveries(h.apply({ type: "credit", consumer: ref("a"), credit: 50 })).map((d) => d.id)).toEqual(
+      ids.slice(3),
+    );
+  });
+
+  it("when a node goes away, the consumers of all its connections go and their messages return", () => {
+    const h = new Harness();
+    const ids = h.publishMany(2);
+    h.apply({ type: "checkout", consumer: ref("a", 1, "n1/x"), prefetch: 1, noAck: false, exclusive: false });
+    h.apply({ type: "checkout", consumer: ref("b", 1, "n2/y"), prefetch: 1, noAck: false, exclusive: false });
+    h.apply({ type: "node-down", node: "n3" });
+    expect(h.machine.counts().consumers).toBe(2);
+    h.apply({ type: "node-down", node: "n1" });
+    expect(h.machine.counts()).toMatchObject({ consumers: 1, messagesReady: 1, messagesUnacknowledged: 1 });
+    expect(h.machine.has(ids[0]!)).toBe(true);
+  });
+
   it("single active consumer: only the first consumer receives, the next takes over when it goes", () => {
     const h = new Harness({ "x-single-active-consumer": true });
     h.consume("a", { prefetch: 10 });

@@ -10,7 +10,7 @@ import { QueueMachine } from "../machine.js";
 import type { QueueCommand, QueueResult } from "../types.js";
 import { type Event, Model, type ModelConfig } from "./model.js";
 
-const CONN = "c";
+const CONN = "n1/c";
 const TAGS = ["a", "b", "c"];
 
 type Step =
@@ -19,6 +19,8 @@ type Step =
   | { t: "cancel"; tag: number; channel: number }
   | { t: "settle"; op: "ack" | "requeue" | "reject"; channel: number; pick: number; stale: boolean }
   | { t: "down"; channel?: number | undefined }
+  | { t: "nodeDown"; node: "n1" | "n2" }
+  | { t: "credit"; tag: number; channel: number; n: number }
   | { t: "get"; channel: number; noAck: boolean }
   | { t: "purge" }
   | { t: "time"; ms: number }
@@ -188,6 +190,21 @@ function run(config: ModelConfig, steps: Step[]): void {
         );
         model.down(step.channel, now);
         break;
+      case "nodeDown":
+        r = apply({ type: "node-down", node: step.node });
+        if (step.node === "n1") model.down(undefined, now);
+        else model.tick(now);
+        break;
+      case "credit": {
+        const tag = TAGS[step.tag]!;
+        r = apply({
+          type: "credit",
+          consumer: { connection: CONN, channel: step.channel, tag },
+          credit: step.n,
+        });
+        model.grant(tag, step.channel, step.n, now);
+        break;
+      }
       case "get": {
         r = apply({ type: "get", connection: CONN, channel: step.channel, noAck: step.noAck });
         const got = model.get(step.channel, step.noAck, now);
@@ -334,6 +351,21 @@ function toCommands(config: ModelConfig, steps: Step[]): [number, QueueCommand][
             : { type: "down", connection: CONN, channel: step.channel },
         ]);
         model.down(step.channel, now);
+        break;
+      case "nodeDown":
+        out.push([now, { type: "node-down", node: step.node }]);
+        if (step.node === "n1") model.down(undefined, now);
+        break;
+      case "credit":
+        out.push([
+          now,
+          {
+            type: "credit",
+            consumer: { connection: CONN, channel: step.channel, tag: TAGS[step.tag]! },
+            credit: step.n,
+          },
+        ]);
+        model.grant(TAGS[step.tag]!, step.channel, step.n, now);
         break;
       case "get":
         out.push([now, { type: "get", connection: CONN, channel: step.channel, noAck: step.noAck }]);

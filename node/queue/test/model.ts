@@ -30,6 +30,7 @@ interface Consumer {
   noAck: boolean;
   cancelled: boolean;
   isGet: boolean;
+  credit: number;
 }
 
 export type Event =
@@ -88,13 +89,28 @@ export class Model {
   consume(tag: string, channel: number, prefetch: number, noAck: boolean, now: number): boolean {
     const key = `${channel}/${tag}`;
     if (this.consumers.some((c) => c.key === key && !c.isGet)) return false;
-    this.consumers.push({ key, tag, channel, prefetch, noAck, cancelled: false, isGet: false });
+    this.consumers.push({
+      key,
+      tag,
+      channel,
+      prefetch,
+      noAck,
+      cancelled: false,
+      isGet: false,
+      credit: prefetch || 2000,
+    });
     this.deliver(now);
     return true;
   }
 
   private live(): Consumer[] {
     return this.consumers.filter((c) => !c.cancelled && !c.isGet);
+  }
+
+  grant(tag: string, channel: number, n: number, now: number): void {
+    const c = this.consumers.find((x) => x.key === `${channel}/${tag}` && !x.isGet);
+    if (c && c.noAck && !c.cancelled) c.credit = Math.min(c.credit + n, c.prefetch || 2000);
+    this.deliver(now);
   }
 
   cancel(tag: string, channel: number, now: number): void {
@@ -155,6 +171,7 @@ export class Model {
             noAck: false,
             cancelled: true,
             isGet: true,
+            credit: 0,
           };
           this.consumers.push(g);
         }
@@ -201,7 +218,8 @@ export class Model {
     this.gc();
     for (;;) {
       const live = this.live();
-      const credit = (c: Consumer) => c.noAck || c.prefetch === 0 || this.held(c) < c.prefetch;
+      const credit = (c: Consumer) =>
+        c.noAck ? c.credit > 0 : c.prefetch === 0 || this.held(c) < c.prefetch;
       const c = this.config.singleActive
         ? live[0] && credit(live[0])
           ? live[0]
@@ -211,8 +229,10 @@ export class Model {
       const m = this.head(now);
       if (!m) return;
       this.events.push({ kind: "deliver", id: m.id, tag: c.tag, redelivered: m.count > 0, count: m.count });
-      if (c.noAck) this.remove(m);
-      else {
+      if (c.noAck) {
+        this.remove(m);
+        c.credit--;
+      } else {
         m.state = "out";
         m.owner = c.key;
       }
