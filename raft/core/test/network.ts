@@ -10,7 +10,7 @@
 import { decodeConfChange } from "../confchange/codec.js";
 import { type RaftConfig, RawNode } from "../raw-node.js";
 import { MemoryStorage } from "../storage.js";
-import type { ConfState, Entry, Message, MessageType, NodeId, ReadState } from "../types.js";
+import type { ConfState, Entry, Message, MessageType, NodeId, ReadState, Snapshot } from "../types.js";
 import { EntryType, Role } from "../types.js";
 
 /** A deterministic PRNG (mulberry32) so elections are reproducible. */
@@ -34,6 +34,8 @@ export interface TestNode {
   readonly readStates: ReadState[];
   /** Messages this node sent, for inspection. */
   readonly sent: Message[];
+  /** Snapshots received from a leader and installed. */
+  readonly snapshots: Snapshot[];
 }
 
 export type NodeOptions = Partial<Omit<RaftConfig, "id">>;
@@ -67,7 +69,7 @@ export class Network {
     storage: MemoryStorage = new MemoryStorage(conf),
   ): TestNode {
     const node = new RawNode(config(id, { ...this.opts, ...extra }, seed), storage);
-    const t: TestNode = { id, node, storage, applied: [], readStates: [], sent: [] };
+    const t: TestNode = { id, node, storage, applied: [], readStates: [], sent: [], snapshots: [] };
     this.nodes.set(id, t);
     return t;
   }
@@ -124,7 +126,13 @@ export class Network {
     const rd = t.node.ready();
     if (rd.snapshot) {
       t.storage.applySnapshot(rd.snapshot);
-      t.applied.length = 0; // the state machine is replaced by the snapshot's
+      // The state machine is replaced by the snapshot's: the texts applied so far.
+      t.applied.length = 0;
+      const texts = String.fromCharCode(...rd.snapshot.data)
+        .split("\u0000")
+        .filter((x) => x !== "");
+      for (const x of texts) t.applied.push({ index: 0, term: 0, type: EntryType.Normal, data: bytes(x) });
+      t.snapshots.push(rd.snapshot);
     }
     t.storage.append(rd.entries);
     if (rd.hardState) t.storage.setHardState(rd.hardState);
@@ -187,6 +195,19 @@ export class Network {
 
   leaders(): NodeId[] {
     return [...this.nodes.values()].filter((t) => t.node.status().role === Role.Leader).map((t) => t.id);
+  }
+
+  /**
+   * Snapshots `id`'s state machine at its applied index (data: the applied texts) naming
+   * `live` entries, and compacts its log up to there.
+   */
+  compact(id: NodeId, live: readonly number[] = []): Snapshot {
+    const t = this.get(id);
+    const st = t.node.status();
+    const data = bytes(t.applied.map(text).join("\u0000"));
+    const snap = t.storage.createSnapshot(st.applied, st.conf, data, live);
+    t.storage.compact(st.applied);
+    return snap;
   }
 
   /** Proposes `text` on `id` and returns where it landed. */
