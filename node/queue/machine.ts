@@ -6,7 +6,8 @@
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
 import { messageTtl, Overflow, type QueueConfig } from "./config.js";
 import { Consumers, type Holder, noAckWindow } from "./consumers.js";
-import { MessageLevel, State } from "./message-table.js";
+import { MessageStore } from "./message-store.js";
+import { type MessageLevel, State } from "./message-table.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
   type CheckoutCommand,
@@ -33,7 +34,7 @@ export interface QueueMachineOptions {
 const OK: QueueReply = { type: "ok" };
 
 export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
-  private levels: (MessageLevel | undefined)[] = [];
+  private store: MessageStore;
   private consumers: Consumers;
   /** meta.time of the last "use" for x-expires; -1 before the first command. */
   private lastUsed = -1;
@@ -47,6 +48,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     options: QueueMachineOptions = {},
   ) {
     this.consumers = new Consumers(config.singleActiveConsumer);
+    this.store = new MessageStore(config.maxPriority);
     this.onRelease = options.onRelease;
   }
 
@@ -97,7 +99,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         break;
       case "dead-letter-settled":
         for (const id of command.ids) {
-          const at = this.locate(id);
+          const at = this.store.locate(id);
           if (at?.level.isDeadLettering(at.p)) {
             at.level.settleDeadLettered(at.p);
             this.onRelease?.(id);
@@ -125,7 +127,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     const c = this.config;
     if (c.overflow === Overflow.RejectPublish) {
       // Classic queues' will_overflow: refuse a message that would take the queue over a limit.
-      const ready = this.readyTotals();
+      const ready = this.readyNow();
       if (
         (c.maxLength !== undefined && ready.count + 1 > c.maxLength) ||
         (c.maxLengthBytes !== undefined && ready.bytes + size > c.maxLengthBytes)
@@ -135,7 +137,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     }
     const ttl = messageTtl(c, cmd.properties.expiration);
     const expiry = ttl === undefined ? Number.POSITIVE_INFINITY : now + ttl;
-    this.level(this.levelOf(cmd.properties.priority)).append(index, expiry, size);
+    this.store.levelFor(cmd.properties.priority).append(index, expiry, size);
     return cmd.publisher
       ? { type: "enqueued", id: index, publisher: cmd.publisher }
       : { type: "enqueued", id: index };
@@ -145,12 +147,12 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     const c = this.config;
     if (c.maxLength === undefined && c.maxLengthBytes === undefined) return;
     for (;;) {
-      const ready = this.readyTotals();
+      const ready = this.readyNow();
       const over =
         (c.maxLength !== undefined && ready.count > c.maxLength) ||
         (c.maxLengthBytes !== undefined && ready.bytes > c.maxLengthBytes);
       if (!over) return;
-      const level = this.nextReadyLevel()!;
+      const level = this.store.nextReady()!;
       this.deadLetterReady(level, level.peekReady(), DeadLetterReason.MaxLen, now, effects);
     }
   }
@@ -199,7 +201,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     // Original order matters for requeue (the heap sorts anyway) and for dead-letter effects.
     const sorted = [...ids].sort((a, b) => a - b);
     for (const id of sorted) {
-      const at = this.locate(id);
+      const at = this.store.locate(id);
       const holder =
         at && at.level.states[at.p] === State.CheckedOut
           ? this.consumers.get(at.level.owners[at.p]!)
@@ -227,8 +229,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   private down(holders: readonly Holder[], now: number, effects: QueueEffect[]): void {
     if (holders.length === 0) return;
     const slots = new Set(holders.map((h) => h.slot));
-    for (const level of this.levels) {
-      if (!level) continue;
+    for (const level of this.store) {
       const ids: number[] = [];
       for (const p of level.delivered()) {
         if (level.states[p] === State.CheckedOut && slots.has(level.owners[p]!)) ids.push(level.ids[p]!);
@@ -261,14 +262,13 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       level.checkOut(p, h.slot);
       h.checkedOut++;
     }
-    const messageCount = this.readyTotals().count;
+    const messageCount = this.readyNow().count;
     return { type: "get", message: { id, redelivered: deliveryCount > 0, deliveryCount, messageCount } };
   }
 
   private purge(): number {
     let count = 0;
-    for (const level of this.levels) {
-      if (!level) continue;
+    for (const level of this.store) {
       const ids = level.takeAllReady().map((p) => level.ids[p]!);
       for (const id of ids) {
         level.dropTaken(level.find(id));
@@ -317,7 +317,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
    */
   private nextLiveReady(now: number, effects: QueueEffect[]): MessageLevel | undefined {
     for (;;) {
-      const level = this.nextReadyLevel();
+      const level = this.store.nextReady();
       if (!level) return undefined;
       const p = level.peekReady();
       if (now > level.times[p]!) this.deadLetterReady(level, p, DeadLetterReason.Expired, now, effects);
@@ -327,8 +327,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
 
   /** Expired messages at the head of each level are dead-lettered (RabbitMQ expires at the head only). */
   private expireHeads(now: number, effects: QueueEffect[]): void {
-    for (const level of this.levels) {
-      if (!level) continue;
+    for (const level of this.store) {
       for (;;) {
         const p = level.peekReady();
         if (p < 0 || !(now > level.times[p]!)) break;
@@ -408,9 +407,9 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
 
   private nextWake(): number {
     let at = Number.POSITIVE_INFINITY;
-    for (const level of this.levels) {
-      const p = level ? level.peekReady() : -1;
-      if (p >= 0) at = Math.min(at, level!.times[p]! + 1);
+    for (const level of this.store) {
+      const p = level.peekReady();
+      if (p >= 0) at = Math.min(at, level.times[p]! + 1);
     }
     const expires = this.config.expires;
     if (expires !== undefined && !this.deleteRequested && this.consumers.count === 0 && this.lastUsed >= 0) {
@@ -436,8 +435,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
    */
   leaderEffects(): QueueEffect[] {
     const effects: QueueEffect[] = [];
-    for (const level of this.levels) {
-      if (!level) continue;
+    for (const level of this.store) {
       for (const p of level.delivered()) {
         const id = level.ids[p]!;
         if (level.states[p] === State.CheckedOut) {
@@ -466,34 +464,22 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   // ---- queries -----------------------------------------------------------------------------
 
   counts(): QueueCounts {
-    let ready = 0;
-    let readyBytes = 0;
-    let unacked = 0;
-    let unackedBytes = 0;
-    let dl = 0;
-    for (const level of this.levels) {
-      if (!level) continue;
-      ready += level.readyCount;
-      readyBytes += level.readyBytes;
-      unacked += level.checkedOutCount;
-      unackedBytes += level.checkedOutBytes;
-      dl += level.deadLetteringCount;
-    }
+    const t = this.store.totals();
     return {
-      messagesReady: ready,
-      messagesUnacknowledged: unacked,
-      messagesDeadLettering: dl,
-      messages: ready + unacked,
-      messageBytesReady: readyBytes,
-      messageBytesUnacknowledged: unackedBytes,
-      messageBytes: readyBytes + unackedBytes,
+      messagesReady: t.ready,
+      messagesUnacknowledged: t.checkedOut,
+      messagesDeadLettering: t.deadLettering,
+      messages: t.ready + t.checkedOut,
+      messageBytesReady: t.readyBytes,
+      messageBytesUnacknowledged: t.checkedOutBytes,
+      messageBytes: t.readyBytes + t.checkedOutBytes,
       consumers: this.consumers.count,
     };
   }
 
   /** True while the message is held (ready, unacked or dead-lettering): its log entry is live. */
   has(id: MessageId): boolean {
-    return this.locate(id) !== undefined;
+    return this.store.locate(id) !== undefined;
   }
 
   /** Live consumers in registration order (for the management API). */
@@ -521,10 +507,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   // ---- snapshots ---------------------------------------------------------------------------
 
   snapshot(): MachineSnapshot {
-    const levels = this.levels.map((l) => (l && l.size > 0 ? l.toData() : null));
-    const live: number[] = [];
-    for (const l of levels) if (l) for (const id of l.ids) live.push(id);
-    if (levels.filter((l) => l).length > 1) live.sort((a, b) => a - b);
+    const { levels, live } = this.store.toData();
     const state = encodeSnapshot({
       config: this.config,
       levels,
@@ -539,57 +522,15 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   restore(snapshot: MachineSnapshot, _meta?: { readonly index: number; readonly term: number }): void {
     const s = decodeSnapshot(snapshot.state);
     this.config = s.config;
-    this.levels = s.levels.map((d) => (d ? MessageLevel.fromData(d) : undefined));
+    this.store = MessageStore.fromData(s.config.maxPriority, s.levels);
     this.consumers = Consumers.fromData(s.config.singleActiveConsumer, s.consumers);
     this.lastUsed = s.lastUsed;
     this.timerAt = s.timerAt;
     this.deleteRequested = s.deleteRequested;
   }
 
-  // ---- helpers -----------------------------------------------------------------------------
-
-  private levelOf(priority: number | undefined): number {
-    const max = this.config.maxPriority;
-    if (max === undefined || priority === undefined || !(priority > 0)) return 0;
-    return Math.min(Math.floor(priority), max);
-  }
-
-  private level(n: number): MessageLevel {
-    let l = this.levels[n];
-    if (!l) {
-      while (this.levels.length <= n) this.levels.push(undefined);
-      l = new MessageLevel();
-      this.levels[n] = l;
-    }
-    return l;
-  }
-
-  /** The highest priority level with a ready message. */
-  private nextReadyLevel(): MessageLevel | undefined {
-    for (let i = this.levels.length - 1; i >= 0; i--) {
-      const l = this.levels[i];
-      if (l && l.readyCount > 0) return l;
-    }
-    return undefined;
-  }
-
-  private readyTotals(): { count: number; bytes: number } {
-    let count = 0;
-    let bytes = 0;
-    for (const l of this.levels) {
-      if (!l) continue;
-      count += l.readyCount;
-      bytes += l.readyBytes;
-    }
-    return { count, bytes };
-  }
-
-  private locate(id: MessageId): { level: MessageLevel; p: number } | undefined {
-    for (const level of this.levels) {
-      if (!level) continue;
-      const p = level.find(id);
-      if (p >= 0) return { level, p };
-    }
-    return undefined;
+  private readyNow(): { count: number; bytes: number } {
+    const t = this.store.totals();
+    return { count: t.ready, bytes: t.readyBytes };
   }
 }

@@ -109,7 +109,7 @@ export class Model {
 
   grant(tag: string, channel: number, n: number, now: number): void {
     const c = this.consumers.find((x) => x.key === `${channel}/${tag}` && !x.isGet);
-    if (c && c.noAck && !c.cancelled) c.credit = Math.min(c.credit + n, c.prefetch || 2000);
+    if (c?.noAck && !c.cancelled) c.credit = Math.min(c.credit + n, c.prefetch || 2000);
     this.deliver(now);
   }
 
