@@ -114,12 +114,14 @@ export class Raft {
     this.trk.applyConf(confState, this.log.lastIndex() + 1);
     this.isLearner = this.trk.isLearner(this.id);
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) {
-      if (hardState.commit < this.log.committed || hardState.commit > this.log.lastIndex()) {
+      if (hardState.commit > this.log.lastIndex()) {
         throw new RaftInvariantError(
-          `hard state commit ${hardState.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`,
+          `hard state commit ${hardState.commit} is beyond the last index ${this.log.lastIndex()}`,
         );
       }
-      this.log.committed = hardState.commit;
+      // A commit index below the snapshot (a hard state written without sync, then a crash)
+      // is harmless: everything a snapshot covers is committed by definition.
+      this.log.committed = Math.max(this.log.committed, hardState.commit);
       this.term = hardState.term;
       this.vote = hardState.vote;
     }
