@@ -163,13 +163,11 @@ export class NodeStorage {
    * Reads a group back exactly as it was flushed: hard state, snapshot, and the log after the
    * snapshot. A group never written loads as empty. Throws CorruptStorageError (naming the group
    * and key) on any undecodable record or inconsistent log. Must be called before staging writes
-   * for a group that exists on disk; flushes whatever is staged first, so the answer reflects it.
+   * for a group that exists on disk; flushes whatever is staged first, so the answer reflects it
+   * (loading a group again is allowed, but not while writes for it are being staged).
    */
   async load(group: GroupId): Promise<LoadedGroup> {
     this.checkUsable();
-    if (this.logs.has(group)) {
-      throw new RaftInvariantError(`raft storage, group ${group}: load() after writes were staged for it`);
-    }
     await this.flush();
     const { loaded, log } = await recoverGroup(this.db, group);
     if (!this.known.has(group)) log.markerStaged = false;
