@@ -66,6 +66,7 @@ class BenchNode {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child = child;
+    child.on("error", () => {}); // IPC errors of a killed child; "exit" does the bookkeeping
     child.on("message", (m: Reply & { type?: string; at?: number; term?: number }) => {
       if (m.type === "first-commit") this.firstCommits.push({ at: m.at!, term: m.term! });
       const cb = this.waiting.get(m.id);
@@ -101,9 +102,13 @@ class BenchNode {
     const child = this.child;
     if (child === undefined) return Promise.reject(new Error(`bench node ${this.cfg.id} is down`));
     const id = this.nextId++;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.waiting.set(id, resolve as (r: Reply) => void);
-      child.send({ ...req, id });
+      child.send({ ...req, id }, (err) => {
+        if (err === null) return;
+        this.waiting.delete(id);
+        reject(err);
+      });
     });
   }
 }

@@ -76,9 +76,9 @@ export class ReadyLoop {
   private readonly onTurn = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
-    // A batch is in flight: the one after it picks this work up (see `finish`).
+    // Batches are running: the pipeline collects this work after the current flush.
     if (this.running !== undefined) return;
-    this.running = this.runBatch().then(
+    this.running = this.pipeline().then(
       () => this.finish(),
       (err: unknown) => {
         // A failed fsync or a state machine breaking its contract: continuing could
@@ -101,20 +101,38 @@ export class ReadyLoop {
     }
   }
 
-  private async runBatch(): Promise<void> {
-    const { storage, transport, snapshots } = this.deps;
-    const batch: Array<[Group, Ready]> = [];
-    for (const g of this.deps.groups()) {
-      if (!g.removed && g.node.hasReady()) batch.push([g, g.node.ready()]);
+  /**
+   * Runs batches back to back while there is work. The flush of batch N+1 is started before
+   * batch N is applied, so the state machines run while LevelDB writes (see `complete`).
+   */
+  private async pipeline(): Promise<void> {
+    let cur = this.begin();
+    while (cur !== undefined) {
+      await cur.flushed;
+      if (this.stopped) {
+        // Stopping: finish this batch (its writes are durable), start nothing new.
+        this.complete(cur, true);
+        return;
+      }
+      cur = this.complete(cur, false);
     }
-    if (batch.length === 0) return;
+  }
+
+  /** Steps 1-4: collect, stage, early send, start the flush. Undefined when no group has work. */
+  private begin(): Batch | undefined {
+    const { storage, transport, snapshots } = this.deps;
+    const readies: Array<[Group, Ready]> = [];
+    for (const g of this.deps.groups()) {
+      if (!g.removed && g.node.hasReady()) readies.push([g, g.node.ready()]);
+    }
+    if (readies.length === 0) return undefined;
     this.stats.batches++;
-    this.stats.readies += batch.length;
+    this.stats.readies += readies.length;
 
     const early = new Outbox();
     const late = new Outbox();
     let mustSync = false;
-    for (const [g, rd] of batch) {
+    for (const [g, rd] of readies) {
       g.stage(rd, storage);
       if (rd.mustSync) mustSync = true;
       for (const m of rd.messages) {
@@ -123,22 +141,48 @@ export class ReadyLoop {
         else late.add(g.id, m);
       }
     }
-    const unreachable = (groupId: string, peer: string): void => {
-      const g = this.deps.group(groupId);
-      if (g !== undefined && !g.removed) g.node.reportUnreachable(peer);
-    };
-    if (!early.isEmpty()) early.send(transport, unreachable);
+    if (!early.isEmpty()) early.send(transport, this.unreachable);
+    let flushed: Promise<void> = Promise.resolve();
     if (mustSync) {
       this.stats.flushes++;
-      await storage.flush();
+      flushed = storage.flush();
     }
-    if (!late.isEmpty()) late.send(transport, unreachable);
-    for (const [g, rd] of batch) {
+    return { readies, late, flushed };
+  }
+
+  /**
+   * Steps 5-6 for a flushed batch: late send, advance, then (unless `last`) begin the next
+   * batch, and only then apply this one's committed entries, so applying overlaps the next
+   * fsync. Advancing before applying is invisible to the cores: the whole sequence is one
+   * synchronous block (no tick or message can run in between), the next `ready()` only reads
+   * state, and committed entries are still applied strictly in index order. Returns the next
+   * batch, if one was begun.
+   */
+  private complete(cur: Batch, last: boolean): Batch | undefined {
+    if (!cur.late.isEmpty()) cur.late.send(this.deps.transport, this.unreachable);
+    for (const [g, rd] of cur.readies) {
       // Removed while the flush ran: its promises are already rejected and its core is gone.
+      if (!g.removed) g.node.advance(rd);
+    }
+    const next = last ? undefined : this.begin();
+    for (const [g, rd] of cur.readies) {
       if (g.removed) continue;
       g.apply(rd);
-      g.node.advance(rd);
-      g.maybeSnapshot(storage);
+      g.maybeSnapshot(this.deps.storage);
     }
+    return next;
   }
+
+  private readonly unreachable = (groupId: string, peer: string): void => {
+    const g = this.deps.group(groupId);
+    if (g !== undefined && !g.removed) g.node.reportUnreachable(peer);
+  };
+}
+
+/** A batch between `begin` and `complete`. */
+interface Batch {
+  readonly readies: Array<[Group, Ready]>;
+  /** Messages that must wait for the flush. */
+  readonly late: Outbox;
+  readonly flushed: Promise<void>;
 }

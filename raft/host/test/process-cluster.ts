@@ -60,6 +60,7 @@ class ProcessNode {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.child = child;
+    child.on("error", () => {}); // IPC errors of a killed child; "exit" does the bookkeeping
     child.on("message", (m: Reply | { type: string }) => {
       if ("id" in m) {
         const cb = this.waiting.get(m.id);
@@ -98,7 +99,12 @@ class ProcessNode {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      child.send({ ...req, id });
+      // The child may be dying (killed by the test): a failed send is that node's "down".
+      child.send({ ...req, id }, (err) => {
+        if (err === null) return;
+        this.waiting.delete(id);
+        resolve({ id, ok: false, error: "ProcessExited" });
+      });
     });
   }
 }
