@@ -20,7 +20,7 @@ const BINDING: Record<string, FieldKind> = {
   connection: "string",
 };
 
-/** For each command: its fields and kinds; names in `REQUIRED` must be present. */
+/** For each command: its fields and their kinds. */
 const SHAPES: Record<MetaCommand["type"], Record<string, FieldKind>> = {
   "vhost.create": { name: "string", description: "string", tags: "strings" },
   "vhost.delete": { name: "string" },
@@ -68,6 +68,22 @@ const SHAPES: Record<MetaCommand["type"], Record<string, FieldKind>> = {
   "binding.remove": BINDING,
   "connection.closed": { connection: "string" },
   "node.down": { node: "string" },
+  "user.put": {
+    name: "string",
+    passwordHash: "string",
+    clearPassword: "boolean",
+    hashingAlgorithm: "string",
+    tags: "strings",
+  },
+  "user.delete": { name: "string" },
+  "permission.set": {
+    vhost: "string",
+    username: "string",
+    configure: "string",
+    write: "string",
+    read: "string",
+  },
+  "permission.delete": { vhost: "string", username: "string" },
 };
 
 const REQUIRED: Record<MetaCommand["type"], readonly string[]> = {
@@ -83,6 +99,10 @@ const REQUIRED: Record<MetaCommand["type"], readonly string[]> = {
   "binding.remove": ["vhost", "source", "destinationKind", "destination", "routingKey"],
   "connection.closed": ["connection"],
   "node.down": ["node"],
+  "user.put": ["name"],
+  "user.delete": ["name"],
+  "permission.set": ["vhost", "username", "configure", "write", "read"],
+  "permission.delete": ["vhost", "username"],
 };
 
 const ENUMS: Partial<Record<string, readonly string[]>> = {

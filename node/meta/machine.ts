@@ -25,6 +25,7 @@ import {
 } from "./queues.js";
 import { MetaStore, type StoreData } from "./store.js";
 import type { MetaChange, MetaCommand, MetaReplies, MetaResult } from "./types.js";
+import { deletePermission, deleteUser, putUser, setPermission } from "./users.js";
 import { createVHost, deleteVHost, initialStore } from "./vhosts.js";
 
 /** Bumped when the snapshot layout changes; restore refuses versions it does not know. */
@@ -49,6 +50,10 @@ const HANDLERS: Record<MetaCommand["type"], Handler> = {
   "binding.remove": removeBinding,
   "connection.closed": connectionClosed,
   "node.down": nodeDown,
+  "user.put": putUser,
+  "user.delete": deleteUser,
+  "permission.set": setPermission,
+  "permission.delete": deletePermission,
 };
 
 export class MetaMachine extends MetaQueries implements StateMachine<MetaCommand, MetaResult> {

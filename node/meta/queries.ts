@@ -5,15 +5,17 @@
  */
 import type { NodeId } from "../../raft/core/types.js";
 import { checkExclusiveAccess, notFound } from "./context.js";
-import type { MetaStore } from "./store.js";
+import { entityKey, type MetaStore } from "./store.js";
 import type {
   BindingRecord,
   ConnectionId,
   DestinationKind,
   ExchangeRecord,
   MetaChange,
+  PermissionRecord,
   QueueRecord,
   QueueType,
+  UserRecord,
   VHostRecord,
 } from "./types.js";
 
@@ -37,8 +39,51 @@ export interface BindingFilter {
   readonly includeImplicit?: boolean;
 }
 
+export type PermissionKind = "configure" | "write" | "read";
+
 export class MetaQueries {
+  /** Compiled permission regexes, by source (a pure cache: it does not change results). */
+  private readonly regexes = new Map<string, RegExp>();
+
   constructor(protected store: MetaStore) {}
+
+  users(): UserRecord[] {
+    return [...this.store.users.values()];
+  }
+
+  user(name: string): UserRecord | undefined {
+    return this.store.users.get(name);
+  }
+
+  permissions(filter: { readonly vhost?: string; readonly user?: string } = {}): PermissionRecord[] {
+    return [...this.store.permissions.values()].filter(
+      (p) =>
+        (filter.vhost === undefined || p.vhost === filter.vhost) &&
+        (filter.user === undefined || p.user === filter.user),
+    );
+  }
+
+  permission(vhost: string, user: string): PermissionRecord | undefined {
+    return this.store.permissions.get(entityKey(vhost, user));
+  }
+
+  /**
+   * RabbitMQ's permission check: the user's regex for `kind` in `vhost` matches the resource
+   * name (unanchored, as RabbitMQ runs it; `^$` matches nothing but ""). The doors name the
+   * default exchange `amq.default` here, as RabbitMQ does.
+   */
+  permits(user: string, vhost: string, kind: PermissionKind, resource: string): boolean {
+    const p = this.permission(vhost, user);
+    if (p === undefined) return false;
+    const source = p[kind];
+    let re = this.regexes.get(source);
+    if (re === undefined) {
+      re = new RegExp(source);
+      if (this.regexes.size > 1000) this.regexes.clear();
+      this.regexes.set(source, re);
+    }
+    return re.test(resource);
+  }
 
   vhosts(): VHostRecord[] {
     return [...this.store.vhosts.values()];
@@ -121,6 +166,9 @@ export class MetaQueries {
     for (const exchange of this.store.exchanges.values()) out.push({ type: "exchange-declared", exchange });
     for (const queue of this.store.queues.values()) out.push({ type: "queue-declared", queue });
     for (const binding of this.store.bindings.values()) out.push({ type: "binding-added", binding });
+    for (const user of this.store.users.values()) out.push({ type: "user-put", user });
+    for (const permission of this.store.permissions.values())
+      out.push({ type: "permission-set", permission });
     return out;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The metadata records and their indexes, with the structural rules that keep them consistent:
+ * The metadata records (vhosts, exchanges, queues, bindings, users, permissions) and their indexes, with the structural rules that keep them consistent:
  * no binding outlives its source or destination, and an auto-delete exchange goes when the last
  * binding with it as source goes (rabbit_binding's maybe_auto_delete, cascading).
  *
@@ -14,8 +14,10 @@ import type {
   ExchangeType,
   FieldTable,
   MetaChange,
+  PermissionRecord,
   QueueDeleteReason,
   QueueRecord,
+  UserRecord,
   VHostRecord,
 } from "./types.js";
 
@@ -63,6 +65,8 @@ export interface StoreData {
   readonly exchanges: readonly ExchangeRecord[];
   readonly queues: readonly QueueRecord[];
   readonly bindings: readonly BindingRecord[];
+  readonly users: readonly UserRecord[];
+  readonly permissions: readonly PermissionRecord[];
 }
 
 export class MetaStore {
@@ -70,6 +74,9 @@ export class MetaStore {
   readonly exchanges = new Map<string, ExchangeRecord>();
   readonly queues = new Map<string, QueueRecord>();
   readonly bindings = new Map<string, BindingRecord>();
+  readonly users = new Map<string, UserRecord>();
+  /** By entityKey(vhost, user). */
+  readonly permissions = new Map<string, PermissionRecord>();
   /** Binding ids by source exchange key. */
   private readonly bySource = new Map<string, Set<string>>();
   /** Binding ids by destination key (queue or exchange). */
@@ -110,6 +117,23 @@ export class MetaStore {
 
   putQueue(q: QueueRecord): void {
     this.queues.set(entityKey(q.vhost, q.name), Object.freeze(q));
+  }
+
+  putUser(u: UserRecord): void {
+    this.users.set(u.name, Object.freeze(u));
+  }
+
+  putPermission(p: PermissionRecord): void {
+    this.permissions.set(entityKey(p.vhost, p.user), Object.freeze(p));
+  }
+
+  /** Deletes permissions matching the predicate (a deleted vhost's or user's). */
+  deletePermissions(match: (p: PermissionRecord) => boolean, changes: MetaChange[]): void {
+    for (const [key, p] of [...this.permissions]) {
+      if (!match(p)) continue;
+      this.permissions.delete(key);
+      changes.push({ type: "permission-deleted", vhost: p.vhost, user: p.user });
+    }
   }
 
   /** Adds a binding; false when the same binding (source, destination, key, arguments) exists. */
@@ -170,6 +194,7 @@ export class MetaStore {
       this.exchanges.delete(entityKey(x.vhost, x.name));
       changes.push({ type: "exchange-deleted", exchange: x, reason: "vhost-deleted" });
     }
+    this.deletePermissions((p) => p.vhost === name, changes);
     this.vhosts.delete(name);
     changes.push({ type: "vhost-deleted", vhost: name });
   }
@@ -195,6 +220,8 @@ export class MetaStore {
       exchanges: [...this.exchanges.values()],
       queues: [...this.queues.values()],
       bindings: [...this.bindings.values()],
+      users: [...this.users.values()],
+      permissions: [...this.permissions.values()],
     };
   }
 
@@ -204,6 +231,8 @@ export class MetaStore {
     for (const x of data.exchanges) s.putExchange(x);
     for (const q of data.queues) s.putQueue(q);
     for (const b of data.bindings) s.addBinding(b);
+    for (const u of data.users) s.putUser(u);
+    for (const p of data.permissions) s.putPermission(p);
     return s;
   }
 }

@@ -76,6 +76,30 @@ export interface QueueRecord {
 
 export type DestinationKind = "queue" | "exchange";
 
+/**
+ * A user of both doors. The password is hashed by the node layer (salt and hashing need
+ * randomness and a clock-free machine has neither); the machine stores it opaquely.
+ */
+export interface UserRecord {
+  readonly name: string;
+  /** Undefined: the user cannot log in with a password (RabbitMQ's empty password_hash). */
+  readonly passwordHash: string | undefined;
+  /** The scheme of `passwordHash`, e.g. RabbitMQ's `rabbit_password_hashing_sha256`. */
+  readonly hashingAlgorithm: string;
+  /** Management tags: `administrator`, `management`, `monitoring`, `policymaker`, ... */
+  readonly tags: readonly string[];
+  readonly createdIndex: number;
+}
+
+/** A user's rights in a vhost: regular expressions over resource names, as RabbitMQ. */
+export interface PermissionRecord {
+  readonly vhost: string;
+  readonly user: string;
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
 export interface BindingRecord {
   readonly vhost: string;
   /** Source exchange name (never "": the default exchange's bindings are implicit). */
@@ -115,7 +139,12 @@ export type MetaChange =
   | { readonly type: "queue-deleted"; readonly queue: QueueRecord; readonly reason: QueueDeleteReason }
   | { readonly type: "queue-placement-changed"; readonly queue: QueueRecord }
   | { readonly type: "binding-added"; readonly binding: BindingRecord }
-  | { readonly type: "binding-removed"; readonly binding: BindingRecord };
+  | { readonly type: "binding-removed"; readonly binding: BindingRecord }
+  | { readonly type: "user-put"; readonly user: UserRecord }
+  /** The node layer closes the user's connections, as RabbitMQ does. */
+  | { readonly type: "user-deleted"; readonly user: string }
+  | { readonly type: "permission-set"; readonly permission: PermissionRecord }
+  | { readonly type: "permission-deleted"; readonly vhost: string; readonly user: string };
 
 /** Every command may name the user acting (kept as creation info, as RabbitMQ's `user_who_performed_action`). */
 interface Acting {
@@ -239,6 +268,35 @@ export interface NodeDown extends Acting {
   readonly node: NodeId;
 }
 
+export interface UserPut extends Acting {
+  readonly type: "user.put";
+  readonly name: string;
+  /** Absent: keep the current hash (or none for a new user). */
+  readonly passwordHash?: string;
+  /** Set to true to remove the password (RabbitMQ's empty password_hash). */
+  readonly clearPassword?: boolean;
+  readonly hashingAlgorithm?: string;
+  readonly tags?: readonly string[];
+}
+export interface UserDelete extends Acting {
+  readonly type: "user.delete";
+  readonly name: string;
+}
+export interface PermissionSet extends Acting {
+  readonly type: "permission.set";
+  readonly vhost: string;
+  /** The user the permission is for (`user` is the one acting, as in every command). */
+  readonly username: string;
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+export interface PermissionDelete extends Acting {
+  readonly type: "permission.delete";
+  readonly vhost: string;
+  readonly username: string;
+}
+
 export type MetaCommand =
   | VHostCreate
   | VHostDelete
@@ -251,7 +309,11 @@ export type MetaCommand =
   | BindingAdd
   | BindingRemove
   | ConnectionClosed
-  | NodeDown;
+  | NodeDown
+  | UserPut
+  | UserDelete
+  | PermissionSet
+  | PermissionDelete;
 
 /** Success payloads per command type. */
 export interface MetaReplies {
@@ -268,6 +330,10 @@ export interface MetaReplies {
   "binding.remove": { readonly removed: boolean };
   "connection.closed": { readonly deletedQueues: number };
   "node.down": { readonly deletedQueues: number };
+  "user.put": { readonly created: boolean; readonly user: UserRecord };
+  "user.delete": { readonly deleted: true };
+  "permission.set": { readonly permission: PermissionRecord };
+  "permission.delete": { readonly deleted: true };
 }
 
 export type MetaReply<T extends MetaCommand["type"] = MetaCommand["type"]> =

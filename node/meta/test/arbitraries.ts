@@ -148,6 +148,34 @@ export const command = fc.oneof(
     }),
   ),
   w(1, fc.record({ type: fc.constant("node.down" as const), node: fc.constantFrom(...NODES) })),
+  w(
+    2,
+    fc.record({
+      type: fc.constant("user.put" as const),
+      name: fc.constantFrom("guest", "ann"),
+      passwordHash: opt(fc.constantFrom("h1", "h2")),
+    }),
+  ),
+  w(1, fc.record({ type: fc.constant("user.delete" as const), name: fc.constantFrom("guest", "ann") })),
+  w(
+    2,
+    fc.record({
+      type: fc.constant("permission.set" as const),
+      vhost,
+      username: fc.constantFrom("guest", "ann"),
+      configure: fc.constantFrom(".*", "^$", "("),
+      write: fc.constant(".*"),
+      read: fc.constant(".*"),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      type: fc.constant("permission.delete" as const),
+      vhost,
+      username: fc.constantFrom("guest", "ann"),
+    }),
+  ),
   // Auto-delete / expiry proposals name whatever incarnation is current (resolved at run time).
   w(
     1,

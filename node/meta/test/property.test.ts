@@ -17,6 +17,8 @@ class Mirror {
   exchanges = new Set<string>();
   queues = new Set<string>();
   bindings = new Map<string, { src: string; dst: string }>();
+  users = new Set<string>();
+  permissions = new Set<string>();
 
   apply(c: MetaChange): void {
     switch (c.type) {
@@ -24,6 +26,7 @@ class Mirror {
         this.vhosts.add(c.vhost.name);
         break;
       case "vhost-deleted":
+        for (const p of this.permissions) expect(p.startsWith(`${c.vhost}|`)).toBe(false);
         this.vhosts.delete(c.vhost);
         break;
       case "exchange-declared":
@@ -62,6 +65,20 @@ class Mirror {
       case "binding-removed":
         expect(this.bindings.delete(JSON.stringify(c.binding))).toBe(true);
         break;
+      case "user-put":
+        this.users.add(c.user.name);
+        break;
+      case "user-deleted":
+        for (const p of this.permissions) expect(p.endsWith(`|${c.user}`)).toBe(false);
+        expect(this.users.delete(c.user)).toBe(true);
+        break;
+      case "permission-set":
+        expect(this.vhosts.has(c.permission.vhost) && this.users.has(c.permission.user)).toBe(true);
+        this.permissions.add(`${c.permission.vhost}|${c.permission.user}`);
+        break;
+      case "permission-deleted":
+        expect(this.permissions.delete(`${c.vhost}|${c.user}`)).toBe(true);
+        break;
     }
   }
 
@@ -77,6 +94,8 @@ class Mirror {
       exchanges: [...this.exchanges].sort(),
       queues: [...this.queues].sort(),
       bindings: [...this.bindings.keys()].sort(),
+      users: [...this.users].sort(),
+      permissions: [...this.permissions].sort(),
     };
   }
 }
@@ -107,6 +126,7 @@ function checkInvariants(m: MetaMachine, everBound: Set<string>, closed: string 
     if (q.owner !== undefined) expect(q.durable).toBe(false);
   }
   for (const v of vhosts) expect(m.exchange(v, "")).toBeDefined();
+  for (const p of m.permissions()) expect(vhosts.has(p.vhost) && m.user(p.user) !== undefined).toBe(true);
 }
 
 function runAll(cmds: readonly MetaCommand[], m: MetaMachine, from: number) {
