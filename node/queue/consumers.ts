@@ -23,6 +23,15 @@ export interface Holder {
   noAckCredit: number;
 }
 
+export interface ConsumerInfo {
+  readonly ref: ConsumerRef;
+  readonly prefetch: number;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly priority: number;
+  readonly unacked: number;
+}
+
 /**
  * Deliveries a no-ack consumer with prefetch 0 may have in flight before the node grants more
  * credit: RabbitMQ's quorum queues use the same figure for "unlimited" prefetch.
@@ -163,7 +172,21 @@ export class Consumers {
     }
   }
 
-  /** Consumers that receive deliveries (for re-issuing deliveries after a leader change). */
+  /** Live consumers in registration order (for the management API). */
+  describe(): ConsumerInfo[] {
+    return this.all()
+      .filter((h) => h.kind === "consumer" && !h.cancelled)
+      .map((h) => ({
+        ref: h.ref,
+        prefetch: h.prefetch,
+        noAck: h.noAck,
+        exclusive: h.exclusive,
+        priority: h.priority,
+        unacked: h.checkedOut,
+      }));
+  }
+
+  /** Every holder, in slot order. */
   all(): Holder[] {
     return [...this.bySlot.values()];
   }

@@ -5,13 +5,13 @@
  */
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
 import { messageTtl, Overflow, type QueueConfig } from "./config.js";
-import { Consumers, type Holder, noAckWindow } from "./consumers.js";
+import { type ConsumerInfo, Consumers, type Holder, noAckWindow } from "./consumers.js";
+import { deadLetterEffect, leaderEffects } from "./effects.js";
 import { MessageStore } from "./message-store.js";
 import { type MessageLevel, State } from "./message-table.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
   type CheckoutCommand,
-  type ConsumerRef,
   DeadLetterReason,
   type EnqueueCommand,
   type GetReply,
@@ -361,7 +361,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       return;
     }
     level.deadLetterReady(p, reason, now);
-    effects.push(this.deadLetterEffect(id, reason, now));
+    effects.push(deadLetterEffect(this.config, id, reason, now));
   }
 
   private deadLetterCheckedOut(
@@ -378,20 +378,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       return;
     }
     level.deadLetterCheckedOut(p, reason, now);
-    effects.push(this.deadLetterEffect(id, reason, now));
-  }
-
-  private deadLetterEffect(id: MessageId, reason: DeadLetterReason, time: number): QueueEffect {
-    const c = this.config;
-    const base = {
-      type: "dead-letter",
-      id,
-      reason,
-      queue: c.name,
-      exchange: c.deadLetterExchange!,
-      time,
-    } as const;
-    return c.deadLetterRoutingKey === undefined ? base : { ...base, routingKey: c.deadLetterRoutingKey };
+    effects.push(deadLetterEffect(this.config, id, reason, now));
   }
 
   // ---- timers ------------------------------------------------------------------------------
@@ -434,31 +421,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
    * pending dead-letters, the current timer, and a pending x-expires deletion.
    */
   leaderEffects(): QueueEffect[] {
-    const effects: QueueEffect[] = [];
-    for (const level of this.store) {
-      for (const p of level.delivered()) {
-        const id = level.ids[p]!;
-        if (level.states[p] === State.CheckedOut) {
-          const h = this.consumers.get(level.owners[p]!);
-          if (h && h.kind === "consumer") {
-            const deliveryCount = level.counts[p]!;
-            effects.push({
-              type: "deliver",
-              consumer: h.ref,
-              id,
-              redelivered: deliveryCount > 0,
-              deliveryCount,
-              settled: false,
-            });
-          }
-        } else if (level.isDeadLettering(p)) {
-          effects.push(this.deadLetterEffect(id, level.deadLetterReasonAt(p), level.times[p]!));
-        }
-      }
-    }
-    if (this.timerAt !== Number.POSITIVE_INFINITY) effects.push({ type: "timer", at: this.timerAt });
-    if (this.deleteRequested) effects.push({ type: "delete-queue", reason: "expires" });
-    return effects;
+    return leaderEffects(this.config, this.store, this.consumers, this.timerAt, this.deleteRequested);
   }
 
   // ---- queries -----------------------------------------------------------------------------
@@ -483,25 +446,8 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   }
 
   /** Live consumers in registration order (for the management API). */
-  consumerList(): {
-    ref: ConsumerRef;
-    prefetch: number;
-    noAck: boolean;
-    exclusive: boolean;
-    priority: number;
-    unacked: number;
-  }[] {
-    return this.consumers
-      .all()
-      .filter((h) => h.kind === "consumer" && !h.cancelled)
-      .map((h) => ({
-        ref: h.ref,
-        prefetch: h.prefetch,
-        noAck: h.noAck,
-        exclusive: h.exclusive,
-        priority: h.priority,
-        unacked: h.checkedOut,
-      }));
+  consumerList(): ConsumerInfo[] {
+    return this.consumers.describe();
   }
 
   // ---- snapshots ---------------------------------------------------------------------------
