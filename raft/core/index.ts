@@ -4,6 +4,7 @@
  */
 export { decodeConfChange, encodeConfChange } from "./confchange/codec.js";
 export { applyChange } from "./confchange/confchange.js";
+export { CAMPAIGN_TRANSFER } from "./election.js";
 export {
   CompactedError,
   NotLeaderError,
@@ -13,7 +14,6 @@ export {
   SnapshotOutOfDateError,
   UnavailableError,
 } from "./errors.js";
-export { CAMPAIGN_TRANSFER } from "./raft.js";
 export type { ProgressStatus, RaftConfig, Status } from "./raw-node.js";
 export { RawNode } from "./raw-node.js";
 export type { LogStorage } from "./storage.js";

@@ -9,7 +9,9 @@
 import { RaftInvariantError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { noopLogger } from "../logger.js";
+import { applyConfChange, proposeConfChange } from "./membership.js";
 import { Raft } from "./raft.js";
+import { flushBcast } from "./replicate.js";
 import type { LogStorage } from "./storage.js";
 import type { ProgressState } from "./tracker/progress.js";
 import type { ConfChange, ConfState, HardState, Message, NodeId, Ready, Role, SoftState } from "./types.js";
@@ -122,7 +124,7 @@ export class RawNode {
    * leave no voter.
    */
   proposeConfChange(cc: ConfChange): { index: number; term: number } {
-    return this.raft.proposeConfChange(cc);
+    return proposeConfChange(this.raft, cc);
   }
 
   /**
@@ -130,7 +132,7 @@ export class RawNode {
    * and persists the returned configuration with its snapshot/state.
    */
   applyConfChange(cc: ConfChange): ConfState {
-    return this.raft.applyConfChange(cc);
+    return applyConfChange(this.raft, cc);
   }
 
   /**
@@ -157,7 +159,7 @@ export class RawNode {
   ready(): Ready {
     if (this.outstanding) throw new RaftInvariantError("ready() called again before advance()");
     const r = this.raft;
-    r.flushBcast();
+    flushBcast(r);
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.log.unstableEntries();

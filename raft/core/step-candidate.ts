@@ -3,8 +3,11 @@
  * follower as soon as a legitimate leader of the current term shows up.
  */
 
+import { campaign, poll } from "./election.js";
 import { VoteResult } from "./quorum/majority.js";
 import type { Raft } from "./raft.js";
+import { bcastAppend } from "./replicate.js";
+import { handleAppendEntries, handleHeartbeat, handleSnapshot } from "./step-follower.js";
 import type { Message } from "./types.js";
 import { MessageType, NONE, Role } from "./types.js";
 
@@ -17,24 +20,24 @@ export function stepCandidate(r: Raft, m: Message): void {
       // §5.2: "If the AppendEntries RPC is from another server claiming to be leader and
       // its term is at least as large as the candidate's, the candidate returns to follower".
       r.becomeFollower(m.term, m.from);
-      r.handleAppendEntries(m);
+      handleAppendEntries(r, m);
       return;
     case MessageType.MsgHeartbeat:
       r.becomeFollower(m.term, m.from);
-      r.handleHeartbeat(m);
+      handleHeartbeat(r, m);
       return;
     case MessageType.MsgSnap:
       r.becomeFollower(m.term, m.from);
-      r.handleSnapshot(m);
+      handleSnapshot(r, m);
       return;
     case myVoteResp: {
-      const res = r.poll(m.from, m.type, !m.reject);
+      const res = poll(r, m.from, m.type, !m.reject);
       if (res === VoteResult.Won) {
         if (r.role === Role.PreCandidate) {
-          r.campaign("election");
+          campaign(r, "election");
         } else {
           r.becomeLeader();
-          r.bcastAppend();
+          bcastAppend(r);
         }
       } else if (res === VoteResult.Lost) {
         // A lost pre-vote or vote: wait for a leader (or the next timeout) as a follower.

@@ -2,23 +2,26 @@
  * Followers (Raft §5.2, §5.3): accept the leader's appends, heartbeats and snapshots, forward
  * what only the leader can answer, and react to the host's leader-lost hint.
  */
-import type { Raft } from "./raft.js";
+
+import { RaftInvariantError } from "../errors.js";
+import { hup } from "./election.js";
+import type { Outgoing, Raft } from "./raft.js";
 import type { Message } from "./types.js";
-import { MessageType, NONE } from "./types.js";
+import { MessageType, NONE, Role } from "./types.js";
 
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.MsgApp:
       heardFromLeader(r, m);
-      r.handleAppendEntries(m);
+      handleAppendEntries(r, m);
       return;
     case MessageType.MsgHeartbeat:
       heardFromLeader(r, m);
-      r.handleHeartbeat(m);
+      handleHeartbeat(r, m);
       return;
     case MessageType.MsgSnap:
       heardFromLeader(r, m);
-      r.handleSnapshot(m);
+      handleSnapshot(r, m);
       return;
     case MessageType.MsgTransferLeader:
       if (r.lead === NONE) return;
@@ -27,7 +30,7 @@ export function stepFollower(r: Raft, m: Message): void {
     case MessageType.MsgTimeoutNow:
       // Thesis §3.10: the leader asked us to campaign now; no pre-vote round, since we know
       // we are not coming back from a partition.
-      r.hup("transfer");
+      hup(r, "transfer");
       return;
     case MessageType.MsgReadIndex:
       if (r.lead === NONE) return; // no leader: the host's read times out and retries
@@ -52,4 +55,67 @@ function heardFromLeader(r: Raft, m: Message): void {
   r.lead = m.from;
   r.fastElection = false;
   if (r.randomizedElectionTimeout < r.opts.electionTick) r.resetRandomizedElectionTimeout();
+}
+
+// ---------------------------------------------------------------- receivers (shared with candidates)
+
+/** AppendEntries receiver (Figure 2). Acknowledged only after the host persisted (Ready order). */
+export function handleAppendEntries(r: Raft, m: Message): void {
+  const index = m.index ?? 0;
+  if (index < r.log.committed) {
+    r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.committed });
+    return;
+  }
+  const last = r.log.maybeAppend(index, m.logTerm ?? 0, m.commit ?? 0, m.entries ?? []);
+  if (last !== undefined) {
+    r.send({ type: MessageType.MsgAppResp, to: m.from, index: last });
+    return;
+  }
+  // Reject with a hint: the last index of ours whose term is <= the leader's prevLogTerm.
+  const hint = r.log.findConflictByTerm(Math.min(index, r.log.lastIndex()), m.logTerm ?? 0);
+  r.send({
+    type: MessageType.MsgAppResp,
+    to: m.from,
+    index,
+    reject: true,
+    rejectHint: hint.index,
+    logTermHint: hint.term,
+  });
+}
+
+export function handleHeartbeat(r: Raft, m: Message): void {
+  r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()));
+  const resp: Outgoing = { type: MessageType.MsgHeartbeatResp, to: m.from };
+  if (m.context) resp.context = m.context;
+  r.send(resp);
+}
+
+/** InstallSnapshot receiver (Figure 13). */
+export function handleSnapshot(r: Raft, m: Message): void {
+  const s = m.snapshot;
+  if (!s) return;
+  if (restore(r, s)) {
+    r.opts.logger.info({ index: s.meta.index, term: s.meta.term }, "restored snapshot");
+    r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.lastIndex() });
+  } else {
+    r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.committed });
+  }
+}
+
+/** Installs `s` unless the log already holds it; returns true when the log was replaced. */
+export function restore(r: Raft, s: NonNullable<Message["snapshot"]>): boolean {
+  if (s.meta.index <= r.log.committed) return false;
+  if (r.role !== Role.Follower) {
+    throw new RaftInvariantError("only a follower installs a snapshot");
+  }
+  if (r.log.matchTerm(s.meta.index, s.meta.term)) {
+    // Figure 13 step 6: the log already holds the snapshot's last entry: just commit up to it.
+    r.log.commitTo(s.meta.index);
+    return false;
+  }
+  r.log.restore(s);
+  r.trk.progress.clear();
+  r.trk.applyConf(s.meta.conf, r.log.lastIndex() + 1);
+  r.isLearner = r.trk.isLearner(r.id);
+  return true;
 }

@@ -4,6 +4,7 @@
  */
 import { hasQuorum } from "./quorum/majority.js";
 import type { Raft } from "./raft.js";
+import { bcastHeartbeat, maybeSendAppend, sendAppend, sendHeartbeat, sendTimeoutNow } from "./replicate.js";
 import type { Progress } from "./tracker/progress.js";
 import { ProgressState } from "./tracker/progress.js";
 import type { Message } from "./types.js";
@@ -13,7 +14,7 @@ export function stepLeader(r: Raft, m: Message): void {
   // Messages that need no progress of the sender.
   switch (m.type) {
     case MessageType.MsgBeat:
-      r.bcastHeartbeat();
+      bcastHeartbeat(r);
       return;
     case MessageType.MsgCheckQuorum:
       // Thesis §6.2: a leader that did not hear from a majority within an election timeout
@@ -67,7 +68,7 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
     if ((m.logTermHint ?? 0) > 0) hint = r.log.findConflictByTerm(hint, m.logTermHint ?? 0).index;
     if (pr.maybeDecrTo(m.index ?? 0, hint)) {
       if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-      r.sendAppend(m.from);
+      sendAppend(r, m.from);
     }
     return;
   }
@@ -85,14 +86,14 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   if (r.maybeCommit()) {
     r.onCommitAdvanced();
   } else if (oldPaused) {
-    r.sendAppend(m.from);
+    sendAppend(r, m.from);
   }
   // Fill the pipeline window.
-  while (r.maybeSendAppend(m.from, false)) {
+  while (maybeSendAppend(r, m.from, false)) {
     // keep sending
   }
   // Thesis §3.10: once the transferee is up to date, tell it to campaign.
-  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) r.sendTimeoutNow(m.from);
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
 function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
@@ -101,14 +102,14 @@ function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
   // The follower is alive: free a slot so a window full of lost messages cannot stall it.
   if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
   // Behind: (re)send; in replicate state an empty MsgApp exposes a gap left by lost messages.
-  if (pr.match < r.log.lastIndex()) r.sendAppend(m.from);
+  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from);
 
   const ctx = m.context;
   if (!ctx || ctx.length === 0) return;
   const acks = r.readOnly.recvAck(m.from, ctx);
   if (!acks || !hasQuorum(r.trk.voters, (id) => acks.has(id))) return;
   // A majority acknowledged a heartbeat sent after the read arrived: we were still leader then.
-  for (const rs of r.readOnly.advance(ctx)) r.responseToReadIndex(rs.req, rs.index);
+  for (const rs of r.readOnly.advance(ctx)) responseToReadIndex(r, rs.req, rs.index);
 }
 
 /** Thesis §6.4: a linearizable read without a log write. */
@@ -119,13 +120,13 @@ function handleReadIndex(r: Raft, m: Message): void {
     return;
   }
   if (r.trk.voters.length === 1 && r.trk.isVoter(r.id)) {
-    r.responseToReadIndex(m, r.log.committed);
+    responseToReadIndex(r, m, r.log.committed);
     return;
   }
   const ctx = m.context ?? new Uint8Array(0);
   r.readOnly.addRequest(r.log.committed, m);
   r.readOnly.recvAck(r.id, ctx);
-  for (const id of r.trk.progress.keys()) if (id !== r.id) r.sendHeartbeat(id, ctx);
+  for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, ctx);
 }
 
 function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
@@ -139,6 +140,23 @@ function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
   // The transfer must finish within an election timeout (see tickHeartbeat).
   r.electionElapsed = 0;
   r.leadTransferee = transferee;
-  if (pr.match === r.log.lastIndex()) r.sendTimeoutNow(transferee);
-  else r.sendAppend(transferee);
+  if (pr.match === r.log.lastIndex()) sendTimeoutNow(r, transferee);
+  else sendAppend(r, transferee);
+}
+
+export function releasePendingReadIndexMessages(r: Raft): void {
+  if (r.pendingReadIndexMessages.length === 0 || !r.committedEntryInCurrentTerm()) return;
+  const msgs = r.pendingReadIndexMessages;
+  r.pendingReadIndexMessages = [];
+  for (const m of msgs) stepLeader(r, m);
+}
+
+/** Answers a read request with `index` (locally or to the follower that forwarded it). */
+export function responseToReadIndex(r: Raft, req: Message, index: number): void {
+  const ctx = req.context ?? new Uint8Array(0);
+  if (req.from === NONE || req.from === r.id) {
+    r.readStates.push({ index, context: ctx });
+    return;
+  }
+  r.send({ type: MessageType.MsgReadIndexResp, to: req.from, index, context: ctx });
 }

@@ -3,8 +3,9 @@
  * a higher term makes a node a follower, a lower term is stale; plus the vote handling shared
  * by all roles (§5.2, §5.4.1) and the pre-vote / leader-lease refinements (thesis §9.6, §4.2.3).
  */
+
+import { CAMPAIGN_TRANSFER, hup, voteRespType } from "./election.js";
 import type { Raft } from "./raft.js";
-import { CAMPAIGN_TRANSFER, voteRespType } from "./raft.js";
 import type { Message } from "./types.js";
 import { MessageType, NONE } from "./types.js";
 
@@ -50,7 +51,7 @@ export function stepTerm(r: Raft, m: Message): boolean {
 
   switch (m.type) {
     case MessageType.MsgHup:
-      r.hup(r.opts.preVote ? "pre-election" : "election");
+      hup(r, r.opts.preVote ? "pre-election" : "election");
       return false;
     case MessageType.MsgVote:
     case MessageType.MsgPreVote:

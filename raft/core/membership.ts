@@ -1,0 +1,72 @@
+/**
+ * Membership changes on a running group (Ongaro's thesis §4.1-§4.2): proposing a ConfChange
+ * (one unapplied at a time) and switching configuration when the host applies it.
+ */
+import { NotLeaderError, ProposalDroppedError } from "../errors.js";
+import { encodeConfChange } from "./confchange/codec.js";
+import { applyChange } from "./confchange/confchange.js";
+import type { Raft } from "./raft.js";
+import { maybeSendAppend } from "./replicate.js";
+import type { ConfChange, ConfState } from "./types.js";
+import { EntryType, NONE, Role } from "./types.js";
+
+/**
+ * Proposes a membership change. The entry carries the resulting configuration too (see
+ * ConfChange.conf): no other change is pending, so the applied configuration is the one
+ * the change will apply to.
+ */
+export function proposeConfChange(r: Raft, cc: ConfChange): { index: number; term: number } {
+  if (r.role !== Role.Leader) {
+    throw new NotLeaderError(r.opts.group, r.lead === NONE ? undefined : r.lead);
+  }
+  if (r.pendingConfIndex > r.log.applied) {
+    throw new ProposalDroppedError(
+      r.opts.group,
+      `configuration change at ${r.pendingConfIndex} is not applied yet (applied ${r.log.applied})`,
+    );
+  }
+  const res = applyChange(r.trk.confState(), cc);
+  if ("error" in res) throw new ProposalDroppedError(r.opts.group, res.error);
+  const at = r.propose(
+    encodeConfChange({ type: cc.type, node: cc.node, conf: res.conf }),
+    EntryType.ConfChange,
+  );
+  r.pendingConfIndex = at.index;
+  return at;
+}
+
+/** The host applies a committed ConfChange: switch configuration (thesis §4.1). */
+export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
+  const res = cc.conf ? checkConf(cc.conf) : applyChange(r.trk.confState(), cc);
+  if ("error" in res) {
+    // Deterministic on every replica, so skipping keeps them identical.
+    r.opts.logger.warn({ node: cc.node, type: cc.type }, `conf change ignored: ${res.error}`);
+    return r.trk.confState();
+  }
+  const known = new Set(r.trk.progress.keys());
+  r.trk.applyConf(res.conf, r.log.lastIndex() + 1);
+  r.isLearner = r.trk.isLearner(r.id);
+  if (r.role !== Role.Leader) return r.trk.confState();
+  if (!r.trk.isVoter(r.id)) {
+    // Thesis §4.2.2: a leader removed from the configuration steps down once the change is committed.
+    r.becomeFollower(r.term, NONE);
+    return r.trk.confState();
+  }
+  if (r.leadTransferee !== NONE && !r.trk.isVoter(r.leadTransferee)) r.abortLeaderTransfer();
+  // A smaller majority may already hold more entries.
+  if (r.maybeCommit()) {
+    r.onCommitAdvanced();
+  } else {
+    // Probe new members at once rather than at the next heartbeat.
+    for (const id of r.trk.progress.keys()) if (id !== r.id) maybeSendAppend(r, id, !known.has(id));
+  }
+  return r.trk.confState();
+}
+
+/** Validates an absolute configuration carried by a ConfChange entry. */
+function checkConf(conf: ConfState): { conf: ConfState } | { error: string } {
+  if (conf.voters.length === 0) return { error: "configuration without voters" };
+  if (conf.voters.some((v) => conf.learners.includes(v)))
+    return { error: "a node is both voter and learner" };
+  return { conf: { voters: [...conf.voters].sort(), learners: [...conf.learners].sort() } };
+}
