@@ -120,13 +120,18 @@ export class BenchCluster {
     readonly groups: string[],
   ) {}
 
-  static async start(groupCount: number, cpuProf: string | undefined): Promise<BenchCluster> {
+  static async start(
+    groupCount: number,
+    cpuProf: string | undefined,
+    tuning: { electionTick?: number; heartbeatTick?: number } = {},
+  ): Promise<BenchCluster> {
     const root = await mkdtemp(join(tmpdir(), "warren-bench-raft-"));
     const ports: Record<string, number> = {};
     for (const id of IDS) ports[id] = await freePort();
     const groups = Array.from({ length: groupCount }, (_, i) => `g${i}`);
     const nodes = IDS.map(
-      (id) => new BenchNode({ id, dir: join(root, id), ports, groups, secret: "bench-secret" }, cpuProf),
+      (id) =>
+        new BenchNode({ id, dir: join(root, id), ports, groups, secret: "bench-secret", ...tuning }, cpuProf),
     );
     const c = new BenchCluster(root, nodes, groups);
     await Promise.all(nodes.map((n) => n.start()));

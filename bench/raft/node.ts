@@ -26,6 +26,9 @@ export interface BenchNodeConfig {
   readonly ports: Record<string, number>;
   readonly groups: string[];
   readonly secret: string;
+  /** Host tuning (defaults: the host's). */
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
 }
 
 /** The benchmark's state machine: counts commands and bytes; its snapshot is a few bytes. */
@@ -68,7 +71,13 @@ async function main(): Promise<void> {
     secret: cfg.secret,
   });
   await transport.start();
-  const host = new RaftHost({ nodeId: cfg.id, storage, transport });
+  const host = new RaftHost({
+    nodeId: cfg.id,
+    storage,
+    transport,
+    ...(cfg.electionTick !== undefined ? { electionTick: cfg.electionTick } : {}),
+    ...(cfg.heartbeatTick !== undefined ? { heartbeatTick: cfg.heartbeatTick } : {}),
+  });
   await host.start();
   const voters = Object.keys(cfg.ports).sort();
   for (const g of cfg.groups) await host.createGroup(g, { voters, machine: new CountingMachine() });

@@ -7,7 +7,8 @@
  *   {"scenario":"failover","gapMs"}            kill -9 of g0's leader -> next commit elsewhere.
  * Each figure is the median of `--runs` runs. `fsyncsPerSec` is per node (each node fsyncs its
  * own WAL). Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total
- * outstanding proposals, 4096) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR.
+ * outstanding proposals, 4096) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
+ * --election-tick N (host default otherwise).
  */
 import * as hdr from "hdr-histogram-js";
 import { BenchCluster, type LoadResult } from "./cluster.js";
@@ -20,6 +21,7 @@ interface Args {
   only: string | undefined;
   groups: number[];
   cpuProf: string | undefined;
+  electionTick: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -59,6 +61,10 @@ function parseArgs(argv: string[]): Args {
         a.groups = (v ?? "").split(",").map(Number);
         i++;
         break;
+      case "--election-tick":
+        a.electionTick = Number(v);
+        i++;
+        break;
       case "--cpu-prof":
         a.cpuProf = v;
         i++;
@@ -67,6 +73,8 @@ function parseArgs(argv: string[]): Args {
   }
   return a;
 }
+
+const tuning = (a: Args) => (a.electionTick !== undefined ? { electionTick: a.electionTick } : {});
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -118,7 +126,7 @@ function medianSummary(runs: Summary[]): Summary {
 }
 
 async function loadScenarios(args: Args, groups: number): Promise<void> {
-  const c = await BenchCluster.start(groups, args.cpuProf);
+  const c = await BenchCluster.start(groups, args.cpuProf, tuning(args));
   try {
     await c.balanceLeaders();
     const perGroup = Math.max(1, Math.ceil(args.window / groups));
@@ -148,7 +156,7 @@ async function loadScenarios(args: Args, groups: number): Promise<void> {
 }
 
 async function failoverScenario(args: Args): Promise<void> {
-  const c = await BenchCluster.start(1, args.cpuProf);
+  const c = await BenchCluster.start(1, args.cpuProf, tuning(args));
   try {
     const gaps: number[] = [];
     for (let i = 0; i < args.runs; i++) {

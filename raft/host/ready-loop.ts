@@ -8,12 +8,12 @@
  *  1. collect: `ready()` of every group that has one;
  *  2. stage: each group's snapshot, entries and hard state go into NodeStorage's pending batch
  *     (and the in-memory log the core reads);
- *  3. early send: leaders' MsgApp / MsgHeartbeat / MsgSnap go out now, while the fsync runs
- *     (thesis §10.2.1: a leader may replicate before its own write is durable, because the core
- *     counts the leader's own match index only at `advance()`);
+ *  3. early send: leaders' MsgApp / MsgHeartbeat / MsgSnap (and heartbeat responses) go out
+ *     now, while the fsync runs (thesis §10.2.1: a leader may replicate before its own write is
+ *     durable, because the core counts the leader's own match index only at `advance()`);
  *  4. flush: one LevelDB batch with sync:true for all groups (skipped when no Ready needs it);
- *  5. late send: everything else, i.e. votes, pre-votes, append and heartbeat responses, read-index
- *     answers. These promise durable state, so they leave strictly after the fsync;
+ *  5. late send: everything else, i.e. votes, pre-votes, append responses, read-index answers.
+ *     These promise durable state, so they leave strictly after the fsync;
  *  6. apply committed entries and read states, then `advance()`, then maybe snapshot.
  * Only one batch runs at a time. Work arriving meanwhile (messages, proposals, ticks) lands in
  * the cores and forms the next batch: the longer a flush takes, the larger the next batch
@@ -27,6 +27,18 @@ import type { Transport } from "../transport/index.js";
 import type { Group } from "./group.js";
 import { Outbox } from "./outbox.js";
 import type { SnapshotTransfers } from "./snapshot-transfer.js";
+
+/**
+ * Messages that may leave before the batch's fsync: a leader's appends and heartbeats
+ * (thesis §10.2.1), and heartbeat responses, which acknowledge a leader's liveness and
+ * promise nothing about this node's log. Sending them early keeps heartbeats flowing while
+ * a large batch is being written, so a slow fsync does not look like a dead leader.
+ */
+const EARLY: ReadonlySet<number> = new Set([
+  MessageType.MsgApp,
+  MessageType.MsgHeartbeat,
+  MessageType.MsgHeartbeatResp,
+]);
 
 export interface LoopDeps {
   readonly groups: () => Iterable<Group>;
@@ -137,7 +149,7 @@ export class ReadyLoop {
       if (rd.mustSync) mustSync = true;
       for (const m of rd.messages) {
         if (m.type === MessageType.MsgSnap) snapshots.send(g.id, m);
-        else if (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) early.add(g.id, m);
+        else if (EARLY.has(m.type)) early.add(g.id, m);
         else late.add(g.id, m);
       }
     }
