@@ -52,11 +52,17 @@ function destinationKey(kind: "queue" | "exchange", vhost: string, name: string)
   return `${kind === "queue" ? "q" : "e"}\u0000${entityKey(vhost, name)}`;
 }
 
-/** A copy without `undefined` values (absent and undefined must mean the same everywhere). */
+/**
+ * A copy without `undefined` values (absent and undefined must mean the same everywhere).
+ * Keys are defined, not assigned, so a client's `__proto__` argument stays an ordinary key.
+ */
 export function cleanTable(t: FieldTable | undefined): FieldTable {
   const out: Record<string, unknown> = {};
   if (t === undefined) return out;
-  for (const k of Object.keys(t)) if (t[k] !== undefined) out[k] = t[k];
+  for (const k of Object.keys(t)) {
+    if (t[k] !== undefined)
+      Object.defineProperty(out, k, { value: t[k], enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 

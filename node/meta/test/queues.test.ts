@@ -256,3 +256,16 @@ describe("exclusive queues (RabbitMQ semantics)", () => {
     expect(h.fail(declareQueue("q", { exclusive: true })).code).toBe("PRECONDITION_FAILED");
   });
 });
+
+describe("arguments are data", () => {
+  it("keeps a __proto__ argument as an ordinary key", () => {
+    const h = new Harness();
+    const args = JSON.parse('{"__proto__": {"polluted": true}, "x-message-ttl": 5}') as Record<
+      string,
+      unknown
+    >;
+    const q = h.ok(declareQueue("q", { arguments: args })).queue;
+    expect(Object.keys(q.arguments)).toEqual(["__proto__", "x-message-ttl"]);
+    expect((q.arguments as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
