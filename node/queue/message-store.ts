@@ -15,11 +15,13 @@ export interface StoreTotals {
 
 export class MessageStore implements Iterable<MessageLevel> {
   private levels: (MessageLevel | undefined)[] = [];
+  /** The existing levels, lowest priority first (an array: iterated on every apply). */
+  private present: MessageLevel[] = [];
 
   constructor(private readonly maxPriority: number | undefined) {}
 
-  *[Symbol.iterator](): Iterator<MessageLevel> {
-    for (const l of this.levels) if (l) yield l;
+  [Symbol.iterator](): Iterator<MessageLevel> {
+    return this.present[Symbol.iterator]();
   }
 
   /** The level a message of this `priority` property goes to (above max counts as max). */
@@ -34,6 +36,7 @@ export class MessageStore implements Iterable<MessageLevel> {
       while (this.levels.length <= n) this.levels.push(undefined);
       l = new MessageLevel();
       this.levels[n] = l;
+      this.present = this.levels.filter((x): x is MessageLevel => x !== undefined);
     }
     return l;
   }
@@ -84,6 +87,7 @@ export class MessageStore implements Iterable<MessageLevel> {
   static fromData(maxPriority: number | undefined, levels: readonly (LevelData | null)[]): MessageStore {
     const store = new MessageStore(maxPriority);
     store.levels = levels.map((d) => (d ? MessageLevel.fromData(d) : undefined));
+    store.present = store.levels.filter((x): x is MessageLevel => x !== undefined);
     return store;
   }
 }
