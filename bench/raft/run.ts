@@ -33,6 +33,7 @@ function parseArgs(argv: string[]): Args {
     only: undefined,
     groups: [1, 64],
     cpuProf: undefined,
+    electionTick: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
