@@ -78,7 +78,7 @@ export class Network {
   restart(id: NodeId, extra: NodeOptions = {}): void {
     const t = this.get(id);
     const applied = t.node.status().applied;
-    t.node = new RawNode(config(id, { ...this.opts, ...extra, applied }, 99), t.storage);
+    t.node = new RawNode(config(id, { ...this.opts, applied, ...extra }, 99), t.storage);
   }
 
   get(id: NodeId): TestNode {
