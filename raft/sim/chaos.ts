@@ -214,7 +214,7 @@ export class Chaos {
     this.cluster.note(leader.id, "propose-conf", () => `${describeConfChange(cc)} at ${accepted.index}`);
     if (cc.node === fresh) {
       this.nextNodeNum++;
-      this.cluster.addNode(fresh);
+      this.cluster.addNode(fresh, true);
     }
   }
 

@@ -7,7 +7,8 @@
  * invariant, the run's parameters and the trace of the last events, and exits with status 1.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, type RunResult, runSeed } from "./run.js";
+import { failureReport, summaryLine } from "./report.js";
+import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, runSeed } from "./run.js";
 
 const USAGE =
   "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--verbose]";
@@ -20,26 +21,6 @@ function intOption(v: string | undefined, name: string, fallback: number): numbe
     process.exit(2);
   }
   return n;
-}
-
-function summaryLine(r: RunResult): string {
-  const s = r.stats;
-  return (
-    `seed ${r.seed} ${r.ok ? "ok" : "FAILED"} steps=${r.steps} ticks=${r.ticks} elections=${s.elections} ` +
-    `proposals=${s.proposals} acked=${s.acked} crashes=${s.crashes} lostWrites=${s.lostWrites} ` +
-    `partitions=${s.partitions} snapshots=${s.snapshotsSent} confChanges=${s.confChanges} ` +
-    `reads=${s.readsAnswered}/${s.reads} dropped=${s.dropped}/${s.messages}` +
-    (r.recoveryTicks !== undefined ? ` recovery=${r.recoveryTicks}t` : "")
-  );
-}
-
-function printFailure(r: RunResult, steps: number, nodes: number): void {
-  console.error(`\nVIOLATION seed=${r.seed}: ${r.violation?.invariant}`);
-  console.error(`  ${r.violation?.detail}`);
-  console.error(`  params: ${r.params}`);
-  console.error(`  replay: npm run sim -- --seed ${r.seed} --steps ${steps} --nodes ${nodes} --verbose`);
-  console.error(`  last ${r.trace.length} events:`);
-  for (const line of r.trace) console.error(`    ${line}`);
 }
 
 function main(): void {
@@ -84,7 +65,7 @@ function main(): void {
     if (r.recoveryTicks !== undefined) maxRecovery = Math.max(maxRecovery, r.recoveryTicks);
     if (!r.ok) {
       failures++;
-      printFailure(r, steps, nodes);
+      console.error(`\n${failureReport(r, { steps, nodes })}`);
     }
   }
   const secs = ((performance.now() - started) / 1000).toFixed(1);
@@ -94,7 +75,8 @@ function main(): void {
         `in ${secs}s; slowest recovery ${maxRecovery} ticks`,
     );
   }
-  process.exit(failures > 0 ? 1 : 0);
+  // exitCode, not exit(): a piped stdout must drain first (a --verbose trace is long).
+  process.exitCode = failures > 0 ? 1 : 0;
 }
 
 main();

@@ -9,7 +9,7 @@
  */
 import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState } from "../core/types.js";
 import { MessageType, Role } from "../core/types.js";
-import { SafetyChecker } from "./checkers.js";
+import { type Invariant, SafetyChecker } from "./checkers.js";
 import { describeConf, describeConfChange, describeMessage } from "./describe.js";
 import { SimDisk } from "./disk.js";
 import { EventQueue, UNITS_PER_TICK } from "./event-queue.js";
@@ -65,7 +65,7 @@ export interface SimStats {
 }
 
 export class SimCluster implements NodeWorld {
-  readonly checker = new SafetyChecker();
+  readonly checker: SafetyChecker;
   readonly queue = new EventQueue<SimEvent>();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly stats: SimStats = {
@@ -99,7 +99,9 @@ export class SimCluster implements NodeWorld {
     private readonly rng: Prng,
     readonly network: SimNetwork,
     readonly trace: Trace,
+    disabledChecks: ReadonlySet<Invariant> = new Set(),
   ) {
+    this.checker = new SafetyChecker(disabledChecks);
     this.conf = bootstrap;
     for (const id of [...bootstrap.voters, ...bootstrap.learners]) this.members.add(id);
   }
@@ -108,9 +110,15 @@ export class SimCluster implements NodeWorld {
     return this.queue.now;
   }
 
-  /** Creates and boots a node with an empty disk; its ticks start at a random phase. */
-  addNode(id: NodeId): SimNode {
-    const node = new SimNode(id, new SimDisk(), this.bootstrap, this.params, this.rng.fork(), this);
+  /**
+   * Creates and boots a node with an empty disk; its ticks start at a random phase. A founding
+   * node starts with the bootstrap configuration; a joining one with none, as etcd's do: it
+   * learns the configuration from the leader's log (ConfChange entries carry the resulting
+   * configuration) or snapshot.
+   */
+  addNode(id: NodeId, joining = false): SimNode {
+    const conf = joining ? { voters: [], learners: [] } : this.bootstrap;
+    const node = new SimNode(id, new SimDisk(), conf, this.params, this.rng.fork(), this);
     this.nodes.set(id, node);
     node.start();
     this.queue.after(1 + this.rng.int(UNITS_PER_TICK), { k: "tick", node: id });
@@ -201,7 +209,7 @@ export class SimCluster implements NodeWorld {
     if (m.type === MessageType.MsgVoteResp && !m.reject) {
       this.checker.observeVoteGranted(from.id, m.term, m.to, from.disk);
     } else if (m.type === MessageType.MsgAppResp && !m.reject && m.index !== undefined) {
-      this.checker.observeAppendAck(from.id, m.index, from.disk);
+      this.checker.observeAppendAck(from.id, m.term, m.index, from.disk);
     }
     const to = this.nodes.get(m.to);
     if (!to || to.retired) return;
