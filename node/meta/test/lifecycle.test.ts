@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { WarrenError } from "../../errors.js";
+import { unwrapReply } from "../reply.js";
 import { bind, declareExchange, declareQueue, Harness } from "./harness.js";
 
 describe("queue.delete (RabbitMQ semantics)", () => {
@@ -284,5 +286,22 @@ describe("commands that break the contract are refused as data, never thrown", (
       // biome-ignore lint/suspicious/noExplicitAny: malformed on purpose
       expect(h.fail(cmd as any).code).toBe("INTERNAL_ERROR");
     }
+  });
+});
+
+describe("replies for the doors", () => {
+  it("unwrapReply returns the payload or throws the WarrenError the doors render", () => {
+    const h = new Harness();
+    expect(unwrapReply(h.run(declareQueue("q")).reply).created).toBe(true);
+    let thrown: unknown;
+    try {
+      unwrapReply(h.run(declareQueue("q", { durable: true })).reply);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(WarrenError);
+    expect((thrown as WarrenError).amqp?.replyText).toBe(
+      "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'q' in vhost '/': received 'true' but current is 'false'",
+    );
   });
 });
