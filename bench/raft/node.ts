@@ -152,6 +152,8 @@ async function main(): Promise<void> {
         commits: this.commits,
         errors: this.errors,
         leaderChanges: leaderChanges - this.leaderChanges0,
+        /** Batch write latency (ms) of the node's last writes, for the report on stderr. */
+        fsyncMs: storage.stats().fsyncMs,
         hist: hdr.encodeIntoCompressedBase64(this.hist),
         flushes: this.flushes1 - this.flushes0,
         seconds,
