@@ -96,7 +96,8 @@ export class SafetyChecker {
   observeLeader(term: number, node: NodeId): void {
     const prior = this.leaders.get(term);
     if (prior !== undefined && prior !== node) {
-      return this.fail(Invariant.ElectionSafety, `${prior} and ${node} both led term ${term}`);
+      this.fail(Invariant.ElectionSafety, `${prior} and ${node} both led term ${term}`);
+      return;
     }
     this.leaders.set(term, node);
   }
@@ -115,15 +116,17 @@ export class SafetyChecker {
     const key = `${voter}@${term}`;
     const prior = this.votes.get(key);
     if (prior !== undefined && prior !== candidate) {
-      return this.fail(Invariant.VoteOnce, `${voter} granted ${prior} and ${candidate} in term ${term}`);
+      this.fail(Invariant.VoteOnce, `${voter} granted ${prior} and ${candidate} in term ${term}`);
+      return;
     }
     this.votes.set(key, candidate);
     const hs = disk.hardState;
     if (hs.term < term || (hs.term === term && hs.vote !== candidate)) {
-      return this.fail(
+      this.fail(
         Invariant.DurableBeforeSend,
         `${voter} granted ${candidate} in term ${term} while its durable hard state is term ${hs.term} vote ${hs.vote || "none"}`,
       );
+      return;
     }
   }
 
@@ -132,10 +135,11 @@ export class SafetyChecker {
     const durableTerm = disk.hardState.term;
     if (durableTerm > term) return; // stale: see observeVoteGranted
     if (durableTerm < term || disk.lastIndex() < index) {
-      return this.fail(
+      this.fail(
         Invariant.DurableBeforeSend,
         `${node} acknowledged index ${index} in term ${term} but its disk holds term ${durableTerm} and a log ending at ${disk.lastIndex()}`,
       );
+      return;
     }
   }
 
@@ -152,11 +156,12 @@ export class SafetyChecker {
       if (fact === undefined) {
         this.entries.set(key, { digest, prevTerm, node });
       } else if (fact.digest !== digest || fact.prevTerm !== prevTerm) {
-        return this.fail(
+        this.fail(
           Invariant.LogMatching,
           `entry ${key} on ${node} (prev term ${prevTerm}) differs from the one on ${fact.node} (prev term ${fact.prevTerm})` +
             (fact.digest !== digest ? ", payloads differ" : ""),
         );
+        return;
       }
     }
   }
@@ -165,10 +170,8 @@ export class SafetyChecker {
   observeLost(node: NodeId, lost: readonly { readonly index: number; readonly term: number }[]): void {
     for (const { index, term } of lost) {
       if (this.committedTerm[index] === term) {
-        return this.fail(
-          Invariant.Durability,
-          `committed entry ${index}:${term} was truncated from ${node}'s disk`,
-        );
+        this.fail(Invariant.Durability, `committed entry ${index}:${term} was truncated from ${node}'s disk`);
+        return;
       }
     }
   }
@@ -178,7 +181,8 @@ export class SafetyChecker {
     const first = anomalies[0];
     if (first !== undefined) {
       const invariant = first.includes("live") ? Invariant.LiveEntries : Invariant.LogIntegrity;
-      return this.fail(invariant, `${node}: ${first}`);
+      this.fail(invariant, `${node}: ${first}`);
+      return;
     }
   }
 
@@ -192,17 +196,19 @@ export class SafetyChecker {
     if (prior === undefined) {
       this.applied[e.index] = { digest, hash, node };
     } else if (prior.digest !== digest || prior.hash !== hash) {
-      return this.fail(
+      this.fail(
         Invariant.StateMachineSafety,
         `${node} applied ${e.index}:${e.term} ${prior.digest !== digest ? "with a different entry than" : "after a different history than"} ${prior.node}`,
       );
+      return;
     }
     const known = this.committedTerm[e.index];
     if (known !== undefined && known !== e.term) {
-      return this.fail(
+      this.fail(
         Invariant.StateMachineSafety,
         `${node} applied ${e.index} with term ${e.term}, committed term is ${known}`,
       );
+      return;
     }
     this.committedTerm[e.index] = e.term;
     if (e.index > this.maxCommitted) this.maxCommitted = e.index;
@@ -212,16 +218,18 @@ export class SafetyChecker {
   observeRestore(node: NodeId, state: MachineState, live: readonly number[]): void {
     const prior = this.applied[state.index];
     if (state.index > 0 && prior !== undefined && prior.hash !== state.hash) {
-      return this.fail(
+      this.fail(
         Invariant.StateMachineSafety,
         `${node} restored a snapshot at ${state.index} whose state differs from what ${prior.node} applied`,
       );
+      return;
     }
     if (live.length !== state.live.length || live.some((v, i) => state.live[i] !== v)) {
-      return this.fail(
+      this.fail(
         Invariant.LiveEntries,
         `${node} installed a snapshot at ${state.index} naming live [${live.join(",")}] but its machine needs [${state.live.join(",")}]`,
       );
+      return;
     }
   }
 
@@ -240,10 +248,11 @@ export class SafetyChecker {
       if (want === undefined) continue;
       const have = termAt(i);
       if (have !== want) {
-        return this.fail(
+        this.fail(
           Invariant.LeaderCompleteness,
           `${node} leads term ${term} but its log has ${have === undefined ? "nothing" : `term ${have}`} at committed index ${i} (term ${want})`,
         );
+        return;
       }
     }
   }
@@ -266,10 +275,11 @@ export class SafetyChecker {
       let holders = 0;
       for (const v of voters) if (disk(v)?.holds(e.index, e.term)) holders++;
       if (holders < needed) {
-        return this.fail(
+        this.fail(
           Invariant.Durability,
           `${leader} applies committed ${e.index}:${e.term} durable on only ${holders} of voters [${voters.join(",")}] (needs ${needed})`,
         );
+        return;
       }
     }
   }
@@ -289,10 +299,11 @@ export class SafetyChecker {
     const read = this.reads.get(context);
     if (read === undefined) return;
     if (index < read.floor) {
-      return this.fail(
+      this.fail(
         Invariant.ReadIndex,
         `read ${context} issued at ${read.node} got index ${index} on ${node}, but ${read.floor} was acknowledged before it was issued`,
       );
+      return;
     }
   }
 }
