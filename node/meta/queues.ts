@@ -31,6 +31,15 @@ import type {
 /** The prefix of server-named queues (rabbit_guid:binary(_, "amq.gen")). */
 export const SERVER_NAMED_PREFIX = "amq.gen-";
 
+/**
+ * A server-named queue's name as RabbitMQ makes it: `amq.gen-` + base64url of 16 random bytes
+ * (`rabbit_guid:binary/2`). The proposing node draws the bytes and sends the name in the command.
+ */
+export function serverNamedQueue(randomBytes: Uint8Array): string {
+  if (randomBytes.length < 16) throw new RangeError("a server-named queue needs 16 random bytes");
+  return SERVER_NAMED_PREFIX + Buffer.from(randomBytes.subarray(0, 16)).toString("base64url");
+}
+
 /** The group id of a quorum queue's Raft group, unique per incarnation. */
 export function queueGroupId(vhost: string, name: string, incarnation: number): string {
   return `q:${vhost}:${name}:${incarnation}`;

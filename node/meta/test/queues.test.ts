@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { serverNamedQueue } from "../queues.js";
 import { declareQueue, Harness } from "./harness.js";
 
 describe("queue.declare (RabbitMQ semantics)", () => {
@@ -141,6 +142,12 @@ describe("queue.declare (RabbitMQ semantics)", () => {
     expect(h.fail(declareQueue(q.name, { exclusive: true, connection: "n1/1" })).code).toBe("ACCESS_REFUSED");
     // But a passive declare finds it.
     expect(h.ok(declareQueue(q.name, { passive: true, connection: "n1/1" })).queue).toBe(q);
+  });
+
+  it("server names look like RabbitMQ's: amq.gen- and 22 base64url characters", () => {
+    const name = serverNamedQueue(new Uint8Array(16).fill(255));
+    expect(name).toBe("amq.gen-_____________________w");
+    expect(name).toMatch(/^amq\.gen-[A-Za-z0-9_-]{22}$/);
   });
 
   it("a server-named declare without a usable generated name, or whose name is taken, is refused", () => {
