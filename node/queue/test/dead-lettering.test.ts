@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deadLetterMessage, isDeadLetterCycle } from "../dead-letter.js";
+import { QueueMachine } from "../machine.js";
 import { CONN, deadLetters, deliveries, Harness, ref } from "./harness.js";
 
 const DLX = { "x-dead-letter-exchange": "dlx" };
@@ -19,6 +20,22 @@ describe("quorum queue: dead-lettering, TTL, limits, x-expires", () => {
     h.apply({ type: "dead-letter-settled", ids: [id!] });
     expect(h.machine.snapshot().live).toEqual([]);
     expect(h.machine.counts().messagesDeadLettering).toBe(0);
+  });
+
+  it("a new leader (after restore) re-issues pending dead-letters, the timer and an x-expires deletion", () => {
+    const h = new Harness({ ...DLX, "x-message-ttl": 500, "x-expires": 100 });
+    const [a, b] = h.publishMany(2);
+    h.tick(101);
+    h.apply({ type: "get", connection: CONN, channel: 1, noAck: false });
+    h.reject([a!]);
+    const restored = new QueueMachine(h.machine.queueConfig);
+    restored.restore(h.machine.snapshot(), { index: h.index, term: 1 });
+    expect(restored.leaderEffects()).toEqual([
+      { type: "dead-letter", id: a, reason: "rejected", queue: "q", exchange: "dlx", time: h.time },
+      { type: "timer", at: h.time - 101 + 501 },
+      { type: "delete-queue", reason: "expires" },
+    ]);
+    expect(restored.has(b!)).toBe(true);
   });
 
   it("without x-dead-letter-exchange, rejected messages are dropped", () => {

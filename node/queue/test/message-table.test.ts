@@ -38,7 +38,7 @@ describe("message records", () => {
           expect(level.capacity).toBeLessThanOrEqual(1024);
         },
       ),
-      { numRuns: 20 },
+      { numRuns: 12 },
     );
   });
 
