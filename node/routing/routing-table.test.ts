@@ -254,6 +254,31 @@ describe("queues and declarations", () => {
     expect(t.unbind("nope", q("q"), "k")).toBe(false);
   });
 
+  it("refuses exchange arguments RabbitMQ refuses", () => {
+    const t = new RoutingTable();
+    expect(() =>
+      t.declareExchange("c", "x-consistent-hash", { "hash-header": "h", "hash-property": "message_id" }),
+    ).toThrow(/mutually exclusive/);
+    expect(() => t.declareExchange("a", "direct", { "alternate-exchange": 5 })).toThrow(/alternate-exchange/);
+    expect(() => t.declareExchange("u", "x-bogus" as "direct")).toThrow(/unknown exchange type/);
+    expect(t.hasExchange("c")).toBe(false);
+  });
+
+  it("keeps its own copy of arguments: mutating the caller's object changes nothing", () => {
+    const t = withQueues("q", "ae-q");
+    t.declareExchange("ae", "fanout");
+    t.bind("ae", q("ae-q"), "");
+    const xArgs: Record<string, unknown> = { "alternate-exchange": "ae" };
+    t.declareExchange("x", "headers", xArgs);
+    const bArgs: Record<string, unknown> = { a: 1 };
+    t.bind("x", q("q"), "", bArgs);
+    xArgs["alternate-exchange"] = "other";
+    bArgs.a = 2;
+    expect(t.route("x", "", { a: 1 }).queues).toEqual(["q"]);
+    expect(t.route("x", "", { a: 2 }).queues).toEqual(["ae-q"]);
+    expect(t.hasBinding("x", q("q"), "", { a: 1 })).toBe(true);
+  });
+
   it("an unknown exchange routes nowhere", () => {
     expect(new RoutingTable().route("ghost", "k")).toEqual({ queues: [], unroutable: true });
   });
