@@ -94,8 +94,12 @@ interface Summary {
 function summarize(results: LoadResult[]): Summary {
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const changes = results.reduce((n, r) => n + r.leaderChanges, 0);
-  if (errors > 0 || changes > 0)
-    process.stderr.write(`  (failed proposals: ${errors}, leader changes seen: ${changes})\n`);
+  const fs = results.map(
+    (r) => `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)}`,
+  );
+  process.stderr.write(
+    `  failed proposals ${errors}, leader changes seen ${changes}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
+  );
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 120_000_000,
