@@ -222,6 +222,8 @@ export class RawNode {
   /**
    * Requests a linearizable read point (thesis §6.4). The answer arrives in a later
    * Ready.readStates with the same context; it is dropped if leadership changes (retry).
+   * Contexts must be unique across the group's nodes (include the node id): the leader
+   * merges requests with equal contexts.
    */
   readIndex(context: Uint8Array): void {
     this.raft.step({ type: MessageType.MsgReadIndex, to: this.raft.id, from: NONE, term: 0, context });
