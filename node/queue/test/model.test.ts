@@ -241,6 +241,8 @@ function run(config: ModelConfig, steps: Step[]): void {
     expect({
       ready: c.messagesReady,
       unacked: c.messagesUnacknowledged,
+      readyBytes: c.messageBytesReady,
+      unackedBytes: c.messageBytesUnacknowledged,
       dead: c.messagesDeadLettering,
       consumers: c.consumers,
     }).toEqual(model.counts());

@@ -242,10 +242,21 @@ export class Model {
     }
   }
 
-  counts(): { ready: number; unacked: number; dead: number; consumers: number } {
+  counts(): {
+    ready: number;
+    unacked: number;
+    readyBytes: number;
+    unackedBytes: number;
+    dead: number;
+    consumers: number;
+  } {
+    const bytes = (state: Msg["state"]) =>
+      this.msgs.filter((m) => m.state === state).reduce((n, m) => n + m.size, 0);
     return {
       ready: this.msgs.filter((m) => m.state === "ready").length,
       unacked: this.msgs.filter((m) => m.state === "out").length,
+      readyBytes: bytes("ready"),
+      unackedBytes: bytes("out"),
       dead: this.msgs.filter((m) => m.state === "dead").length,
       consumers: this.live().length,
     };
