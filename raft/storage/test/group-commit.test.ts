@@ -1,5 +1,6 @@
 import { Level } from "level";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { RaftInvariantError } from "../../errors.js";
 import { entries, entry, tempDirs } from "./helpers.js";
 
 const t = tempDirs();
@@ -95,5 +96,29 @@ describe("group commit", () => {
     const batches = spyBatches();
     await s.flush();
     expect(batches.count()).toBe(0);
+  });
+});
+
+describe("a failed batch write", () => {
+  it("rejects every waiter and refuses all later use: durability is unknown, the node must stop", async () => {
+    const s = await t.open(await t.dir());
+    await s.load("a");
+    // The first batch write hangs until the test fails it, so the second stage surely overlaps it.
+    let failWrite!: (err: Error) => void;
+    const hanging = () =>
+      new Promise<void>((_resolve, reject) => {
+        failWrite = reject;
+      });
+    vi.spyOn(Level.prototype, "batch").mockImplementationOnce(hanging as unknown as Level["batch"]);
+    s.stage("a", { entries: entries(1, 2, 1) });
+    const first = s.flush().catch((e: unknown) => e);
+    await vi.waitFor(() => expect(Level.prototype.batch).toHaveBeenCalledTimes(1));
+    s.stage("a", { entries: entries(3, 3, 1) });
+    const second = s.flush().catch((e: unknown) => e);
+    failWrite(new Error("EIO: fsync failed"));
+    expect(String(await first)).toMatch(/durability of staged writes is unknown.*EIO/);
+    expect(await second).toBeInstanceOf(RaftInvariantError);
+    expect(() => s.stage("a", { entries: entries(4, 4, 1) })).toThrow(RaftInvariantError);
+    await expect(s.flush()).rejects.toThrow(RaftInvariantError);
   });
 });

@@ -207,7 +207,7 @@ describe("NodeStorage against a model", () => {
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60, size: "max" }), (ops) =>
         run([...ops, { k: "reopen" }]),
       ),
-      { numRuns: 25, seed: 20261121 },
+      { numRuns: 20, seed: 20261121 },
     );
   });
 });
