@@ -103,7 +103,9 @@ export class MetaQueries {
   }
 
   queues(filter: QueueFilter = {}): QueueRecord[] {
-    return [...this.store.queues.values()].filter(
+    const from =
+      filter.owner === undefined ? this.store.queues.values() : this.store.queuesOwnedBy(filter.owner);
+    return [...from].filter(
       (q) =>
         (filter.vhost === undefined || q.vhost === filter.vhost) &&
         (filter.type === undefined || q.type === filter.type) &&

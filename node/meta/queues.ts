@@ -199,7 +199,7 @@ export function updatePlacement(
 
 /** RabbitMQ's queue collector: a closed connection takes its exclusive queues with it. */
 export function connectionClosed(ctx: ApplyContext, cmd: ConnectionClosed): MetaReplies["connection.closed"] {
-  const owned = [...ctx.store.queues.values()].filter((q) => q.owner === cmd.connection);
+  const owned = ctx.store.queuesOwnedBy(cmd.connection);
   for (const q of owned) ctx.store.deleteQueue(q, "owner-closed", ctx.changes);
   return { deletedQueues: owned.length };
 }

@@ -83,6 +83,8 @@ export class MetaStore {
   readonly users = new Map<string, UserRecord>();
   /** By entityKey(vhost, user). */
   readonly permissions = new Map<string, PermissionRecord>();
+  /** Exclusive queues' keys by owning connection. */
+  private readonly byOwner = new Map<string, Set<string>>();
   /** Binding ids by source exchange key. */
   private readonly bySource = new Map<string, Set<string>>();
   /** Binding ids by destination key (queue or exchange). */
@@ -122,7 +124,22 @@ export class MetaStore {
   }
 
   putQueue(q: QueueRecord): void {
-    this.queues.set(entityKey(q.vhost, q.name), Object.freeze(q));
+    const key = entityKey(q.vhost, q.name);
+    this.queues.set(key, Object.freeze(q));
+    if (q.owner !== undefined) addTo(this.byOwner, q.owner, key);
+  }
+
+  /** The exclusive queues a connection owns, in creation order. */
+  queuesOwnedBy(connection: string): QueueRecord[] {
+    const keys = this.byOwner.get(connection);
+    if (keys === undefined) return [];
+    return [...keys].map((k) => this.queues.get(k) as QueueRecord);
+  }
+
+  private forgetQueue(q: QueueRecord): void {
+    const key = entityKey(q.vhost, q.name);
+    this.queues.delete(key);
+    if (q.owner !== undefined) removeFrom(this.byOwner, q.owner, key);
   }
 
   putUser(u: UserRecord): void {
@@ -182,7 +199,7 @@ export class MetaStore {
       this.dropBinding(bindingId(b), changes);
       sources.add(b.source);
     }
-    this.queues.delete(entityKey(q.vhost, q.name));
+    this.forgetQueue(q);
     changes.push({ type: "queue-deleted", queue: q, reason });
     for (const s of sources) this.maybeAutoDelete(q.vhost, s, changes);
   }
@@ -193,7 +210,7 @@ export class MetaStore {
       [...m.values()].filter((r) => r.vhost === name);
     for (const b of inVHost(this.bindings)) this.dropBinding(bindingId(b), changes);
     for (const q of inVHost(this.queues)) {
-      this.queues.delete(entityKey(q.vhost, q.name));
+      this.forgetQueue(q);
       changes.push({ type: "queue-deleted", queue: q, reason: "vhost-deleted" });
     }
     for (const x of inVHost(this.exchanges)) {

@@ -126,6 +126,10 @@ function checkInvariants(m: MetaMachine, everBound: Set<string>, closed: string 
     if (q.owner !== undefined) expect(q.durable).toBe(false);
   }
   for (const v of vhosts) expect(m.exchange(v, "")).toBeDefined();
+  for (const c of ["c1", "c2"]) {
+    // The owner index agrees with a scan of the records.
+    expect(m.queues({ owner: c })).toEqual(m.queues().filter((q) => q.owner === c));
+  }
   for (const p of m.permissions()) expect(vhosts.has(p.vhost) && m.user(p.user) !== undefined).toBe(true);
 }
 
