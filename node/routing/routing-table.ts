@@ -131,8 +131,15 @@ export class RoutingTable {
   deleteExchange(name: string): BindingInfo[] {
     const x = this.exchanges.get(name);
     if (x === undefined) return [];
-    const all = new Set<BindingRec>([...x.outbound.values(), ...x.inbound]);
-    const removed = [...all].map((b) => this.dropBinding(b));
+    const removed: BindingInfo[] = [];
+    // Its own index is discarded whole, so its outbound bindings skip the per-binding removal
+    // (a consistent-hash ring would otherwise be rebuilt once per binding).
+    for (const b of x.outbound.values()) {
+      b.dest.inbound.delete(b);
+      removed.push(toInfo(b));
+    }
+    for (const b of x.inbound) if (b.source !== x) removed.push(this.dropBinding(b));
+    x.outbound.clear();
     this.exchanges.delete(name);
     return removed;
   }
