@@ -200,7 +200,7 @@ export class Raft {
     }
     this.pendingConfIndex = 0;
     this.needBcast = false;
-    this.readOnly = new ReadOnly();
+    this.readOnly = new ReadOnly(this.readOnly.seq());
     this.pendingReadIndexMessages = [];
   }
 

@@ -222,8 +222,8 @@ export class RawNode {
   /**
    * Requests a linearizable read point (thesis §6.4). The answer arrives in a later
    * Ready.readStates with the same context; it is dropped if leadership changes (retry).
-   * Contexts must be unique across the group's nodes (include the node id): the leader
-   * merges requests with equal contexts.
+   * The context is opaque to the core and only echoed back; the confirming heartbeat round
+   * carries a context the leader generates, so equal contexts on different nodes are fine.
    */
   readIndex(context: Uint8Array): void {
     this.raft.step({ type: MessageType.MsgReadIndex, to: this.raft.id, from: NONE, term: 0, context });

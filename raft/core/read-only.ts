@@ -4,6 +4,9 @@
  * acknowledged by a majority (proof that no newer leader existed at that moment). Requests
  * are answered in arrival order: an acknowledgement of a later round also confirms every
  * earlier one.
+ *
+ * Heartbeats carry a context the leader generates per request (a sequence number), not the
+ * requester's: requests from different nodes with equal contexts stay distinct.
  */
 import type { Message, NodeId } from "./types.js";
 
@@ -14,8 +17,8 @@ export interface ReadIndexStatus {
   readonly acks: Set<NodeId>;
 }
 
-/** A read's context as a map key. */
-export function contextKey(ctx: Uint8Array): string {
+/** A context as a map key. */
+function key(ctx: Uint8Array): string {
   let s = "";
   for (const b of ctx) s += String.fromCharCode(b);
   return s;
@@ -23,29 +26,42 @@ export function contextKey(ctx: Uint8Array): string {
 
 export class ReadOnly {
   private readonly pending = new Map<string, ReadIndexStatus>();
-  /** Contexts in arrival order. */
+  /** Heartbeat contexts in arrival order. */
   private queue: string[] = [];
 
-  /** Registers a read of `req.context` at commit index `index` (duplicates are ignored). */
-  addRequest(index: number, req: Message): void {
-    const key = contextKey(req.context ?? new Uint8Array(0));
-    if (this.pending.has(key)) return;
-    this.pending.set(key, { req, index, acks: new Set() });
-    this.queue.push(key);
+  /**
+   * `nextSeq` continues the previous instance's numbering, so an acknowledgement of an older
+   * round can never be mistaken for one of a newer round.
+   */
+  constructor(private nextSeq = 0) {}
+
+  /** The sequence number the next request gets (hand it to the next instance). */
+  seq(): number {
+    return this.nextSeq;
+  }
+
+  /**
+   * Registers a read of `req` at commit index `index`. Returns the context the confirming
+   * heartbeat round must carry.
+   */
+  addRequest(index: number, req: Message): Uint8Array {
+    const k = `ri:${(this.nextSeq++).toString(36)}`;
+    this.pending.set(k, { req, index, acks: new Set() });
+    this.queue.push(k);
+    return Uint8Array.from(k, (c) => c.charCodeAt(0));
   }
 
   /** Records that `id` answered the heartbeat carrying `ctx`; returns who answered so far. */
   recvAck(id: NodeId, ctx: Uint8Array): Set<NodeId> | undefined {
-    const rs = this.pending.get(contextKey(ctx));
+    const rs = this.pending.get(key(ctx));
     if (!rs) return undefined;
     rs.acks.add(id);
     return rs.acks;
   }
 
-  /** Removes and returns every request up to and including the one with `ctx`. */
+  /** Removes and returns every request up to and including the one confirmed by `ctx`. */
   advance(ctx: Uint8Array): ReadIndexStatus[] {
-    const key = contextKey(ctx);
-    const at = this.queue.indexOf(key);
+    const at = this.queue.indexOf(key(ctx));
     if (at < 0) return [];
     const done = this.queue.slice(0, at + 1);
     this.queue = this.queue.slice(at + 1);
@@ -58,10 +74,10 @@ export class ReadOnly {
     return out;
   }
 
-  /** The context of the newest pending read (the one a heartbeat should carry). */
+  /** The heartbeat context of the newest pending read (periodic heartbeats carry it too). */
   lastPendingContext(): Uint8Array | undefined {
     const k = this.queue[this.queue.length - 1];
-    return k === undefined ? undefined : this.pending.get(k)?.req.context;
+    return k === undefined ? undefined : Uint8Array.from(k, (c) => c.charCodeAt(0));
   }
 
   size(): number {

@@ -123,8 +123,7 @@ function handleReadIndex(r: Raft, m: Message): void {
     responseToReadIndex(r, m, r.log.committed);
     return;
   }
-  const ctx = m.context ?? new Uint8Array(0);
-  r.readOnly.addRequest(r.log.committed, m);
+  const ctx = r.readOnly.addRequest(r.log.committed, m);
   r.readOnly.recvAck(r.id, ctx);
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, ctx);
 }

@@ -25,7 +25,10 @@ describe("thesis §6.4 ReadIndex", () => {
     expect(a.readStates).toEqual([]); // not before the heartbeat round
     const hbs = net.queue.filter((m) => m.type === MessageType.MsgHeartbeat);
     expect(hbs).toHaveLength(2);
-    expect(hbs.every((m) => String.fromCharCode(...(m.context ?? [])) === "r1")).toBe(true);
+    // The round carries a context the leader generated for this read.
+    const round = String.fromCharCode(...(hbs[0]?.context ?? []));
+    expect(round).not.toBe("");
+    expect(hbs.every((m) => String.fromCharCode(...(m.context ?? [])) === round)).toBe(true);
     net.stabilize();
     expect(a.readStates).toEqual([{ index: 2, context: ctx("r1") }]);
     // No log write was needed.
@@ -86,5 +89,16 @@ describe("thesis §6.4 ReadIndex", () => {
     net.get("a").node.readIndex(ctx("s"));
     net.stabilize();
     expect(net.get("a").readStates).toEqual([{ index: 1, context: ctx("s") }]);
+  });
+
+  it("equal contexts from different nodes are answered separately", () => {
+    const net = new Network(["a", "b", "c"]);
+    net.elect("a");
+    net.get("b").node.readIndex(ctx("same"));
+    net.get("c").node.readIndex(ctx("same"));
+    net.get("a").node.readIndex(ctx("same"));
+    net.stabilize();
+    for (const id of ["a", "b", "c"])
+      expect(net.get(id).readStates).toEqual([{ index: 1, context: ctx("same") }]);
   });
 });
