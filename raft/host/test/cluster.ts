@@ -51,7 +51,8 @@ export class TestCluster {
 
   static async start(ids: readonly NodeId[], tuning: HostTuning = {}): Promise<TestCluster> {
     const root = await mkdtemp(join(tmpdir(), "warren-host-"));
-    const c = new TestCluster(root, tuning);
+    // Shorter election timeouts than production: loopback and tiny batches never stall long.
+    const c = new TestCluster(root, { electionTick: 10, ...tuning });
     for (const id of ids) await c.boot(id, join(root, id), 0);
     for (const a of c.nodes.values()) {
       for (const b of c.nodes.values()) {
