@@ -92,6 +92,7 @@ const configArb: fc.Arbitrary<ModelConfig> = fc.record(
   {
     ttl: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
     maxLength: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+    maxBytes: fc.option(fc.integer({ min: 0, max: 150 }), { nil: undefined }),
     overflow: fc.constantFrom("drop-head" as const, "reject-publish" as const),
     deliveryLimit: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
     dlx: fc.boolean(),
@@ -107,6 +108,7 @@ function toQueueConfig(c: ModelConfig): QueueConfig {
   };
   if (c.ttl !== undefined) args["x-message-ttl"] = c.ttl;
   if (c.maxLength !== undefined) args["x-max-length"] = c.maxLength;
+  if (c.maxBytes !== undefined) args["x-max-length-bytes"] = c.maxBytes;
   if (c.deliveryLimit !== undefined) args["x-delivery-limit"] = c.deliveryLimit;
   if (c.dlx) args["x-dead-letter-exchange"] = "dlx";
   return parseQueueArguments("q", args);

@@ -7,6 +7,7 @@ import type { DeadLetterReason } from "../types.js";
 export interface ModelConfig {
   ttl?: number | undefined;
   maxLength?: number | undefined;
+  maxBytes?: number | undefined;
   overflow: "drop-head" | "reject-publish";
   deliveryLimit?: number | undefined;
   dlx: boolean;
@@ -77,8 +78,14 @@ export class Model {
 
   publish(id: number, size: number, expiration: number | undefined, now: number): boolean {
     const c = this.config;
-    if (c.overflow === "reject-publish" && c.maxLength !== undefined && this.ready().length + 1 > c.maxLength)
+    const readyBytes = this.ready().reduce((n, m) => n + m.size, 0);
+    if (
+      c.overflow === "reject-publish" &&
+      ((c.maxLength !== undefined && this.ready().length + 1 > c.maxLength) ||
+        (c.maxBytes !== undefined && readyBytes + size > c.maxBytes))
+    ) {
       return false;
+    }
     let ttl = c.ttl;
     if (expiration !== undefined) ttl = ttl === undefined ? expiration : Math.min(ttl, expiration);
     this.msgs.push({ id, size, expiry: ttl === undefined ? Infinity : now + ttl, count: 0, state: "ready" });
@@ -209,8 +216,11 @@ export class Model {
   private deliver(now: number): void {
     this.serve(now);
     const c = this.config;
-    if (c.overflow === "drop-head" && c.maxLength !== undefined) {
-      while (this.ready().length > c.maxLength) this.die(this.ready()[0]!, "maxlen");
+    if (c.overflow === "drop-head") {
+      const over = () =>
+        (c.maxLength !== undefined && this.ready().length > c.maxLength) ||
+        (c.maxBytes !== undefined && this.ready().reduce((n, m) => n + m.size, 0) > c.maxBytes);
+      while (over()) this.die(this.ready()[0]!, "maxlen");
     }
   }
 
