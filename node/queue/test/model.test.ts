@@ -34,7 +34,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record(
       {
         t: fc.constant("publish" as const),
-        size: fc.integer({ min: 0, max: 50 }),
+        size: fc.constantFrom(0, 5, 10, 20, 50),
         expiration: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
       },
       { requiredKeys: ["t", "size"] },
@@ -92,7 +92,7 @@ const configArb: fc.Arbitrary<ModelConfig> = fc.record(
   {
     ttl: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
     maxLength: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
-    maxBytes: fc.option(fc.integer({ min: 0, max: 150 }), { nil: undefined }),
+    maxBytes: fc.option(fc.constantFrom(0, 10, 20, 50, 100), { nil: undefined }),
     overflow: fc.constantFrom("drop-head" as const, "reject-publish" as const),
     deliveryLimit: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
     dlx: fc.boolean(),
