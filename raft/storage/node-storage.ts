@@ -161,17 +161,27 @@ export class NodeStorage {
 
   /**
    * Reads a group back exactly as it was flushed: hard state, snapshot, and the log after the
-   * snapshot. A group never written loads as empty. Throws CorruptStorageError (naming the group
+   * snapshot. A group never written loads as empty and is created (listed by `groups()`, its
+   * marker staged for the next flush). Throws CorruptStorageError (naming the group
    * and key) on any undecodable record or inconsistent log. Must be called before staging writes
-   * for a group that exists on disk; flushes whatever is staged first, so the answer reflects it
-   * (loading a group again is allowed, but not while writes for it are being staged).
+   * for a group that exists on disk. If writes for this group are staged or in flight, they are
+   * flushed first, so the answer reflects them (loading a group again is allowed, but not while
+   * writes for it are being staged).
    */
   async load(group: GroupId): Promise<LoadedGroup> {
     this.checkUsable();
-    await this.flush();
+    // Only this group's own pending writes matter; other groups' batches need not be awaited.
+    if (this.staging.touches(group) || this.inflight?.batch.touches(group)) await this.flush();
     const { loaded, log } = await recoverGroup(this.db, group);
-    if (!this.known.has(group)) log.markerStaged = false;
     this.logs.set(group, log);
+    if (!this.known.has(group)) {
+      // Loading a group that was never written creates it: `groups()` lists it from now on,
+      // and its marker goes to disk with the next flush.
+      log.markerStaged = false;
+      this.known.add(group);
+      this.staging.touch(group);
+      stageMarker(this.staging, log);
+    }
     return loaded;
   }
 
@@ -187,6 +197,7 @@ export class NodeStorage {
       throw new RaftInvariantError(`raft storage, group ${group}: liveEntries staged without a snapshot`);
     }
     const b = this.staging;
+    b.touch(group);
     stageMarker(b, g);
     if (w.snapshot) stageInstall(b, g, w.snapshot, w.liveEntries ?? []);
     if (w.entries) stageAppend(b, g, w.entries);
@@ -200,6 +211,7 @@ export class NodeStorage {
   stageCompact(group: GroupId, snapshot: Snapshot): void {
     this.checkUsable();
     const g = this.groupLog(group);
+    this.staging.touch(group);
     stageMarker(this.staging, g);
     stageCompaction(this.staging, g, snapshot);
   }
@@ -207,6 +219,7 @@ export class NodeStorage {
   /** Queues the removal of everything stored for `group`. A later stage starts it afresh. */
   stageDeleteGroup(group: GroupId): void {
     this.checkUsable();
+    this.staging.touch(group);
     const g = this.logs.get(group);
     if (g) {
       stageDeleteLoaded(this.staging, g);

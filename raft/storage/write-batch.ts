@@ -31,9 +31,21 @@ export class WriteBatch {
   /** True when some op is a `clear` that must be expanded before writing. */
   hasClears = false;
   private readonly overlays = new Map<GroupId, GroupOverlay>();
+  /** Groups this batch writes anything for. */
+  private readonly touched = new Set<GroupId>();
 
   isEmpty(): boolean {
     return this.ops.length === 0;
+  }
+
+  /** Notes that this batch writes something for `group` (see {@link touches}). */
+  touch(group: GroupId): void {
+    this.touched.add(group);
+  }
+
+  /** Whether this batch writes anything for `group`: a load must then wait for it. */
+  touches(group: GroupId): boolean {
+    return this.touched.has(group);
   }
 
   put(key: string, value: Buffer): void {

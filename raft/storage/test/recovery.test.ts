@@ -44,6 +44,18 @@ describe("restart recovery", () => {
     }
   });
 
+  it("creates a group on its first load: listed at once, and after a restart", async () => {
+    const dir = await t.dir();
+    const s = await t.open(dir);
+    await s.load("fresh");
+    expect(await s.groups()).toEqual(["fresh"]);
+    await s.flush();
+    await s.close();
+    const r = await t.open(dir);
+    expect(await r.groups()).toEqual(["fresh"]);
+    expect(await r.load("fresh")).toEqual({ hardState: undefined, snapshot: undefined, entries: [] });
+  });
+
   it("refuses to stage writes for a stored group that was not loaded", async () => {
     const dir = await t.dir();
     const s = await t.open(dir);
