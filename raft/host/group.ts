@@ -137,9 +137,13 @@ export class Group {
 
   private applyEntry(e: Entry, isLeader: boolean): void {
     if (e.type === EntryType.ConfChange) {
-      const cc = decodeConfChange(e.data);
-      this.conf = this.node.applyConfChange(cc);
-      this.log.setConfState(this.conf);
+      // A snapshot from the leader covering this entry was installed into the core since this
+      // batch was collected: its configuration already includes the change (and later ones).
+      if (this.log.snapshot().meta.index < e.index) {
+        const cc = decodeConfChange(e.data);
+        this.conf = this.node.applyConfChange(cc);
+        this.log.setConfState(this.conf);
+      }
       this.proposals.settleApplied(e.index, e.term, this.conf);
       return;
     }
