@@ -35,7 +35,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       {
         t: fc.constant("publish" as const),
         size: fc.constantFrom(0, 5, 10, 20, 50),
-        expiration: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
+        expiration: fc.option(fc.constantFrom(0, 1, 50, 100, 300), { nil: undefined }),
       },
       { requiredKeys: ["t", "size"] },
     ),
@@ -82,7 +82,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("purge" as const) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant("time" as const), ms: fc.integer({ min: 0, max: 200 }) }),
+    arbitrary: fc.record({
+      t: fc.constant("time" as const),
+      ms: fc.oneof(fc.constantFrom(0, 1, 50, 100), fc.integer({ min: 0, max: 200 })),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("dlSettled" as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("restore" as const) }) },
@@ -90,7 +93,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 const configArb: fc.Arbitrary<ModelConfig> = fc.record(
   {
-    ttl: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
+    ttl: fc.option(fc.constantFrom(0, 1, 50, 100, 400), { nil: undefined }),
     maxLength: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
     maxBytes: fc.option(fc.constantFrom(0, 10, 20, 50, 100), { nil: undefined }),
     overflow: fc.constantFrom("drop-head" as const, "reject-publish" as const),
