@@ -110,7 +110,12 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         this.lastUsed = now;
         break;
       default:
-        throw new TypeError(`unknown queue command ${(command as { type: unknown }).type}`);
+        // A command from a newer version: every replica ignores it the same way (never crash the log).
+        reply = {
+          type: "error",
+          code: "NOT_IMPLEMENTED",
+          message: `unknown queue command ${String((command as { type: unknown }).type)}`,
+        };
     }
     this.deliverAll(now, effects);
     // As rabbit_fifo: consumers first, then the length limit (also after requeues).

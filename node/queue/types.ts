@@ -231,8 +231,11 @@ export type EnqueueReply =
 /** Errors a client sees; the node maps the code through node/errors.ts. */
 export interface QueueErrorReply {
   readonly type: "error";
-  /** ACCESS_REFUSED (403, exclusive use) or NOT_ALLOWED (530, duplicate consumer tag). */
-  readonly code: "ACCESS_REFUSED" | "NOT_ALLOWED";
+  /**
+   * ACCESS_REFUSED (403, exclusive use), NOT_ALLOWED (530, duplicate consumer tag),
+   * NOT_IMPLEMENTED (540, a command this version does not know).
+   */
+  readonly code: "ACCESS_REFUSED" | "NOT_ALLOWED" | "NOT_IMPLEMENTED";
   readonly message: string;
 }
 

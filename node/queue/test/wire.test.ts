@@ -52,3 +52,16 @@ describe("commands and results on the wire", () => {
     expect(Buffer.compare(wire.snapshot().state, direct.snapshot().state)).toBe(0);
   });
 });
+
+describe("unknown commands", () => {
+  it("are refused the same way on every replica instead of crashing the log", () => {
+    const m = new QueueMachine(parseQueueArguments("q", {}));
+    const r = m.apply({ group: "q", index: 1, term: 1, time: 0 }, {
+      type: "from-the-future",
+    } as unknown as QueueCommand);
+    expect(r).toEqual({
+      reply: { type: "error", code: "NOT_IMPLEMENTED", message: "unknown queue command from-the-future" },
+      effects: [],
+    });
+  });
+});
