@@ -2,7 +2,7 @@
  * RaftHost settings and their defaults.
  *
  * Timing is expressed in ticks of `tickMs`. Heartbeats go every 20 ms; a follower campaigns
- * after an election timeout the core randomizes in [200 ms, 400 ms). That timeout is longer
+ * after an election timeout the core randomizes in [300 ms, 600 ms). That timeout is longer
  * than the 100-150 ms one might pick on an idle machine on purpose: a leader's heartbeats
  * leave only between two batch writes, and under load a LevelDB batch write stalls for
  * 100-400 ms at times (measured in bench:raft on a shared 2-core machine), which with a
@@ -18,9 +18,9 @@ import type { Transport } from "../transport/index.js";
 
 /** One tick every 10 ms: the host's only timer for all groups. */
 export const DEFAULT_TICK_MS = 10;
-/** 20 ticks = 200 ms; the core randomizes each follower's timeout in [20, 40) ticks. */
-export const DEFAULT_ELECTION_TICK = 20;
-/** 2 ticks = 20 ms between heartbeats: ten heartbeats per minimum election timeout. */
+/** 30 ticks = 300 ms; the core randomizes each follower's timeout in [30, 60) ticks. */
+export const DEFAULT_ELECTION_TICK = 30;
+/** 2 ticks = 20 ms between heartbeats: fifteen heartbeats per minimum election timeout. */
 export const DEFAULT_HEARTBEAT_TICK = 2;
 /** A snapshot every 4096 applied entries bounds a group's in-memory log (1 KiB entries: ~4 MiB). */
 export const DEFAULT_SNAPSHOT_EVERY = 4096;
