@@ -48,7 +48,7 @@ import {
 } from "./keys.js";
 import { type LoadedGroup, recoverGroup } from "./recovery.js";
 import { LatencyWindow, type StorageStats } from "./stats.js";
-import { type LevelOp, WriteBatch } from "./write-batch.js";
+import { WriteBatch } from "./write-batch.js";
 
 /** One group's writes for the next flush. Applied in this order: snapshot, entries, hard state. */
 export interface StagedWrite {
@@ -349,33 +349,39 @@ export class NodeStorage {
     );
   }
 
+  /**
+   * Writes one staged batch as one LevelDB write with `sync: true`. A chained batch rather than
+   * `db.batch(array)`: abstract-level's array path clones and re-validates every operation in
+   * JavaScript (~10 us per op, measured), the chained one hands each op straight to the native
+   * WriteBatch (~1 us), and this runs on the event loop that also drives Raft.
+   */
   private async write(batch: WriteBatch): Promise<void> {
-    const ops = batch.hasClears ? await this.expandClears(batch) : (batch.ops as LevelOp[]);
+    const chain = this.db.batch();
+    try {
+      for (const op of batch.ops) {
+        if (op.type === "put") chain.put(op.key, op.value);
+        else if (op.type === "del") chain.del(op.key);
+        else await this.expandClear(chain, op.group);
+      }
+    } catch (err) {
+      await chain.close();
+      throw err;
+    }
+    const ops = chain.length;
     const start = performance.now();
-    await this.db.batch(ops, { sync: true });
+    await chain.write({ sync: true });
     this.latency.record(performance.now() - start);
     this.flushes++;
     this.entriesWritten += batch.entries;
     this.bytesWritten += batch.bytes;
-    this.opsWritten += ops.length;
+    this.opsWritten += ops;
   }
 
-  /** Replaces each `clear` op by deletes of the keys its group has on disk. */
-  private async expandClears(batch: WriteBatch): Promise<LevelOp[]> {
-    const out: LevelOp[] = [];
-    for (const op of batch.ops) {
-      if (op.type !== "clear") {
-        out.push(op);
-        continue;
-      }
-      for await (const key of this.db.keys({
-        gte: groupLowerBound(op.group),
-        lt: groupUpperBound(op.group),
-      })) {
-        out.push({ type: "del", key });
-      }
+  /** Adds deletes of every key `group` has on disk (a `clear` op of a group never loaded). */
+  private async expandClear(chain: ReturnType<Db["batch"]>, group: GroupId): Promise<void> {
+    for await (const key of this.db.keys({ gte: groupLowerBound(group), lt: groupUpperBound(group) })) {
+      chain.del(key);
     }
-    return out;
   }
 }
 

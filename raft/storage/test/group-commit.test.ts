@@ -9,14 +9,42 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-/** Counts LevelDB batch calls and whether each asked for an fsync. */
+interface ChainLike {
+  length: number;
+  write(opts?: { sync?: boolean }): Promise<void>;
+}
+
+/**
+ * Records every LevelDB batch the storage writes: how many operations it carried and whether
+ * it asked for an fsync. `failNext` makes the next batch's write hang until the test fails it.
+ */
 function spyBatches() {
-  const spy = vi.spyOn(Level.prototype, "batch");
-  const calls = () => spy.mock.calls as unknown[][];
+  const written: { ops: number; sync: boolean }[] = [];
+  const original = Level.prototype.batch;
+  let failNext: ((fail: (err: Error) => void) => void) | undefined;
+  const spy = vi.spyOn(Level.prototype, "batch").mockImplementation(function (
+    this: Level,
+    ...args: unknown[]
+  ) {
+    const chain = (original as (...a: unknown[]) => ChainLike).apply(this, args);
+    const write = chain.write.bind(chain);
+    const hook = failNext;
+    failNext = undefined;
+    chain.write = (opts) => {
+      written.push({ ops: chain.length, sync: opts?.sync === true });
+      if (!hook) return write(opts);
+      return new Promise<void>((_resolve, reject) => hook(reject));
+    };
+    return chain as unknown as ReturnType<Level["batch"]>;
+  } as unknown as Level["batch"]);
   return {
-    count: () => calls().length,
-    syncs: () => calls().map((c) => (c[1] as { sync?: boolean } | undefined)?.sync === true),
-    opsOf: (k: number) => (calls()[k]?.[0] as unknown[] | undefined)?.length ?? 0,
+    calls: () => spy.mock.calls.length,
+    count: () => written.length,
+    syncs: () => written.map((w) => w.sync),
+    opsOf: (k: number) => written[k]?.ops ?? 0,
+    failNext: (f: (fail: (err: Error) => void) => void) => {
+      failNext = f;
+    },
   };
 }
 
@@ -106,14 +134,13 @@ describe("a failed batch write", () => {
     await s.load("a");
     // The first batch write hangs until the test fails it, so the second stage surely overlaps it.
     let failWrite!: (err: Error) => void;
-    const hanging = () =>
-      new Promise<void>((_resolve, reject) => {
-        failWrite = reject;
-      });
-    vi.spyOn(Level.prototype, "batch").mockImplementationOnce(hanging as unknown as Level["batch"]);
+    const batches = spyBatches();
+    batches.failNext((fail) => {
+      failWrite = fail;
+    });
     s.stage("a", { entries: entries(1, 2, 1) });
     const first = s.flush().catch((e: unknown) => e);
-    await vi.waitFor(() => expect(Level.prototype.batch).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(batches.count()).toBe(1));
     s.stage("a", { entries: entries(3, 3, 1) });
     const second = s.flush().catch((e: unknown) => e);
     failWrite(new Error("EIO: fsync failed"));
