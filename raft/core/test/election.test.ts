@@ -8,6 +8,62 @@ import { Network } from "./network.js";
 
 const ELECTION = 10;
 
+describe("Raft §5.1 terms", () => {
+  it("servers start as followers", () => {
+    // Raft §5.2: "When servers start up, they begin as followers."
+    const net = new Network(["a", "b", "c"]);
+    for (const id of ["a", "b", "c"])
+      expect(net.raw(id).status()).toMatchObject({ role: Role.Follower, term: 0 });
+  });
+
+  it("a server seeing a larger term adopts it, and a leader or candidate reverts to follower", () => {
+    // Raft §5.1: "If one server's current term is smaller than the other's, then it updates
+    // its current term to the larger value. If a candidate or leader discovers that its term
+    // is out of date, it immediately reverts to follower state."
+    for (const type of [MessageType.MsgApp, MessageType.MsgHeartbeat, MessageType.MsgVote]) {
+      const net = new Network(["a", "b", "c"]);
+      net.elect("a");
+      const a = net.raw("a");
+      a.step({ type, from: "b", to: "a", term: 5, index: 0, logTerm: 0, commit: 0 });
+      expect(a.status()).toMatchObject({ role: Role.Follower, term: 5 });
+      expect(a.status().lead).toBe(type === MessageType.MsgVote ? "" : "b");
+    }
+  });
+
+  it("a request with a stale term is rejected", () => {
+    // Raft §5.1: "If a server receives a request with a stale term number, it rejects the request."
+    const net = new Network(["a", "b", "c"]);
+    net.elect("a");
+    net.elect("b"); // term 2
+    const b = net.raw("b");
+    b.step({
+      type: MessageType.MsgApp,
+      from: "a",
+      to: "b",
+      term: 1,
+      index: 1,
+      logTerm: 1,
+      entries: [],
+      commit: 1,
+    });
+    b.step({ type: MessageType.MsgVote, from: "c", to: "b", term: 1, index: 9, logTerm: 9 });
+    expect(b.status()).toMatchObject({ role: Role.Leader, term: 2 });
+    net.process("b");
+    // Nothing is appended or granted (etcd drops such messages silently by default)...
+    expect(
+      net.queue.filter((m) => m.type === MessageType.MsgVoteResp || m.type === MessageType.MsgAppResp),
+    ).toEqual([]);
+    // ...and with check-quorum a stale leader is told the newer term, so it steps down.
+    const cq = new Network(["a", "b", "c"], { checkQuorum: true });
+    cq.elect("a");
+    cq.isolate("a");
+    cq.elect("b");
+    cq.recover();
+    cq.tick(1, ["a"]);
+    expect(cq.raw("a").status()).toMatchObject({ role: Role.Follower, term: 2 });
+  });
+});
+
 describe("Raft §5.2 leader election", () => {
   it("a follower that hears nothing becomes a candidate and requests votes", () => {
     // Raft §5.2: "If a follower receives no communication over a period of time called the
