@@ -136,6 +136,28 @@ export class Chaos {
       this.cluster.note("sim", "partition", groups.map((g) => g.join(",")).join(" | "));
     }
     this.cluster.stats.partitions++;
+    this.hintCutLeaders();
+  }
+
+  /**
+   * A real transport also reports a peer down when a partition makes its keepalives time out,
+   * while that leader may well be alive on the other side: give the hint (sometimes) to nodes
+   * that can no longer hear their leader. The core must stay safe when the hint is wrong.
+   */
+  private hintCutLeaders(): void {
+    const cluster = this.cluster;
+    for (const peer of cluster.alive()) {
+      const lead = peer.lead;
+      if (lead === "" || !cluster.network.isCut(lead, peer.id) || !this.rng.chance(0.5)) continue;
+      cluster.localLater(
+        peer,
+        this.rng.range(UNITS_PER_TICK, 4 * UNITS_PER_TICK),
+        `leader ${lead} unreachable`,
+        () => {
+          if (peer.lead === lead && cluster.network.isCut(lead, peer.id)) peer.core.reportLeaderLost();
+        },
+      );
+    }
   }
 
   private healLinks(): void {
@@ -164,7 +186,9 @@ export class Chaos {
     const voters = cluster.conf.voters;
     const aliveVoters = alive.filter((n) => voters.includes(n.id)).length;
     const quorum = Math.floor(voters.length / 2) + 1;
-    const victim = this.rng.pick(alive);
+    // Half the time, hit a node with writes in flight: the interesting moment to lose power.
+    const syncing = alive.filter((n) => n.disk.pendingWrites > 0);
+    const victim = this.rng.pick(syncing.length > 0 && this.rng.chance(0.5) ? syncing : alive);
     const wouldLoseQuorum = voters.includes(victim.id) && aliveVoters - 1 < quorum;
     if (wouldLoseQuorum && !this.rng.chance(0.15)) return;
     const wasLeader = victim.id;
@@ -202,8 +226,11 @@ export class Chaos {
     const { voters, learners } = leader.conf;
     const options: ConfChange[] = [];
     const fresh = `n${this.nextNodeNum}`;
-    if (this.cluster.nodes.size < this.maxNodes)
+    // Bounded churn: at most maxNodes nodes in service, and a few times that many over a run.
+    const inService = [...this.cluster.nodes.values()].filter((n) => !n.retired).length;
+    if (inService < this.maxNodes && this.cluster.nodes.size < 4 * this.maxNodes) {
       options.push({ type: ConfChangeType.AddLearner, node: fresh });
+    }
     for (const l of learners) options.push({ type: ConfChangeType.AddVoter, node: l });
     if (voters.length > 3) for (const v of voters) options.push({ type: ConfChangeType.RemoveNode, node: v });
     for (const l of learners) options.push({ type: ConfChangeType.RemoveNode, node: l });
