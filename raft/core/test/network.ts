@@ -245,6 +245,7 @@ export function text(e: Entry): string {
 function config(id: NodeId, o: NodeOptions, seed: number): RaftConfig {
   return {
     id,
+    group: "g",
     electionTick: 10,
     heartbeatTick: 1,
     preVote: false,
