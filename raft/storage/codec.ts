@@ -17,6 +17,7 @@
 import { Packr } from "msgpackr";
 import type { ConfState, Entry, EntryType, HardState, NodeId, Snapshot } from "../core/types.js";
 
+/** One encoder/decoder for every storage value; stateless with `useRecords: false`. */
 const packr = new Packr({ useRecords: false });
 
 /** A stored value failed to decode or does not have the expected shape. */
@@ -24,6 +25,10 @@ export class RecordDecodeError extends Error {
   override name = "RecordDecodeError";
 }
 
+/**
+ * Decodes one msgpack value. msgpackr also rejects trailing bytes ("end of buffer not reached"),
+ * so a value that was cut short or had garbage appended fails here rather than half-decoding.
+ */
 function unpack(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes);
@@ -32,6 +37,7 @@ function unpack(bytes: Uint8Array): unknown {
   }
 }
 
+/** A non-negative safe integer: indexes and terms beyond 2^53 cannot be represented exactly. */
 function isIndex(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
@@ -49,10 +55,12 @@ function asNodeIds(v: unknown, what: string): NodeId[] {
   return v as NodeId[];
 }
 
+/** Encodes a log entry; the index is stored too so recovery can check it against the key. */
 export function encodeEntry(e: Entry): Buffer {
   return packr.pack([e.index, e.term, e.type, e.data]);
 }
 
+/** Decodes a stored entry; throws RecordDecodeError on anything but `[index>=1, term, 0|1, bytes]`. */
 export function decodeEntry(bytes: Uint8Array): Entry {
   const v = unpack(bytes);
   if (!Array.isArray(v) || v.length !== 4) throw new RecordDecodeError("entry is not a 4-element array");
@@ -63,10 +71,12 @@ export function decodeEntry(bytes: Uint8Array): Entry {
   return { index, term, type: type as EntryType, data: asBytes(data, "entry data") };
 }
 
+/** Encodes a HardState as `[term, vote, commit]`. */
 export function encodeHardState(hs: HardState): Buffer {
   return packr.pack([hs.term, hs.vote, hs.commit]);
 }
 
+/** Decodes a stored HardState; throws RecordDecodeError on a wrong shape. */
 export function decodeHardState(bytes: Uint8Array): HardState {
   const v = unpack(bytes);
   if (!Array.isArray(v) || v.length !== 3) throw new RecordDecodeError("hard state is not a 3-element array");
@@ -77,11 +87,13 @@ export function decodeHardState(bytes: Uint8Array): HardState {
   return { term, vote, commit };
 }
 
+/** Encodes a Snapshot (meta, live list and data in one record, so they are replaced together). */
 export function encodeSnapshot(s: Snapshot): Buffer {
   const m = s.meta;
   return packr.pack([m.index, m.term, m.conf.voters, m.conf.learners, s.live, s.data]);
 }
 
+/** Decodes a stored Snapshot, including the live-list invariant of the Snapshot contract. */
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
   const v = unpack(bytes);
   if (!Array.isArray(v) || v.length !== 6) throw new RecordDecodeError("snapshot is not a 6-element array");
@@ -112,10 +124,12 @@ export function checkLiveList(live: readonly number[], snapshotIndex: number): v
   }
 }
 
+/** Encodes the database's format version (the `w:format` key). */
 export function encodeFormat(version: number): Buffer {
   return packr.pack(version);
 }
 
+/** Decodes the format version; throws RecordDecodeError if it is not an integer. */
 export function decodeFormat(bytes: Uint8Array): number {
   const v = unpack(bytes);
   if (!isIndex(v)) throw new RecordDecodeError("format version is not an integer");

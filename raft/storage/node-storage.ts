@@ -77,8 +77,10 @@ export interface NodeStorageOptions {
  */
 export const DEFAULT_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 
+/** The database handle: UTF-8 keys (see keys.ts), Buffer values (see codec.ts). */
 type Db = Level<string, Buffer>;
 
+/** A promise with its settle functions, for the waiters of a batch not started yet. */
 interface Deferred {
   readonly promise: Promise<void>;
   resolve(): void;
@@ -106,8 +108,10 @@ export class NodeStorage {
   private inflight: { readonly batch: WriteBatch; readonly done: Promise<void> } | undefined;
   /** Waiters of the staged batch: set once someone called flush() with something staged. */
   private pending: Deferred | undefined;
+  /** Set once a batch write failed: every later call throws it (see the class comment). */
   private failure: Error | undefined;
   private closed = false;
+  /** Counters behind `stats()`. */
   private flushes = 0;
   private entriesWritten = 0;
   private bytesWritten = 0;
@@ -298,6 +302,7 @@ export class NodeStorage {
     await this.db.close();
   }
 
+  /** Throws the recorded failure, or if closed; every public operation starts with it. */
   private checkUsable(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new RaftInvariantError("raft storage is closed");
@@ -385,7 +390,10 @@ export class NodeStorage {
   }
 }
 
-/** Checks (or, on an empty database, writes) the format version. */
+/**
+ * Checks (or, on an empty database, writes) the format version, so a future incompatible layout
+ * is refused instead of misread, and a directory of unrelated LevelDB data is not adopted.
+ */
 async function checkFormat(db: Db, dir: string): Promise<void> {
   const stored = await db.get(FORMAT_KEY);
   if (stored === undefined) {

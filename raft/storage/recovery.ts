@@ -22,11 +22,18 @@ export interface LoadedGroup {
   entries: Entry[];
 }
 
-/** The subset of a LevelDB handle recovery needs (a plain `Level<string, Buffer>` fits). */
+/**
+ * The subset of a LevelDB handle recovery needs (a plain `Level<string, Buffer>` fits). Keeping
+ * it this narrow lets a test or tool run recovery over any sorted key-value source.
+ */
 export interface RecordSource {
   iterator(opts: { gte: string; lt: string }): AsyncIterable<[string, Buffer]>;
 }
 
+/**
+ * The one wording of a corruption found at startup: it names the group, the key and the reason,
+ * and tells the operator what to do, because this error ends the process.
+ */
 export function corrupt(group: GroupId, key: string, reason: string): CorruptStorageError {
   return new CorruptStorageError(
     `refusing to start: raft storage for group ${JSON.stringify(group)} is corrupt at key ` +
@@ -35,6 +42,7 @@ export function corrupt(group: GroupId, key: string, reason: string): CorruptSto
   );
 }
 
+/** Runs a decoder and turns its shape error into a CorruptStorageError naming group and key. */
 function decodeAt<T>(group: GroupId, key: string, what: string, decode: () => T): T {
   try {
     return decode();
@@ -44,7 +52,13 @@ function decodeAt<T>(group: GroupId, key: string, what: string, decode: () => T)
   }
 }
 
-/** Reads and validates one group; returns the Raft view and the bookkeeping for later stages. */
+/**
+ * Reads and validates one group; returns the Raft view and the bookkeeping for later stages.
+ *
+ * One range scan returns the group's keys in byte order: entries first (sorted by index, see
+ * keys.ts), then `h`, then `s`. The entries are only checked once the snapshot is known, since
+ * which ones may sit below it depends on its live list.
+ */
 export async function recoverGroup(
   db: RecordSource,
   group: GroupId,
@@ -75,6 +89,7 @@ export async function recoverGroup(
     }
   }
 
+  // Without a snapshot the log starts at index 1 and any term is acceptable for it.
   const snapIndex = snapshot?.meta.index ?? 0;
   const snapTerm = snapshot?.meta.term ?? 0;
   const live = snapshot?.live ?? [];
@@ -84,6 +99,7 @@ export async function recoverGroup(
   let prevTerm = snapTerm;
 
   for (const { key, entry } of stored) {
+    // Below the snapshot only live entries survive compaction (it deletes the rest atomically).
     if (entry.index <= snapIndex) {
       if (!liveSet.has(entry.index)) {
         throw corrupt(group, key, `entry ${entry.index} is below snapshot ${snapIndex} and not live`);
@@ -91,10 +107,12 @@ export async function recoverGroup(
       liveFound.add(entry.index);
       continue;
     }
+    // Raft's Log Matching property needs the log to be one contiguous run after the snapshot.
     const expected = snapIndex + entries.length + 1;
     if (entry.index !== expected) {
       throw corrupt(group, key, `the log has a hole: expected entry ${expected}, found ${entry.index}`);
     }
+    // Terms never decrease along a Raft log (a leader only appends entries of its own term).
     if (entry.term < prevTerm) {
       throw corrupt(
         group,
@@ -110,6 +128,8 @@ export async function recoverGroup(
     if (!liveFound.has(i))
       throw corrupt(group, snapshotKeyName, `live entry ${i} named by the snapshot is missing`);
   }
+  // etcd's loadState check: a commit index beyond the log means entries the node acknowledged
+  // as committed are gone.
   const lastIndex = snapIndex + entries.length;
   if (hardState && hardState.commit > lastIndex) {
     throw corrupt(

@@ -27,6 +27,7 @@ export interface FramedConnectionEvents {
   onClose(reason: string | undefined, error: Error | undefined): void;
 }
 
+/** A socket with framing and decoding; the owner reads `onFrame`, writes with `sendValue`/`socket`. */
 export class FramedConnection {
   private readonly decoder: FrameDecoder;
   /**
@@ -35,8 +36,11 @@ export class FramedConnection {
    * whole socket chunk it arrived in (entry data is kept in memory by the Raft log).
    */
   private readonly unpackr = new Unpackr({ useRecords: false, copyBuffers: true });
+  /** Why we closed it, if we did (reported once through `onClose`). */
   private closedReason: string | undefined;
+  /** The socket emitted `close`. */
   private closed = false;
+  /** The last socket error (ECONNREFUSED, ECONNRESET...), for the close log. */
   private error: Error | undefined;
 
   constructor(
@@ -56,6 +60,7 @@ export class FramedConnection {
     });
   }
 
+  /** True once closing started (by us or the socket): no more frames are delivered or written. */
   get isClosed(): boolean {
     return this.closed || this.closedReason !== undefined;
   }
@@ -77,6 +82,7 @@ export class FramedConnection {
     this.socket.destroy();
   }
 
+  /** Splits, decodes and hands over the frames of one chunk; the first bad one closes the socket. */
   private receive(chunk: Buffer): void {
     if (this.isClosed) return;
     let frames: Buffer[];

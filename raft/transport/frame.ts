@@ -25,7 +25,9 @@ export function encodeFrame(body: Uint8Array): Buffer {
  * frame spans several of them.
  */
 export class FrameDecoder {
+  /** Received chunks not yet consumed; the first may be a tail of a larger chunk. */
   private chunks: Buffer[] = [];
+  /** Total bytes in `chunks`. */
   private buffered = 0;
   /** Body length of the frame being read, or -1 while reading a header. */
   private need = -1;

@@ -22,6 +22,7 @@ export const NONCE_BYTES = 32;
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 const PROOF_BYTES = 32;
 
+/** Dialer -> acceptor: who I am, whom I want, and my nonce. */
 export interface Hello {
   readonly t: "hello";
   readonly v: number;
@@ -29,20 +30,24 @@ export interface Hello {
   readonly to: NodeId;
   readonly nonce: Uint8Array;
 }
+/** Acceptor -> dialer: who I am, my nonce, and my proof over both nonces. */
 export interface Challenge {
   readonly t: "challenge";
   readonly from: NodeId;
   readonly nonce: Uint8Array;
   readonly proof: Uint8Array;
 }
+/** Dialer -> acceptor: my proof over both nonces. */
 export interface Auth {
   readonly t: "auth";
   readonly proof: Uint8Array;
 }
+/** Acceptor -> dialer: authenticated; from now on the dialer sends messages. */
 export interface Welcome {
   readonly t: "welcome";
 }
 
+/** A fresh random nonce (CSPRNG). */
 export function newNonce(): Buffer {
   return randomBytes(NONCE_BYTES);
 }
@@ -81,6 +86,7 @@ function isId(v: unknown): v is NodeId {
   return typeof v === "string" && v.length > 0 && v.length <= 256;
 }
 
+/** The parse* functions return undefined for anything but the exact expected shape. */
 export function parseHello(v: unknown): Hello | undefined {
   if (!isRecord(v) || v.t !== "hello" || v.v !== PROTOCOL_VERSION) return undefined;
   if (!isId(v.from) || !isId(v.to) || !isBytes(v.nonce, NONCE_BYTES)) return undefined;

@@ -21,27 +21,39 @@ import {
   proofMatches,
 } from "./handshake.js";
 
+/** What an inbound connection needs from the Transport that accepted it. */
 export interface InboundContext {
+  /** Our node id: a hello must be addressed to it. */
   readonly self: NodeId;
   readonly secret: string;
+  /** Frame limit once authenticated (before that, HANDSHAKE_MAX_FRAME_BYTES). */
   readonly maxFrameBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   /** The peer proved its identity; the transport may retire an older connection from it. */
   readonly onAuthenticated: (c: InboundConnection) => void;
+  /** One message of the authenticated peer, in the order the peer sent it. */
   readonly onMessage: (from: NodeId, channel: string, payload: unknown) => void;
   /** The socket closed; `wasAuthenticated` tells whether it ever carried messages. */
   readonly onClosed: (c: InboundConnection, wasAuthenticated: boolean) => void;
 }
 
+/**
+ * `hello`: waiting for the dialer's hello (nothing else is accepted); `auth`: challenge sent,
+ * waiting for the dialer's proof; `up`: authenticated, frames are messages. Never goes back.
+ */
 type InboundState = "hello" | "auth" | "up";
 
 export class InboundConnection {
   private state: InboundState = "hello";
   private readonly conn: FramedConnection;
+  /** Our challenge nonce: fresh per connection, so a recorded proof is useless here. */
   private readonly nonce = newNonce();
+  /** The dialer's hello, kept for the proof check; set from state `auth` on. */
   private hello: Hello | undefined;
+  /** The handshake deadline; cleared once authenticated. */
   private readonly timer: NodeJS.Timeout;
+  /** `address:port` of the dialer, for logs (the id is not trusted before the proof). */
   private readonly remote: string;
   /** Set when the transport replaced this connection by a newer one from the same peer. */
   superseded = false;
@@ -63,6 +75,7 @@ export class InboundConnection {
     return this.state === "up" ? this.hello?.from : undefined;
   }
 
+  /** Closes the socket; `reason` is logged unless it is a routine one (shutdown, superseded). */
   close(reason: string): void {
     this.conn.close(reason);
   }

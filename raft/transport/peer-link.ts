@@ -20,11 +20,13 @@ import {
   proofMatches,
 } from "./handshake.js";
 
+/** A node's listen address. */
 export interface PeerAddress {
   readonly host: string;
   readonly port: number;
 }
 
+/** Reconnect backoff parameters (see {@link backoffDelay}). */
 export interface BackoffOptions {
   /** First retry delay (ms). */
   readonly initialMs: number;
@@ -41,6 +43,7 @@ export function backoffDelay(attempt: number, o: BackoffOptions, random: () => n
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
+/** Everything a link needs; the Transport builds one per peer. */
 export interface PeerLinkOptions {
   readonly self: NodeId;
   readonly peer: NodeId;
@@ -51,18 +54,28 @@ export interface PeerLinkOptions {
   readonly backoff: BackoffOptions;
   readonly random: () => number;
   readonly logger: Logger;
+  /** The handshake completed: frames flow. */
   readonly onUp: (peer: NodeId) => void;
+  /** An authenticated connection was lost (not called for failed attempts or for close()). */
   readonly onDown: (peer: NodeId) => void;
 }
 
+/**
+ * `idle` (no socket; a reconnect timer may be armed) -> `connecting` (TCP connect, hello sent on
+ * connect) -> `challenge` (waiting for the acceptor's proof) -> `welcome` (our proof sent) -> `up`.
+ * Any failure goes back to `idle`; `closed` is final.
+ */
 type LinkState = "idle" | "connecting" | "challenge" | "welcome" | "up" | "closed";
 
 export class PeerLink {
   /** Frames waiting for the connection (or for the end of this event-loop turn). */
   private queue: Buffer[] = [];
+  /** Sum of the queued frames' lengths (the queue bound counts this plus the socket's buffer). */
   private queuedBytes = 0;
   private state: LinkState = "idle";
+  /** The current socket, whatever its state; callbacks of an older socket are ignored. */
   private conn: FramedConnection | undefined;
+  /** Our nonce for the current attempt. */
   private nonce: Buffer = Buffer.alloc(0);
   /** Consecutive failed attempts since the last successful handshake (drives the backoff). */
   private attempt = 0;
@@ -73,10 +86,12 @@ export class PeerLink {
 
   constructor(private readonly o: PeerLinkOptions) {}
 
+  /** The address this link dials. */
   get address(): PeerAddress {
     return this.o.addr;
   }
 
+  /** True while the connection is authenticated. */
   get isUp(): boolean {
     return this.state === "up";
   }
@@ -125,6 +140,7 @@ export class PeerLink {
     this.conn?.close("transport closing");
   }
 
+  /** One connection attempt: connect, then the dialer's side of the handshake. */
   private dial(): void {
     this.reconnectTimer = undefined;
     this.state = "connecting";
@@ -189,6 +205,11 @@ export class PeerLink {
     return `unexpected frame in state ${this.state}`;
   }
 
+  /**
+   * The socket closed, for whatever reason: log at a level that matches the cause (our own
+   * protocol verdicts and abandoned handshakes are warnings, a refused connect while the peer is
+   * down is routine), arm the reconnect, and report a lost peer if it was up.
+   */
   private onClosed(conn: FramedConnection, reason: string | undefined, err: Error | undefined): void {
     if (this.conn !== conn) return;
     this.conn = undefined;

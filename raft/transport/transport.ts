@@ -55,7 +55,12 @@ export interface TransportOptions {
   readonly random?: () => number;
 }
 
+/**
+ * Receives one message of a channel. `from` is the authenticated peer of the connection it came
+ * on; `payload` is whatever msgpack decoded (byte strings as Buffers): validate its shape.
+ */
 export type MessageHandler = (from: NodeId, payload: unknown) => void;
+/** Receives a peer-up or peer-down event. */
 export type PeerCallback = (peer: NodeId) => void;
 
 /** Counters for metrics and tests. */
@@ -67,10 +72,14 @@ export interface TransportStats {
   readonly framesDropped: number;
 }
 
+/** See the module comment. One instance per node; all methods are safe to call before `start()`. */
 export class Transport {
+  /** Options with defaults applied. */
   private readonly o: Required<Omit<TransportOptions, "peers" | "reconnect">> & { backoff: BackoffOptions };
   private readonly handlers = new Map<string, MessageHandler[]>();
+  /** Our outbound link to each peer (never one for ourselves). */
   private readonly links = new Map<NodeId, PeerLink>();
+  /** Every accepted socket, authenticated or not, so close() can end them all. */
   private readonly inbound = new Set<InboundConnection>();
   /** The live authenticated inbound connection of each peer (a newer one retires the older). */
   private readonly inboundByPeer = new Map<NodeId, InboundConnection>();
@@ -78,6 +87,7 @@ export class Transport {
   private readonly downCallbacks: PeerCallback[] = [];
   /** Links with frames queued this turn. */
   private readonly dirty = new Set<PeerLink>();
+  /** The pending end-of-turn flush, if one is scheduled. */
   private flushImmediate: NodeJS.Immediate | undefined;
   private server: Server | undefined;
   private started = false;
@@ -223,17 +233,20 @@ export class Transport {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Counts a refused frame; `send()` returns its result. */
   private drop(): false {
     this.counters.framesDropped++;
     return false;
   }
 
+  /** End of the turn: every peer that got frames writes them in one burst. */
   private flushAll(): void {
     this.flushImmediate = undefined;
     for (const link of this.dirty) link.flush();
     this.dirty.clear();
   }
 
+  /** Runs peer callbacks; one that throws is logged and does not stop the others. */
   private emit(callbacks: readonly PeerCallback[], peer: NodeId): void {
     if (this.closed) return;
     for (const cb of callbacks) {
@@ -245,6 +258,7 @@ export class Transport {
     }
   }
 
+  /** A peer dialed us: run the acceptor's handshake, then deliver its messages. */
   private accept(socket: Socket): void {
     if (this.closed) {
       socket.destroy();
@@ -278,6 +292,7 @@ export class Transport {
     this.inbound.add(c);
   }
 
+  /** Hands one message to its channel's handlers, in registration order. */
   private deliver(from: NodeId, channel: string, payload: unknown): void {
     if (this.closed) return;
     this.counters.framesReceived++;
