@@ -7,7 +7,7 @@
 import { CAMPAIGN_TRANSFER, hup, voteRespType } from "./election.js";
 import type { Raft } from "./raft.js";
 import type { Message } from "./types.js";
-import { MessageType, NONE } from "./types.js";
+import { MessageType, NONE, Role } from "./types.js";
 
 /** Handles term bookkeeping and role-independent messages; false when `m` is fully handled. */
 export function stepTerm(r: Raft, m: Message): boolean {
@@ -76,6 +76,12 @@ function handleVoteRequest(r: Raft, m: Message): void {
     if (m.type === MessageType.MsgVote) {
       r.electionElapsed = 0;
       r.vote = m.from;
+    } else if (r.role === Role.PreCandidate && m.term === r.term + 1 && m.from < r.id) {
+      // Two pre-candidates for the same term, each granting the other, would both start an
+      // election and split the vote (likely when both learned of the leader's death at once).
+      // Tie-break by id: the one with the larger id steps back for this round. Pre-votes only
+      // affect liveness, and the other's log is at least as up-to-date as ours.
+      r.becomeFollower(r.term, NONE);
     }
   } else {
     r.send({ type: voteRespType(m.type), to: m.from, term: Math.max(r.term, 1), reject: true });

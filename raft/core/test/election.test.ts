@@ -355,6 +355,27 @@ describe("leader lost: the host's fast-failover hint", () => {
     expect(net.raw("b").status().commit).toBe(net.raw("c").status().commit);
   });
 
+  it("two followers told at the same time do not split the vote (id tie-break in pre-vote)", () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const conf = { voters: ["a", "b", "c"], learners: [] };
+      const opts = { checkQuorum: true, preVote: true };
+      const net = new Network([], opts);
+      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
+      net.elect("a");
+      net.isolate("a");
+      net.raw("b").reportLeaderLost();
+      net.raw("c").reportLeaderLost();
+      let ticks = 0;
+      while (net.leaders().filter((id) => id !== "a").length === 0 && ticks < 2 * ELECTION) {
+        net.tick(1, ["b", "c"]);
+        ticks++;
+      }
+      const leader = net.leaders().find((id) => id !== "a")!;
+      expect({ seed, term: net.raw(leader).status().term }).toEqual({ seed, term: 2 });
+      expect(ticks).toBeLessThanOrEqual(4);
+    }
+  });
+
   it("without the hint the lease keeps the old leader's followers waiting a full timeout", () => {
     const net = new Network(["a", "b", "c"], { checkQuorum: true, preVote: true });
     net.elect("a");
