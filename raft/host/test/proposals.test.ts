@@ -7,7 +7,7 @@ import { ProposalDroppedError, ProposalTimeoutError } from "../../errors.js";
 import { ProposalTracker, ReadTracker } from "../proposals.js";
 
 const entry = (index: number, term: number): Entry => ({ index, term, type: 0, data: new Uint8Array([1]) });
-const outcome = (p: Promise<unknown>) =>
+const outcome = (p: Promise<unknown>): Promise<{ ok?: unknown; err?: unknown }> =>
   p.then(
     (v) => ({ ok: v }),
     (e: unknown) => ({ err: e }),
