@@ -114,10 +114,12 @@ export class Raft {
     this.becomeFollower(this.term, NONE);
   }
 
+  /** Figure 2's persistent state (plus the commit index, as etcd persists it). */
   hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
+  /** Volatile state the host reports (leader changes), never persisted. */
   softState(): SoftState {
     return { lead: this.lead, role: this.role };
   }
@@ -190,8 +192,9 @@ export class Raft {
     this.trk.resetVotes();
     const last = this.log.lastIndex();
     for (const [id, pr] of this.trk.progress) {
+      // Figure 2: "nextIndex [initialized to leader last log index + 1], matchIndex
+      // [initialized to 0]"; every follower starts in probe state.
       pr.match = 0;
-      pr.next = last + 1;
       pr.becomeProbe();
       pr.next = last + 1;
       pr.recentActive = false;

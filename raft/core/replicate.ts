@@ -10,6 +10,7 @@ import { ProgressState } from "./tracker/progress.js";
 import type { Entry, Snapshot } from "./types.js";
 import { MessageType, Role } from "./types.js";
 
+/** Sends `to` what it needs now, even an empty MsgApp (a probe, or to carry the commit index). */
 export function sendAppend(r: Raft, to: string): void {
   maybeSendAppend(r, to, true);
 }
@@ -96,6 +97,10 @@ export function bcastAppend(r: Raft): void {
   }
 }
 
+/**
+ * Heartbeats to every member. They carry the newest pending ReadIndex context, so a periodic
+ * heartbeat also confirms reads whose dedicated round was lost.
+ */
 export function bcastHeartbeat(r: Raft): void {
   const ctx = r.readOnly.lastPendingContext();
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, ctx);
@@ -107,6 +112,7 @@ export function flushBcast(r: Raft): void {
   r.needBcast = false;
 }
 
+/** Thesis §3.10: tells an up-to-date transferee to start an election at once. */
 export function sendTimeoutNow(r: Raft, to: string): void {
   r.send({ type: MessageType.MsgTimeoutNow, to });
 }

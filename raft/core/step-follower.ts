@@ -59,9 +59,18 @@ function heardFromLeader(r: Raft, m: Message): void {
 
 // ---------------------------------------------------------------- receivers (shared with candidates)
 
-/** AppendEntries receiver (Figure 2). Acknowledged only after the host persisted (Ready order). */
+/**
+ * AppendEntries receiver (Figure 2). The acknowledgement goes into the same Ready as the
+ * appended entries, so the host sends it only after they are durable: an acknowledged entry
+ * survives this node's crash, which is what the leader's majority count relies on.
+ *
+ * Answers: success with the index of the last entry known to match (the leader's `match`),
+ * or a rejection of `index` with a hint for fast backtracking.
+ */
 export function handleAppendEntries(r: Raft, m: Message): void {
   const index = m.index ?? 0;
+  // Everything up to our commit index is known to match any leader's log (Leader
+  // Completeness); an older, duplicated or reordered MsgApp is answered with it.
   if (index < r.log.committed) {
     r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.committed });
     return;
@@ -83,6 +92,11 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   });
 }
 
+/**
+ * Heartbeat receiver. The leader sends min(our match, its commit), an index our log is known
+ * to share with it, so committing up to it is safe without a consistency check. The context
+ * (a ReadIndex round) is echoed back.
+ */
 export function handleHeartbeat(r: Raft, m: Message): void {
   r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()));
   const resp: Outgoing = { type: MessageType.MsgHeartbeatResp, to: m.from };
@@ -90,7 +104,11 @@ export function handleHeartbeat(r: Raft, m: Message): void {
   r.send(resp);
 }
 
-/** InstallSnapshot receiver (Figure 13). */
+/**
+ * InstallSnapshot receiver (Figure 13). The snapshot reaches the host in the next Ready
+ * (installed before any entry); the answer tells the leader where our log now ends, and
+ * moves its progress out of snapshot state.
+ */
 export function handleSnapshot(r: Raft, m: Message): void {
   const s = m.snapshot;
   if (!s) return;
@@ -113,6 +131,7 @@ export function restore(r: Raft, s: NonNullable<Message["snapshot"]>): boolean {
     r.log.commitTo(s.meta.index);
     return false;
   }
+  // Figure 13 steps 7-8: discard the whole log; the configuration comes with the snapshot.
   r.log.restore(s);
   r.trk.progress.clear();
   r.trk.applyConf(s.meta.conf, r.log.lastIndex() + 1);

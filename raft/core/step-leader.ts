@@ -59,6 +59,12 @@ export function stepLeader(r: Raft, m: Message): void {
   }
 }
 
+/**
+ * MsgAppResp (Figure 2's leader rules: "If successful: update nextIndex and matchIndex for
+ * follower; if AppendEntries fails because of log inconsistency: decrement nextIndex and
+ * retry"), with etcd's state machine per follower: the first success of a probe switches to
+ * pipelined replication; a rejection in replicate state falls back to probing.
+ */
 function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true;
   if (m.reject) {
@@ -96,6 +102,10 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
+/**
+ * MsgHeartbeatResp: proof of life (check-quorum, un-pausing a probe), a chance to resend what
+ * a follower lacks, and a vote for pending ReadIndex rounds.
+ */
 function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true;
   pr.probeSent = false;
@@ -128,6 +138,10 @@ function handleReadIndex(r: Raft, m: Message): void {
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendHeartbeat(r, id, ctx);
 }
 
+/**
+ * Thesis §3.10: start a leadership transfer to `m.from`. Proposals are refused until it
+ * finishes or is aborted (one election timeout later, or when the target leaves).
+ */
 function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
   if (pr.isLearner) return; // a learner cannot lead
   const transferee = m.from;
@@ -143,6 +157,10 @@ function handleTransferLeader(r: Raft, m: Message, pr: Progress): void {
   else sendAppend(r, transferee);
 }
 
+/**
+ * Serves the reads that waited for the first commit of this leader's term (thesis §6.4
+ * step 1), now that its commit index is known to be current.
+ */
 export function releasePendingReadIndexMessages(r: Raft): void {
   if (r.pendingReadIndexMessages.length === 0 || !r.committedEntryInCurrentTerm()) return;
   const msgs = r.pendingReadIndexMessages;

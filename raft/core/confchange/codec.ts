@@ -1,12 +1,16 @@
 /**
  * Encoding of a {@link ConfChange} in a ConfChange entry's `data`: a MessagePack map
- * `{type, node, conf?: {voters, learners}}`, byte-compatible with msgpackr (which both decodes this and produces map16
- * headers this decoder accepts). Written by hand because the core is pure and dependency
- * free; it only handles the few shapes a ConfChange needs.
+ * `{type, node, conf?: {voters, learners}}`, byte-compatible with msgpackr (msgpackr decodes
+ * what this writes, and this decodes msgpackr's map16/str8 output). Written by hand because
+ * the core is pure and dependency free; it only handles the few shapes a ConfChange needs.
+ *
+ * The format is part of the log: changing it breaks replicas that replay old entries, so it
+ * only ever gains optional keys.
  */
 import { RaftInvariantError } from "../../errors.js";
 import type { ConfChange, ConfChangeType, ConfState } from "../types.js";
 
+/** Encodes `cc` (with its resulting configuration when present) for a ConfChange entry. */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   const node = utf8Encode(cc.node);
   const out: number[] = [cc.conf ? 0x83 : 0x82];
@@ -35,6 +39,11 @@ function pushStrArray(out: number[], items: readonly string[]): void {
   for (const s of items) pushStr(out, utf8Encode(s));
 }
 
+/**
+ * Decodes a ConfChange entry's data (the host calls it before `applyConfChange`). Throws
+ * RaftInvariantError on anything else: a committed entry that cannot be decoded means the
+ * log is corrupt, and replicas must not diverge by skipping it.
+ */
 export function decodeConfChange(data: Uint8Array): ConfChange {
   const r = new Reader(data);
   const n = r.mapHeader();
@@ -68,6 +77,7 @@ function readConf(r: Reader): ConfState {
   return { voters, learners };
 }
 
+/** Appends a MessagePack string header (fixstr, str8 or str16) and the UTF-8 bytes. */
 function pushStr(out: number[], bytes: number[]): void {
   const n = bytes.length;
   if (n < 32) out.push(0xa0 | n);
@@ -76,6 +86,7 @@ function pushStr(out: number[], bytes: number[]): void {
   for (const b of bytes) out.push(b);
 }
 
+/** A cursor over the bytes; every read checks bounds so truncated data fails loudly. */
 class Reader {
   private pos = 0;
   constructor(private readonly buf: Uint8Array) {}
