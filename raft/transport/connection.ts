@@ -4,20 +4,21 @@
  * not msgpack) into a single `onClose(reason)`; the owner decides what the frames mean.
  */
 import type { Socket } from "node:net";
-import { Packr, Unpackr } from "msgpackr";
-import { encodeFrame, FrameDecoder, FrameError } from "./frame.js";
+import { Packr, RESERVE_START_SPACE, Unpackr } from "msgpackr";
+import { FRAME_HEADER_BYTES, FrameDecoder, FrameError } from "./frame.js";
 
 /** Encoder shared by all connections (stateless with `useRecords: false`). */
 const packr = new Packr({ useRecords: false });
 
-/** msgpack-encodes a value into one length-prefixed frame. */
+/**
+ * msgpack-encodes a value into one length-prefixed frame without copying: msgpackr reserves the
+ * header's 4 bytes in front of the body in its own output buffer, and the length goes there.
+ * The frame's body is `frame.length - FRAME_HEADER_BYTES` bytes.
+ */
 export function packFrame(value: unknown): Buffer {
-  return encodeFrame(packr.pack(value));
-}
-
-/** The msgpack body of `value`, without a length prefix (to check its size before framing). */
-export function packBody(value: unknown): Buffer {
-  return packr.pack(value);
+  const frame = packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+  return frame;
 }
 
 export interface FramedConnectionEvents {

@@ -22,8 +22,8 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { NodeId } from "../core/types.js";
 import { type Logger, noopLogger } from "../logger.js";
-import { packBody } from "./connection.js";
-import { encodeFrame } from "./frame.js";
+import { packFrame } from "./connection.js";
+import { FRAME_HEADER_BYTES } from "./frame.js";
 import { InboundConnection } from "./inbound.js";
 import { type BackoffOptions, type PeerAddress, PeerLink } from "./peer-link.js";
 
@@ -151,15 +151,12 @@ export class Transport {
   send(to: NodeId, channel: string, payload: unknown): boolean {
     const link = this.links.get(to);
     if (this.closed || !link) return this.drop();
-    const body = packBody([channel, payload]);
-    if (body.length > this.o.maxFrameBytes) {
-      this.o.logger.warn(
-        { peer: to, channel, bytes: body.length },
-        "message exceeds the frame limit, dropped",
-      );
+    const frame = packFrame([channel, payload]);
+    const bodyBytes = frame.length - FRAME_HEADER_BYTES;
+    if (bodyBytes > this.o.maxFrameBytes) {
+      this.o.logger.warn({ peer: to, channel, bytes: bodyBytes }, "message exceeds the frame limit, dropped");
       return this.drop();
     }
-    const frame = encodeFrame(body);
     if (!link.enqueue(frame)) return this.drop();
     this.counters.framesSent++;
     this.counters.bytesSent += frame.length;

@@ -58,6 +58,18 @@ describe("Transport on loopback", () => {
     expect(seen.every(([ch, i]) => ch === (i % 3 === 0 ? "b" : "a"))).toBe(true);
   });
 
+  it("carries payloads of every size up to the frame limit, and refuses larger ones", async () => {
+    const c = await ts.cluster(["n1", "n2"], { maxFrameBytes: 4 * 1024 * 1024 });
+    const got: Uint8Array[] = [];
+    c.get("n2")!.on("blob", (_from, p) => got.push(p as Uint8Array));
+    const sizes = [0, 1, 100, 2_040, 8_000, 9_000, 70_000, 1_000_000, 3_000_000];
+    const blobs = sizes.map((n, k) => new Uint8Array(n).fill(k + 1));
+    for (const b of blobs) expect(c.get("n1")!.send("n2", "blob", b)).toBe(true);
+    expect(c.get("n1")!.send("n2", "blob", new Uint8Array(5 * 1024 * 1024))).toBe(false);
+    await vi.waitFor(() => expect(got).toHaveLength(sizes.length));
+    expect(got.map((b) => Buffer.from(b))).toEqual(blobs.map((b) => Buffer.from(b)));
+  });
+
   it("writes the frames of one turn together", async () => {
     const c = await ts.cluster(["n1", "n2"]);
     const n1 = c.get("n1")!;
