@@ -44,6 +44,9 @@ export const DEFAULT_RATES: ChaosRates = {
   read: 0.08,
 };
 
+/** Client flow control: uncommitted entries a leader may have before clients wait. */
+const MAX_UNCOMMITTED = 64;
+
 export class Chaos {
   private commandSeq = 0;
   private readSeq = 0;
@@ -93,11 +96,20 @@ export class Chaos {
     for (const n of this.cluster.nodes.values()) if (!n.alive && !n.retired) this.restart(n);
   }
 
-  /** Proposes one client command to `node` (a non-leader answers NotLeaderError: nothing happens). */
+  /**
+   * Proposes one client command to `node` (a non-leader answers NotLeaderError: nothing
+   * happens). Clients keep a bounded number of commands in flight, as publishers with a
+   * confirm window do: no new command while the leader has MAX_UNCOMMITTED entries above its
+   * commit index, so a slow configuration (one 8-byte MsgApp in flight) builds no backlog the
+   * recovery phase could not drain within its bound.
+   */
   propose(node: SimNode): void {
+    if (!node.ready) return;
+    if (node.lastProposed - node.core.status().commit >= MAX_UNCOMMITTED) return;
     const data = this.nextCommand();
     node.client((core) => {
       const at = core.propose(data);
+      node.lastProposed = at.index;
       this.cluster.proposed(node, at.index, at.term, data);
     });
   }

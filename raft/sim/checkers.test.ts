@@ -58,6 +58,22 @@ describe("SafetyChecker", () => {
     expect(violationOf(() => c.observeAppendAck("n2", 1, 9, disk))).toBeUndefined();
   });
 
+  test("hard state: a durable term going back, or a vote changing within a term, is caught", () => {
+    const c = new SafetyChecker();
+    c.observeHardState("n1", { term: 1, vote: "", commit: 0 }, { term: 1, vote: "n2", commit: 0 });
+    c.observeHardState("n1", { term: 1, vote: "n2", commit: 0 }, { term: 2, vote: "", commit: 3 });
+    expect(
+      violationOf(() =>
+        c.observeHardState("n1", { term: 2, vote: "", commit: 0 }, { term: 1, vote: "", commit: 0 }),
+      ),
+    ).toBe(Invariant.HardState);
+    expect(
+      violationOf(() =>
+        c.observeHardState("n1", { term: 2, vote: "n2", commit: 0 }, { term: 2, vote: "n3", commit: 0 }),
+      ),
+    ).toBe(Invariant.HardState);
+  });
+
   test("log matching: same index and term with another payload or another predecessor is caught", () => {
     const c = new SafetyChecker();
     c.observeDurableAppend("n1", [

@@ -8,7 +8,7 @@
  * messages as they are sent, entries as they are applied. It keeps only what it needs to make
  * each check O(change), because it runs after every step of thousands of runs.
  */
-import type { ConfState, Entry, NodeId } from "../core/types.js";
+import type { ConfState, Entry, HardState, NodeId } from "../core/types.js";
 import type { AppendedEntry } from "./disk.js";
 import { entryDigest, type MachineState } from "./machine.js";
 
@@ -24,6 +24,7 @@ export const Invariant = {
   ReadIndex: "read index is not below a commit acknowledged before the read was issued",
   LiveEntries: "live entries named by a snapshot travel with it and stay readable",
   LogIntegrity: "the log the core asks to persist is contiguous",
+  HardState: "a durable term never decreases and a durable vote never changes within a term",
   CoreError: "the core throws no unexpected error",
   Liveness: "liveness (after healing, a leader is elected and a proposal commits in bounded time)",
   SimulatorError: "the simulator itself runs without error",
@@ -127,6 +128,23 @@ export class SafetyChecker {
         `${voter} granted ${candidate} in term ${term} while its durable hard state is term ${hs.term} vote ${hs.vote || "none"}`,
       );
       return;
+    }
+  }
+
+  /**
+   * `node`'s durable hard state went from `prev` to `next` at an fsync. Figure 2: currentTerm
+   * only grows, and votedFor, once set, stays for the rest of the term (a restart included).
+   */
+  observeHardState(node: NodeId, prev: HardState, next: HardState): void {
+    if (next.term < prev.term) {
+      this.fail(Invariant.HardState, `${node}'s durable term went back from ${prev.term} to ${next.term}`);
+      return;
+    }
+    if (next.term === prev.term && prev.vote !== "" && next.vote !== prev.vote) {
+      this.fail(
+        Invariant.HardState,
+        `${node}'s durable vote in term ${prev.term} changed from ${prev.vote} to ${next.vote || "none"}`,
+      );
     }
   }
 

@@ -106,6 +106,8 @@ export class SimNode {
   role: Role = Role.Follower;
   lead: NodeId = NONE;
   term = 0;
+  /** Index of the last client command this node accepted (for the clients' flow control). */
+  lastProposed = 0;
   /** The configuration as of the last applied entry. */
   conf: ConfState;
 
@@ -180,6 +182,7 @@ export class SimNode {
     this.inbox = [];
     this.pendingTicks = 0;
     this.incomingLive.clear();
+    this.lastProposed = 0;
     this.role = Role.Follower;
     this.lead = NONE;
     return this.disk.crash();
@@ -343,6 +346,7 @@ export class SimNode {
     const term0 = this.term;
     this.world.note(this.id, "role", () => `${roleName(soft.role)} lead=${soft.lead || "-"} term=${term0}`);
     if (soft.role !== Role.Leader || wasLeader) return;
+    this.lastProposed = 0;
     const term = this.core.status().term;
     this.term = term;
     this.world.checker.observeLeader(term, this.id);
@@ -365,7 +369,9 @@ export class SimNode {
     this.syncing = undefined;
     const checker = this.world.checker;
     if (synced) {
+      const before = this.disk.hardState;
       const report = this.disk.fsync();
+      checker.observeHardState(this.id, before, this.disk.hardState);
       checker.observeAnomalies(this.id, report.anomalies);
       checker.observeLost(this.id, report.lost);
       checker.observeDurableAppend(this.id, report.appended);
