@@ -16,6 +16,7 @@ export interface LoadResult {
   commits: number;
   errors: number;
   leaderChanges: number;
+  peerDowns: number;
   fsyncMs: { p50: number; p99: number; max: number; mean: number };
   hist: string;
   flushes: number;

@@ -83,8 +83,12 @@ async function main(): Promise<void> {
   for (const g of cfg.groups) await host.createGroup(g, { voters, machine: new CountingMachine() });
 
   let leaderChanges = 0;
+  let peerDowns = 0;
   host.onLeaderChange(() => {
     leaderChanges++;
+  });
+  transport.onPeerDown(() => {
+    peerDowns++;
   });
   const led = () => cfg.groups.filter((g) => host.leaderOf(g) === cfg.id);
   const send = (m: object) => process.send?.(m);
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
     commits = 0;
     errors = 0;
     private readonly leaderChanges0 = leaderChanges;
+    private readonly peerDowns0 = peerDowns;
     inFlight = 0;
     private readonly from: number;
     private readonly end: number;
@@ -152,6 +157,7 @@ async function main(): Promise<void> {
         commits: this.commits,
         errors: this.errors,
         leaderChanges: leaderChanges - this.leaderChanges0,
+        peerDowns: peerDowns - this.peerDowns0,
         /** Batch write latency (ms) of the node's last writes, for the report on stderr. */
         fsyncMs: storage.stats().fsyncMs,
         hist: hdr.encodeIntoCompressedBase64(this.hist),

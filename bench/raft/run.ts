@@ -7,7 +7,7 @@
  *   {"scenario":"failover","gapMs"}            kill -9 of g0's leader -> next commit elsewhere.
  * Each figure is the median of `--runs` runs. `fsyncsPerSec` is per node (each node fsyncs its
  * own WAL). Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total
- * outstanding proposals, 4096) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
+ * outstanding proposals, 1024) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
  * --election-tick N (host default otherwise).
  */
 import * as hdr from "hdr-histogram-js";
@@ -29,7 +29,7 @@ function parseArgs(argv: string[]): Args {
     runs: 3,
     duration: 5000,
     warmup: 1500,
-    window: 4096,
+    window: 1024,
     only: undefined,
     groups: [1, 64],
     cpuProf: undefined,
@@ -98,7 +98,7 @@ function summarize(results: LoadResult[]): Summary {
     (r) => `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)}`,
   );
   process.stderr.write(
-    `  failed proposals ${errors}, leader changes seen ${changes}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
+    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
   );
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
