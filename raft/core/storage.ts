@@ -44,6 +44,21 @@ export function entrySize(e: Entry): number {
 }
 
 /**
+ * How many of `ents[from..to)` fit in `maxSize` bytes (at least one): lets callers slice
+ * once instead of copying a long range and then truncating it.
+ */
+export function countWithin(ents: readonly Entry[], from: number, to: number, maxSize: number): number {
+  if (to <= from) return 0;
+  let size = entrySize(ents[from]!);
+  let i = from + 1;
+  for (; i < to; i++) {
+    size += entrySize(ents[i]!);
+    if (size > maxSize) break;
+  }
+  return i - from;
+}
+
+/**
  * Truncates `ents` so their total size stays within `maxSize`, keeping at least one entry
  * (a single oversized entry must still be able to travel).
  */
@@ -98,7 +113,8 @@ export class MemoryStorage implements LogStorage {
     if (lo <= offset) throw new CompactedError(lo);
     if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1);
     if (lo >= hi) return [];
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxSize);
+    const n = countWithin(this.ents, lo - offset, hi - offset, maxSize);
+    return this.ents.slice(lo - offset, lo - offset + n);
   }
 
   term(i: number): number {

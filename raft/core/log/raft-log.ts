@@ -9,7 +9,7 @@
 import { RaftInvariantError } from "../../errors.js";
 import { CompactedError, UnavailableError } from "../errors.js";
 import type { LogStorage } from "../storage.js";
-import { limitSize } from "../storage.js";
+import { countWithin, limitSize } from "../storage.js";
 import type { Entry, Snapshot } from "../types.js";
 import { Unstable } from "./unstable.js";
 
@@ -244,7 +244,10 @@ export class RaftLog {
       if (ents.length < Math.min(hi, off) - lo) return ents;
     }
     if (hi > off) {
-      const u = this.unstable.slice(Math.max(lo, off), hi);
+      // Take only what can fit: a far-behind follower must not cost a copy of the whole tail.
+      const from = Math.max(lo, off);
+      const n = countWithin(this.unstable.entries, from - off, hi - off, maxSize);
+      const u = this.unstable.slice(from, from + n);
       ents = ents.length > 0 ? ents.concat(u) : u;
     }
     return limitSize(ents, maxSize);
