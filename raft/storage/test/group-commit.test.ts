@@ -1,7 +1,7 @@
 import { Level } from "level";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RaftInvariantError } from "../../errors.js";
-import { entries, entry, tempDirs } from "./helpers.js";
+import { entries, entry, eventually, tempDirs } from "./helpers.js";
 
 const t = tempDirs();
 afterEach(async () => {
@@ -77,7 +77,7 @@ describe("group commit", () => {
     s.stage("a", { entries: entries(1, 1, 1) });
     const first = s.flush();
     // Let the flush start its write: the stages below cannot join it any more.
-    await vi.waitFor(() => expect(batches.count()).toBe(1));
+    await eventually(() => expect(batches.count()).toBe(1));
     s.stage("b", { entries: entries(1, 1, 1) });
     const second = s.flush();
     s.stage("c", { entries: entries(1, 2, 1) });
@@ -140,7 +140,7 @@ describe("a failed batch write", () => {
     });
     s.stage("a", { entries: entries(1, 2, 1) });
     const first = s.flush().catch((e: unknown) => e);
-    await vi.waitFor(() => expect(batches.count()).toBe(1));
+    await eventually(() => expect(batches.count()).toBe(1));
     s.stage("a", { entries: entries(3, 3, 1) });
     const second = s.flush().catch((e: unknown) => e);
     failWrite(new Error("EIO: fsync failed"));

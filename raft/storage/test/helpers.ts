@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { vi } from "vitest";
 import type { Entry, Snapshot } from "../../core/types.js";
 import { NodeStorage } from "../node-storage.js";
 
@@ -44,4 +45,13 @@ export function snapshot(index: number, term: number, live: number[] = [], data 
     data: new TextEncoder().encode(data),
     live,
   };
+}
+
+/**
+ * Polls `check` (an assertion) every 10 ms until it passes, failing with its last error after
+ * `timeoutMs`. The generous deadline keeps the tests deterministic on a loaded machine; a
+ * passing check returns at once.
+ */
+export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  return vi.waitFor(check, { timeout: timeoutMs, interval: 10 });
 }

@@ -1,5 +1,6 @@
 /** Test helpers for the transport tests: loopback clusters, a recording logger, free ports. */
 import { createServer } from "node:net";
+import { vi } from "vitest";
 import type { NodeId } from "../../core/types.js";
 import type { Logger } from "../../logger.js";
 import { type PeerAddress, Transport, type TransportOptions } from "../index.js";
@@ -79,4 +80,13 @@ export function transports() {
 
 export function addr(t: Transport): PeerAddress {
   return t.address();
+}
+
+/**
+ * Polls `check` (an assertion) every 10 ms until it passes, failing with its last error after
+ * `timeoutMs`. The generous deadline keeps the tests deterministic on a loaded machine; a
+ * passing check returns at once.
+ */
+export function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  return vi.waitFor(check, { timeout: timeoutMs, interval: 10 });
 }

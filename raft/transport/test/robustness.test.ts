@@ -1,10 +1,10 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { Packr } from "msgpackr";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { FrameDecoder } from "../frame.js";
 import { computeProof, newNonce } from "../handshake.js";
 import { encodeFrame, type Transport } from "../index.js";
-import { freePort, LOOPBACK, recordingLogger, SECRET, transports } from "./helpers.js";
+import { eventually, freePort, LOOPBACK, recordingLogger, SECRET, transports } from "./helpers.js";
 
 const ts = transports();
 const servers: Server[] = [];
@@ -24,10 +24,10 @@ async function dialAs(t: Transport, self: string): Promise<Socket> {
   socket.on("data", (c: Buffer) => frames.push(...decoder.push(c).map((f) => packr.unpack(f))));
   const nonce = newNonce();
   socket.write(frame({ t: "hello", v: 1, from: self, to: "n1", nonce }));
-  await vi.waitFor(() => expect(frames).toHaveLength(1));
+  await eventually(() => expect(frames).toHaveLength(1));
   const ch = frames[0] as { nonce: Uint8Array };
   socket.write(frame({ t: "auth", proof: computeProof(SECRET, "dialer", self, "n1", nonce, ch.nonce) }));
-  await vi.waitFor(() => expect(frames).toHaveLength(2));
+  await eventually(() => expect(frames).toHaveLength(2));
   return socket;
 }
 
@@ -44,7 +44,7 @@ describe("Transport robustness", () => {
     n1.send("n2", "raft", "boom");
     n1.send("n2", "nobody-listens", 1);
     n1.send("n2", "raft", "fine");
-    await vi.waitFor(() => expect(got).toEqual(["fine"]));
+    await eventually(() => expect(got).toEqual(["fine"]));
     expect(log.records.some((r) => r.level === "error" && r.msg === "message handler threw")).toBe(true);
     expect(log.records.some((r) => r.level === "warn")).toBe(false);
   });
@@ -58,7 +58,7 @@ describe("Transport robustness", () => {
     const n1 = ts.make({ nodeId: "n1", peers: new Map([["n2", { host: LOOPBACK, port }]]) });
     expect(n1.send("n2", "raft", "early")).toBe(true);
     await n1.start();
-    await vi.waitFor(() => expect(got).toEqual(["early"]));
+    await eventually(() => expect(got).toEqual(["early"]));
   });
 
   it("a peer that redials replaces its old inbound connection without a peer-down event", async () => {
@@ -70,12 +70,12 @@ describe("Transport robustness", () => {
     n1.on("raft", (from, p) => got.push([from, p]));
     const old = await dialAs(n1, "n2");
     const fresh = await dialAs(n1, "n2");
-    await vi.waitFor(() => expect(old.closed).toBe(true));
+    await eventually(() => expect(old.closed).toBe(true));
     expect(down).toEqual([]);
     fresh.write(frame(["raft", "via the new connection"]));
-    await vi.waitFor(() => expect(got).toEqual([["n2", "via the new connection"]]));
+    await eventually(() => expect(got).toEqual([["n2", "via the new connection"]]));
     fresh.destroy();
-    await vi.waitFor(() => expect(down).toEqual(["n2"]));
+    await eventually(() => expect(down).toEqual(["n2"]));
   });
 
   it("bounds memory for a peer that stops reading, and recovers when it reads again", async () => {
@@ -109,8 +109,8 @@ describe("Transport robustness", () => {
     const maxQueueBytes = 256 * 1024;
     const n1 = ts.make({ nodeId: "n1", maxQueueBytes, peers: new Map([["n2", { host: LOOPBACK, port }]]) });
     await n1.start();
-    await vi.waitFor(() => expect(n1.isPeerUp("n2")).toBe(true));
-    await vi.waitFor(() => expect(peerSocket).toBeDefined());
+    await eventually(() => expect(n1.isPeerUp("n2")).toBe(true));
+    await eventually(() => expect(peerSocket).toBeDefined());
 
     const payload = "x".repeat(16 * 1024);
     let accepted = 0;
@@ -130,7 +130,7 @@ describe("Transport robustness", () => {
     expect(n1.stats().framesDropped).toBeGreaterThan(0);
 
     peerSocket!.resume();
-    await vi.waitFor(() => expect(received).toBe(accepted), { timeout: 10_000 });
+    await eventually(() => expect(received).toBe(accepted));
     expect(n1.send("n2", "raft", "again")).toBe(true);
   });
 });

@@ -1,10 +1,10 @@
 import { connect, type Socket } from "node:net";
 import { Packr } from "msgpackr";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { FrameDecoder } from "../frame.js";
 import { computeProof, newNonce } from "../handshake.js";
 import { encodeFrame, type Transport } from "../index.js";
-import { LOOPBACK, type LogRecord, recordingLogger, SECRET, transports } from "./helpers.js";
+import { eventually, LOOPBACK, type LogRecord, recordingLogger, SECRET, transports } from "./helpers.js";
 
 const ts = transports();
 afterEach(() => ts.closeAll());
@@ -36,10 +36,10 @@ async function raw(t: Transport) {
     async authenticate(self: string, to: string, secret = SECRET) {
       const nonce = newNonce();
       this.send({ t: "hello", v: 1, from: self, to, nonce });
-      await vi.waitFor(() => expect(frames).toHaveLength(1));
+      await eventually(() => expect(frames).toHaveLength(1));
       const ch = frames[0] as { nonce: Uint8Array };
       this.send({ t: "auth", proof: computeProof(secret, "dialer", self, to, nonce, ch.nonce) });
-      await vi.waitFor(() => expect(frames).toHaveLength(2));
+      await eventually(() => expect(frames).toHaveLength(2));
       expect(frames[1]).toEqual({ t: "welcome" });
     },
   };
@@ -54,11 +54,11 @@ async function pair() {
   const got: unknown[] = [];
   n1.on("raft", (_from, p) => got.push(p));
   n2.send("n1", "raft", "before");
-  await vi.waitFor(() => expect(got).toEqual(["before"]));
+  await eventually(() => expect(got).toEqual(["before"]));
   /** Proves n1 is unaffected: the listener accepts, n2 still delivers, the connection was never reset. */
   const stillServes = async () => {
     n2.send("n1", "raft", "after");
-    await vi.waitFor(() => expect(got).toEqual(["before", "after"]));
+    await eventually(() => expect(got).toEqual(["before", "after"]));
     const probe = await raw(n1);
     await probe.authenticate("n7", "n1");
     probe.socket.destroy();
@@ -79,7 +79,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     await intruder.start();
     intruder.setPeer("n1", p.n1.address());
     // The intruder cannot verify n1's proof and gives up; n1 logs the abandoned handshake.
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(
         p.records.some(
           (r) => r.level === "warn" && r.msg === "inbound connection abandoned during the handshake",
@@ -96,10 +96,10 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const c = await raw(p.n1);
     const nonce = newNonce();
     c.send({ t: "hello", v: 1, from: "n3", to: "n1", nonce });
-    await vi.waitFor(() => expect(c.frames).toHaveLength(1));
+    await eventually(() => expect(c.frames).toHaveLength(1));
     const ch = c.frames[0] as { nonce: Uint8Array };
     c.send({ t: "auth", proof: computeProof("wrong-secret", "dialer", "n3", "n1", nonce, ch.nonce) });
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/n3 failed to prove the cluster secret/)).toBe(true);
     expect(c.frames).toHaveLength(1); // never welcomed
     await p.stillServes();
@@ -112,7 +112,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const n2 = ts.make({ nodeId: "n2", logger: recordingLogger(records) });
     await n2.start();
     n2.setPeer("n1", impostor.address());
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(records.some((r) => r.obj.reason === "the peer failed to prove the cluster secret")).toBe(true),
     );
     expect(n2.isPeerUp("n1")).toBe(false);
@@ -122,7 +122,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const p = await pair();
     const c = await raw(p.n1);
     c.socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/bad frame: frame of \d+ bytes exceeds the limit of 1024/)).toBe(true);
     await p.stillServes();
   });
@@ -131,7 +131,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const p = await pair();
     const c = await raw(p.n1);
     c.socket.write(encodeFrame(Buffer.from([0x92, 0xc4, 0x10, 0x01])));
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/undecodable frame/)).toBe(true);
     await p.stillServes();
   });
@@ -143,7 +143,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const header = Buffer.alloc(4);
     header.writeUInt32BE(0xffffffff);
     c.socket.write(header);
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/exceeds the limit of 16777216/)).toBe(true);
     await p.stillServes();
   });
@@ -152,7 +152,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const p = await pair();
     const c = await raw(p.n1);
     c.send(["raft", { type: 3, term: 99 }]);
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/expected a hello before anything else/)).toBe(true);
     await p.stillServes();
   });
@@ -161,9 +161,9 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const p = await pair();
     const c = await raw(p.n1);
     c.send({ t: "hello", v: 1, from: "n6", to: "n1", nonce: newNonce() });
-    await vi.waitFor(() => expect(c.frames).toHaveLength(1));
+    await eventually(() => expect(c.frames).toHaveLength(1));
     c.send(["raft", "sneaky"]);
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/expected auth before anything else/)).toBe(true);
     await p.stillServes();
   });
@@ -173,7 +173,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const c = await raw(p.n1);
     await c.authenticate("n5", "n1");
     c.send({ channel: "raft", payload: 1 });
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/malformed message frame/)).toBe(true);
     await p.stillServes();
   });
@@ -181,7 +181,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
   it("closes a connection that stays silent past the handshake timeout", async () => {
     const p = await pair();
     const c = await raw(p.n1);
-    await vi.waitFor(() => expect(c.state.closed).toBe(true), { timeout: 3_000 });
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/handshake timed out/)).toBe(true);
     await p.stillServes();
   });
@@ -190,7 +190,7 @@ describe("a connection that fails the handshake or misbehaves is closed and logg
     const p = await pair();
     const c = await raw(p.n1);
     c.send({ t: "hello", v: 1, from: "n2", to: "n9", nonce: newNonce() });
-    await vi.waitFor(() => expect(c.state.closed).toBe(true));
+    await eventually(() => expect(c.state.closed).toBe(true));
     expect(p.warned(/hello addressed to n9/)).toBe(true);
     await p.stillServes();
   });
