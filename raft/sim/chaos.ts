@@ -26,6 +26,7 @@ export interface ChaosRates {
   readonly weather: number;
   readonly crash: number;
   readonly restart: number;
+  readonly pause: number;
   readonly confChange: number;
   readonly transfer: number;
   readonly read: number;
@@ -39,6 +40,7 @@ export const DEFAULT_RATES: ChaosRates = {
   weather: 0.015,
   crash: 0.012,
   restart: 0.04,
+  pause: 0.008,
   confChange: 0.012,
   transfer: 0.008,
   read: 0.08,
@@ -75,6 +77,7 @@ export class Chaos {
     if (rng.chance(r.weather)) this.weather();
     if (rng.chance(r.crash)) this.crash();
     if (rng.chance(r.restart)) this.restartOne();
+    if (rng.chance(r.pause)) this.pause();
     if (rng.chance(r.confChange)) this.changeMembership();
     if (rng.chance(r.transfer)) this.transfer();
     if (rng.chance(r.read)) this.read();
@@ -93,6 +96,7 @@ export class Chaos {
     this.cluster.network.heal();
     this.cluster.network.setConditions(CALM);
     this.cluster.note("sim", "heal", "all links restored, calm network");
+    for (const n of this.cluster.nodes.values()) if (n.paused) n.resume();
     for (const n of this.cluster.nodes.values()) if (!n.alive && !n.retired) this.restart(n);
   }
 
@@ -215,6 +219,20 @@ export class Chaos {
         if (peer.lead === wasLeader) peer.core.reportLeaderLost();
       });
     }
+  }
+
+  /** Stalls a node (the leader half the time) for 5 to 40 ticks. */
+  private pause(): void {
+    const cluster = this.cluster;
+    const leader = cluster.leader();
+    const candidates = cluster.alive().filter((n) => !n.paused);
+    if (candidates.length === 0) return;
+    const victim = leader && !leader.paused && this.rng.chance(0.5) ? leader : this.rng.pick(candidates);
+    const ticks = this.rng.range(5, 40);
+    victim.pause();
+    cluster.stats.pauses++;
+    cluster.note(victim.id, "PAUSE", `for ${ticks} ticks`);
+    cluster.queue.after(ticks * UNITS_PER_TICK, { k: "resume", node: victim.id, inc: victim.incarnation });
   }
 
   private restartOne(): void {

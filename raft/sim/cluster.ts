@@ -37,6 +37,7 @@ export type SimEvent =
       readonly run: () => void;
     }
   | { readonly k: "retire"; readonly node: NodeId }
+  | { readonly k: "resume"; readonly node: NodeId; readonly inc: number }
   | { readonly k: "drive" };
 
 /** A client command in flight: acknowledged when the node that accepted it applies it. */
@@ -55,6 +56,7 @@ export interface SimStats {
   restarts: number;
   lostWrites: number;
   partitions: number;
+  pauses: number;
   snapshotsSent: number;
   confChanges: number;
   transfers: number;
@@ -76,6 +78,7 @@ export class SimCluster implements NodeWorld {
     restarts: 0,
     lostWrites: 0,
     partitions: 0,
+    pauses: 0,
     snapshotsSent: 0,
     confChanges: 0,
     transfers: 0,
@@ -181,6 +184,13 @@ export class SimCluster implements NodeWorld {
         if (node.alive) node.crash();
         node.retired = true;
         this.note(ev.node, "retired");
+        return;
+      }
+      case "resume": {
+        const node = this.nodes.get(ev.node);
+        if (!node?.alive || node.incarnation !== ev.inc || !node.paused) return;
+        this.note(ev.node, "RESUME");
+        node.resume();
         return;
       }
       case "drive":

@@ -11,7 +11,7 @@ export function summaryLine(r: RunResult): string {
   return (
     `seed ${r.seed} ${r.ok ? "ok" : "FAILED"} steps=${r.steps} ticks=${r.ticks} elections=${s.elections} ` +
     `proposals=${s.proposals} acked=${s.acked} crashes=${s.crashes} lostWrites=${s.lostWrites} ` +
-    `partitions=${s.partitions} snapshots=${s.snapshotsSent} confChanges=${s.confChanges} ` +
+    `partitions=${s.partitions} pauses=${s.pauses} snapshots=${s.snapshotsSent} confChanges=${s.confChanges} ` +
     `transfers=${s.transfers} reads=${s.readsAnswered}/${s.reads} dropped=${s.dropped}/${s.messages}` +
     (r.recoveryTicks !== undefined ? ` recovery=${r.recoveryTicks}t` : "")
   );

@@ -106,6 +106,12 @@ export class SimNode {
   role: Role = Role.Follower;
   lead: NodeId = NONE;
   term = 0;
+  /**
+   * The process is stalled (a long GC or VM pause): its timers do not fire, input waits in
+   * socket buffers, and a completed fsync is noticed only when it resumes.
+   */
+  paused = false;
+  private syncedWhilePaused = false;
   /** Index of the last client command this node accepted (for the clients' flow control). */
   lastProposed = 0;
   /** The configuration as of the last applied entry. */
@@ -183,6 +189,8 @@ export class SimNode {
     this.pendingTicks = 0;
     this.incomingLive.clear();
     this.lastProposed = 0;
+    this.paused = false;
+    this.syncedWhilePaused = false;
     this.role = Role.Follower;
     this.lead = NONE;
     return this.disk.crash();
@@ -200,11 +208,11 @@ export class SimNode {
 
   /** True when the node can take a client request right now. */
   get ready(): boolean {
-    return this.alive && (this.syncing === undefined || this.params.stepWhileSyncing);
+    return this.alive && !this.paused && (this.syncing === undefined || this.params.stepWhileSyncing);
   }
 
   tick(): void {
-    if (!this.alive) return;
+    if (!this.alive || this.paused) return;
     if (this.syncing && !this.params.stepWhileSyncing) {
       this.pendingTicks++;
       return;
@@ -228,6 +236,10 @@ export class SimNode {
   /** The disk finished the fsync scheduled for `incarnation`. */
   fsyncDone(incarnation: number): void {
     if (!this.alive || incarnation !== this.incarnation || !this.syncing) return;
+    if (this.paused) {
+      this.syncedWhilePaused = true;
+      return;
+    }
     const rd = this.syncing;
     this.finishReady(rd, true);
     this.pump();
@@ -247,8 +259,24 @@ export class SimNode {
     return out;
   }
 
+  /** Stalls the process until {@link resume}. */
+  pause(): void {
+    if (this.alive) this.paused = true;
+  }
+
+  /** The stall ends: finish an fsync that completed meanwhile, then take the queued input. */
+  resume(): void {
+    if (!this.alive || !this.paused) return;
+    this.paused = false;
+    if (this.syncedWhilePaused && this.syncing) {
+      this.syncedWhilePaused = false;
+      this.finishReady(this.syncing, true);
+    }
+    this.pump();
+  }
+
   private enqueue(input: Input): void {
-    if (this.syncing && !this.params.stepWhileSyncing) {
+    if (this.paused || (this.syncing && !this.params.stepWhileSyncing)) {
       this.inbox.push(input);
       return;
     }
@@ -279,7 +307,7 @@ export class SimNode {
 
   /** Processes Ready batches until the core has nothing more or a fsync is pending. */
   private pump(): void {
-    while (this.alive && !this.syncing) {
+    while (this.alive && !this.syncing && !this.paused) {
       if (this.pendingTicks > 0 || this.inbox.length > 0) {
         const ticks = this.pendingTicks;
         const inbox = this.inbox;
