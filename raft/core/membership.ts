@@ -6,7 +6,7 @@ import { NotLeaderError, ProposalDroppedError } from "../errors.js";
 import { encodeConfChange } from "./confchange/codec.js";
 import { applyChange } from "./confchange/confchange.js";
 import type { Raft } from "./raft.js";
-import { maybeSendAppend } from "./replicate.js";
+import { maybeSendAppend, sendTimeoutNow } from "./replicate.js";
 import type { ConfChange, ConfState } from "./types.js";
 import { EntryType, NONE, Role } from "./types.js";
 
@@ -48,7 +48,12 @@ export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
   r.isLearner = r.trk.isLearner(r.id);
   if (r.role !== Role.Leader) return r.trk.confState();
   if (!r.trk.isVoter(r.id)) {
-    // Thesis §4.2.2: a leader removed from the configuration steps down once the change is committed.
+    // Thesis §4.2.2: a leader removed from the configuration steps down once the change is
+    // committed. It hands over to a voter whose log is complete, if any (as a transfer would),
+    // so the group does not wait out leases and an election timeout.
+    const last = r.log.lastIndex();
+    const heir = r.trk.voters.find((id) => r.trk.progress.get(id)?.match === last);
+    if (heir !== undefined) sendTimeoutNow(r, heir);
     r.becomeFollower(r.term, NONE);
     return r.trk.confState();
   }
