@@ -257,29 +257,39 @@ export class NodeStorage {
 
   /** An entry of the log or a live entry, including staged and in-flight writes; undefined if absent. */
   async readEntry(group: GroupId, index: number): Promise<Entry | undefined> {
+    return (await this.readEntries(group, [index]))[0];
+  }
+
+  /**
+   * Several entries at once (e.g. the live entries shipped with a snapshot): one LevelDB
+   * `getMany` for those not in a staged or in-flight batch. Result `k` is entry `indexes[k]`,
+   * or undefined if absent.
+   */
+  async readEntries(group: GroupId, indexes: readonly number[]): Promise<(Entry | undefined)[]> {
     this.checkUsable();
-    for (const b of [this.staging, this.inflight?.batch]) {
-      const hit = b?.lookup(group, index);
-      if (hit !== undefined) return hit ?? undefined;
+    const out: (Entry | undefined)[] = new Array(indexes.length);
+    const misses: number[] = [];
+    for (let k = 0; k < indexes.length; k++) {
+      const hit = this.lookupPending(group, indexes[k]!);
+      if (hit === undefined) misses.push(k);
+      else out[k] = hit ?? undefined;
     }
-    const key = entryKey(group, index);
-    const value = await this.db.get(key);
-    if (value === undefined) return undefined;
-    let entry: Entry;
-    try {
-      entry = decodeEntry(value);
-    } catch (err) {
-      if (!(err instanceof RecordDecodeError)) throw err;
-      throw new CorruptStorageError(
-        `raft storage for group ${JSON.stringify(group)} is corrupt at key ${key}: ${err.message}`,
-      );
+    if (misses.length === 0) return out;
+    const keys = misses.map((k) => entryKey(group, indexes[k]!));
+    const values = await this.db.getMany(keys);
+    for (let m = 0; m < misses.length; m++) {
+      const value = values[m];
+      if (value !== undefined)
+        out[misses[m]!] = decodeStoredEntry(group, keys[m]!, indexes[misses[m]!]!, value);
     }
-    if (entry.index !== index) {
-      throw new CorruptStorageError(
-        `raft storage for group ${JSON.stringify(group)}: key ${key} holds entry ${entry.index}`,
-      );
-    }
-    return entry;
+    return out;
+  }
+
+  /** What the staged, then the in-flight batch say about an entry (see WriteBatch.lookup). */
+  private lookupPending(group: GroupId, index: number): Entry | null | undefined {
+    const staged = this.staging.lookup(group, index);
+    if (staged !== undefined) return staged;
+    return this.inflight?.batch.lookup(group, index);
   }
 
   /** Counters for metrics and the benchmark. */
@@ -388,6 +398,25 @@ export class NodeStorage {
       chain.del(key);
     }
   }
+}
+
+/** Decodes an entry read at runtime; a bad record is a CorruptStorageError naming group and key. */
+function decodeStoredEntry(group: GroupId, key: string, index: number, value: Buffer): Entry {
+  let entry: Entry;
+  try {
+    entry = decodeEntry(value);
+  } catch (err) {
+    if (!(err instanceof RecordDecodeError)) throw err;
+    throw new CorruptStorageError(
+      `raft storage for group ${JSON.stringify(group)} is corrupt at key ${key}: ${err.message}`,
+    );
+  }
+  if (entry.index !== index) {
+    throw new CorruptStorageError(
+      `raft storage for group ${JSON.stringify(group)}: key ${key} holds entry ${entry.index}`,
+    );
+  }
+  return entry;
 }
 
 /**

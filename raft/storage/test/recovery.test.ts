@@ -130,6 +130,15 @@ describe("compaction with live entries (RabbitMQ Ra v3 live indexes)", () => {
     expect(await r.readEntry("q1", 7)).toEqual(entry(7, 1));
     expect(await r.readEntry("q1", 12)).toEqual(entry(12, 1));
     expect(await r.readEntry("q1", 13)).toBeUndefined();
+    // In bulk (as when shipping a snapshot's live entries), staged writes included.
+    r.stage("q1", { entries: entries(21, 21, 2) });
+    expect(await r.readEntries("q1", [12, 13, 7, 21, 16])).toEqual([
+      entry(12, 1),
+      undefined,
+      entry(7, 1),
+      entry(21, 2),
+      entry(16, 1),
+    ]);
   });
 
   it("rejects a live index that was already compacted away", async () => {
