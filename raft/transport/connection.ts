@@ -7,6 +7,9 @@ import type { Socket } from "node:net";
 import { Packr, RESERVE_START_SPACE, Unpackr } from "msgpackr";
 import { FRAME_HEADER_BYTES, FrameDecoder, FrameError } from "./frame.js";
 
+/** Idle time before the first TCP keepalive probe. */
+const KEEPALIVE_DELAY_MS = 5_000;
+
 /** Encoder shared by all connections (stateless with `useRecords: false`). */
 const packr = new Packr({ useRecords: false });
 
@@ -50,7 +53,10 @@ export class FramedConnection {
     private readonly events: FramedConnectionEvents,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
+    // Batching is ours (one corked write per turn): Nagle would only add latency to it.
     socket.setNoDelay(true);
+    // Lets the kernel notice a peer host that vanished while the connection sat idle.
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("error", (err) => {
       this.error = err;

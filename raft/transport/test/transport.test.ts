@@ -159,6 +159,13 @@ describe("Transport on loopback", () => {
     expect(n1.isPeerUp("n2")).toBe(false);
   });
 
+  it("start() rejects when the listen port is taken, and close() still works", async () => {
+    const [first] = (await ts.cluster(["n1"])).values();
+    const second = ts.make({ nodeId: "n2", listen: first!.address() });
+    await expect(second.start()).rejects.toThrow(/EADDRINUSE/);
+    await second.close();
+  });
+
   it("close() releases every socket, server and timer", async () => {
     const timersBefore = countHandles().Timeout ?? 0;
     const c = await ts.cluster(["n1", "n2", "n3"]);
