@@ -23,7 +23,7 @@
  */
 import { Level } from "level";
 import type { Entry, GroupId, HardState, Snapshot } from "../core/types.js";
-import { CorruptStorageError, RaftInvariantError } from "../errors.js";
+import { CorruptStorageError, RaftError, RaftInvariantError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
 import { decodeEntry, decodeFormat, encodeFormat, encodeHardState, RecordDecodeError } from "./codec.js";
 import {
@@ -137,7 +137,18 @@ export class NodeStorage {
       valueEncoding: "buffer",
       writeBufferSize: opts.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES,
     });
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      // Two nodes on one directory would interleave two logs: say so plainly.
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (cause?.code === "LEVEL_LOCKED") {
+        throw new RaftError(`refusing to start: raft storage in ${dir} is locked by another process`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
     try {
       await checkFormat(db, dir);
       const known = new Set<GroupId>();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RaftInvariantError } from "../../errors.js";
+import { NodeStorage } from "../node-storage.js";
 import { entries, entry, snapshot, tempDirs } from "./helpers.js";
 
 const t = tempDirs();
@@ -54,6 +55,12 @@ describe("restart recovery", () => {
     const r = await t.open(dir);
     expect(await r.groups()).toEqual(["fresh"]);
     expect(await r.load("fresh")).toEqual({ hardState: undefined, snapshot: undefined, entries: [] });
+  });
+
+  it("refuses a directory another NodeStorage holds open", async () => {
+    const dir = await t.dir();
+    await t.open(dir);
+    await expect(NodeStorage.open(dir)).rejects.toThrow(/refusing to start: .* is locked by another process/);
   });
 
   it("refuses to stage writes for a stored group that was not loaded", async () => {
