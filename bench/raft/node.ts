@@ -106,8 +106,8 @@ async function main(): Promise<void> {
     inFlight = 0;
     private readonly from: number;
     private readonly end: number;
-    private flushes0 = 0;
-    private flushes1 = 0;
+    private flushes0: number | undefined;
+    private flushes1: number | undefined;
     private readonly timers: NodeJS.Timeout[];
 
     constructor(warmupMs: number, durationMs: number) {
@@ -149,6 +149,9 @@ async function main(): Promise<void> {
     }
 
     async finish(seconds: number) {
+      // The end-of-phase timer may not have run yet (busy event loop): read the counter now.
+      this.flushes1 ??= storage.stats().flushes;
+      this.flushes0 ??= this.flushes1;
       // Let the tail drain so the next phase starts from an idle cluster.
       const settle = Date.now() + 10_000;
       while (this.inFlight > 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 5));
