@@ -52,29 +52,35 @@ export function murmur3Bytes(data: Uint8Array, seed = MURMUR_SEED): number {
   return finish(h, n);
 }
 
+// Streaming state of murmur3String. Module-level rather than a closure so hashing allocates
+// nothing; safe because hashing is synchronous and never re-entered.
+let sh = 0;
+let sBlock = 0;
+let sFilled = 0;
+
+function pushByte(byte: number): void {
+  sBlock |= byte << (sFilled * 8);
+  if (++sFilled === 4) {
+    sh = mixH(sh, sBlock);
+    sBlock = 0;
+    sFilled = 0;
+  }
+}
+
 /**
  * Hash the UTF-8 encoding of `s` without materialising it: bytes are produced from code points
  * and fed four at a time, so routing does not allocate a buffer per message.
  */
 export function murmur3String(s: string, seed = MURMUR_SEED): number {
-  let h = seed | 0;
-  let block = 0;
-  let filled = 0;
+  sh = seed | 0;
+  sBlock = 0;
+  sFilled = 0;
   let length = 0;
-  const push = (byte: number): void => {
-    block |= byte << (filled * 8);
-    filled++;
-    length++;
-    if (filled === 4) {
-      h = mixH(h, block);
-      block = 0;
-      filled = 0;
-    }
-  };
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
-      push(c);
+      pushByte(c);
+      length++;
       continue;
     }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
@@ -87,19 +93,23 @@ export function murmur3String(s: string, seed = MURMUR_SEED): number {
     // Lone surrogates encode as U+FFFD, as TextEncoder does.
     if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
     if (c < 0x800) {
-      push(0xc0 | (c >> 6));
-      push(0x80 | (c & 0x3f));
+      pushByte(0xc0 | (c >> 6));
+      pushByte(0x80 | (c & 0x3f));
+      length += 2;
     } else if (c < 0x10000) {
-      push(0xe0 | (c >> 12));
-      push(0x80 | ((c >> 6) & 0x3f));
-      push(0x80 | (c & 0x3f));
+      pushByte(0xe0 | (c >> 12));
+      pushByte(0x80 | ((c >> 6) & 0x3f));
+      pushByte(0x80 | (c & 0x3f));
+      length += 3;
     } else {
-      push(0xf0 | (c >> 18));
-      push(0x80 | ((c >> 12) & 0x3f));
-      push(0x80 | ((c >> 6) & 0x3f));
-      push(0x80 | (c & 0x3f));
+      pushByte(0xf0 | (c >> 18));
+      pushByte(0x80 | ((c >> 12) & 0x3f));
+      pushByte(0x80 | ((c >> 6) & 0x3f));
+      pushByte(0x80 | (c & 0x3f));
+      length += 4;
     }
   }
-  if (filled > 0) h ^= mixK(block);
+  let h = sh;
+  if (sFilled > 0) h ^= mixK(sBlock);
   return finish(h, length);
 }
