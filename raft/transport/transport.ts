@@ -181,6 +181,10 @@ export class Transport {
 
   /** Adds a peer or changes its address (the old connection and its queue are dropped). */
   setPeer(id: NodeId, addr: PeerAddress): void {
+    if (!Number.isInteger(addr.port) || addr.port <= 0 || addr.port > 65_535 || addr.host.length === 0) {
+      // Caught here rather than in a reconnect timer, where a throw would end the process.
+      throw new RangeError(`transport: invalid address for peer ${id}: ${addr.host}:${addr.port}`);
+    }
     if (id === this.o.nodeId || this.closed) return;
     const old = this.links.get(id);
     if (old && old.address.host === addr.host && old.address.port === addr.port) return;

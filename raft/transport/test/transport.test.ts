@@ -166,6 +166,13 @@ describe("Transport on loopback", () => {
     await second.close();
   });
 
+  it("setPeer rejects an address it could never dial", () => {
+    const t = ts.make({ nodeId: "n1" });
+    expect(() => t.setPeer("n2", { host: LOOPBACK, port: 0 })).toThrow(RangeError);
+    expect(() => t.setPeer("n2", { host: LOOPBACK, port: 70_000 })).toThrow(RangeError);
+    expect(() => t.setPeer("n2", { host: "", port: 7000 })).toThrow(RangeError);
+  });
+
   it("close() releases every socket, server and timer", async () => {
     const timersBefore = countHandles().Timeout ?? 0;
     const c = await ts.cluster(["n1", "n2", "n3"]);
