@@ -3,7 +3,7 @@
  * "one WAL per node"), on one LevelDB database.
  *
  * Group commit. `stage()` (from any number of groups) only queues operations in memory;
- * `flush()` writes everything staged as ONE `db.batch(ops, { sync: true })`, i.e. one fsync for
+ * `flush()` writes everything staged as ONE LevelDB batch with `sync: true`, i.e. one fsync for
  * all groups. While a batch is being written, further stages accumulate and every `flush()`
  * called meanwhile coalesces into the next batch, which starts as soon as the current one is
  * durable. Under load the batch size grows by itself, so the fsync rate (not the disk's

@@ -5,7 +5,7 @@
  */
 import type { Entry, GroupId } from "../core/types.js";
 
-/** A LevelDB operation as `db.batch()` takes it. */
+/** One LevelDB operation of a batch (added to a chained batch when the batch is written). */
 export type LevelOp = { type: "put"; key: string; value: Buffer } | { type: "del"; key: string };
 
 /**
