@@ -1,7 +1,7 @@
 import { Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { NodeId } from "../../core/types.js";
-import { eventually, freePort, LOOPBACK, transports } from "./helpers.js";
+import { eventually, freePort, LOOPBACK, recordingLogger, transports } from "./helpers.js";
 
 const ts = transports();
 afterEach(async () => {
@@ -38,6 +38,18 @@ describe("Transport on loopback", () => {
       channel: "raft",
       payload: { group: "q1", term: 1, data: Buffer.from([1, 2]) },
     });
+  });
+
+  it("uses one connection per ordered pair for every channel", async () => {
+    const log = recordingLogger();
+    const c = await ts.cluster(["n1", "n2"], { logger: log });
+    let got = 0;
+    for (const ch of ["raft", "rpc", "snap"]) c.get("n2")!.on(ch, () => got++);
+    for (let i = 0; i < 300; i++) c.get("n1")!.send("n2", ["raft", "rpc", "snap"][i % 3]!, i);
+    await eventually(() => expect(got).toBe(300));
+    const accepted = log.records.filter((r) => r.msg === "peer connected" && r.obj.peer === "n1");
+    const dialed = log.records.filter((r) => r.msg === "connected to peer" && r.obj.peer === "n2");
+    expect([accepted.length, dialed.length]).toEqual([1, 1]);
   });
 
   it("preserves the order of one peer's messages across channels and turns", async () => {
