@@ -187,19 +187,11 @@ export class BenchCluster {
     );
   }
 
-  /** Open loop at `rate` proposals/s in total, shared by the nodes in proportion to groups led. */
+  /** Open loop at `rate` proposals/s in total (each node proposes for the groups it leads). */
   async openLoop(rate: number, warmupMs: number, durationMs: number): Promise<LoadResult[]> {
-    const leaders = await this.waitForLeaders();
+    await this.waitForLeaders();
     return Promise.all(
-      this.nodes.map((n) => {
-        const led = [...leaders.values()].filter((l) => l === n.cfg.id).length;
-        return n.request<LoadResult>({
-          op: "open",
-          rate: (rate * led) / this.groups.length,
-          warmupMs,
-          durationMs,
-        });
-      }),
+      this.nodes.map((n) => n.request<LoadResult>({ op: "open", rate, warmupMs, durationMs })),
     );
   }
 

@@ -7,7 +7,8 @@
  *   { op: "leaders" }                          -> { leaders: { group: leader | null } }
  *   { op: "transfer", group, to }              -> { ok, error? }
  *   { op: "closed", window, warmupMs, durationMs }  closed loop, `window` outstanding per led group
- *   { op: "open", rate, warmupMs, durationMs }      open loop, `rate` proposals/s over led groups
+ *   { op: "open", rate, warmupMs, durationMs }      open loop, `rate` proposals/s for the whole
+ *        cluster; each node takes the share of the groups it currently leads
  *        -> { commits, errors, leaderChanges, hist (hdr, base64, microseconds), flushes, seconds }
  *   { op: "failover", on: boolean }            while on: whenever this node leads g0, keep a
  *        few proposals outstanding; the first commit after gaining leadership is reported
@@ -84,8 +85,11 @@ async function main(): Promise<void> {
 
   let leaderChanges = 0;
   let peerDowns = 0;
-  host.onLeaderChange(() => {
+  /** Set while a closed loop runs: starts the load on a group this node just became leader of. */
+  let gainedLeadership: ((group: string) => void) | undefined;
+  host.onLeaderChange((g, leader) => {
     leaderChanges++;
+    if (leader === cfg.id) gainedLeadership?.(g);
   });
   transport.onPeerDown(() => {
     peerDowns++;
@@ -171,39 +175,51 @@ async function main(): Promise<void> {
   }
 
   /** Closed loop: `window` proposals outstanding per group this node leads. */
+  /**
+   * Closed loop: `window` proposals outstanding per group this node leads. Follows leadership:
+   * a group's chains stop when this node loses it and start when it gains one, so an election
+   * during the run moves the load instead of ending it.
+   */
   async function closed(window: number, warmupMs: number, durationMs: number) {
     const phase = new Phase(warmupMs, durationMs);
-    const groups = led();
-    await new Promise<void>((resolve) => {
-      let chains = groups.length * window;
-      if (chains === 0) {
-        setTimeout(resolve, warmupMs + durationMs);
+    const running = new Map<string, number>();
+    const chain = (g: string): void => {
+      if (phase.done() || host.leaderOf(g) !== cfg.id) {
+        running.set(g, (running.get(g) ?? 1) - 1);
         return;
       }
-      const chain = (g: string): void => {
-        if (phase.done()) {
-          if (--chains === 0) resolve();
-          return;
+      phase.propose(g, (ok) => (ok ? chain(g) : setTimeout(() => chain(g), 5)));
+    };
+    const startGroup = (g: string): void => {
+      if ((running.get(g) ?? 0) > 0 || phase.done()) return;
+      running.set(g, window);
+      for (let i = 0; i < window; i++) chain(g);
+    };
+    gainedLeadership = startGroup;
+    for (const g of led()) startGroup(g);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        let active = 0;
+        for (const n of running.values()) active += n;
+        if (phase.done() && active === 0) {
+          clearInterval(poll);
+          resolve();
         }
-        if (host.leaderOf(g) !== cfg.id) {
-          // Leadership moved (an election under load): this chain's group is not ours anymore.
-          if (--chains === 0) resolve();
-          return;
-        }
-        phase.propose(g, (ok) => (ok ? chain(g) : setTimeout(() => chain(g), 5)));
-      };
-      for (const g of groups) for (let i = 0; i < window; i++) chain(g);
+      }, 10);
     });
+    gainedLeadership = undefined;
     return phase.finish(durationMs / 1000);
   }
 
-  /** Open loop: `rate` proposals per second spread round-robin over the groups this node leads. */
-  async function open(rate: number, warmupMs: number, durationMs: number) {
+  /**
+   * Open loop: this node's share of `totalRate` proposals per second, i.e. in proportion to the
+   * groups it leads right now, spread round-robin over them.
+   */
+  async function open(totalRate: number, warmupMs: number, durationMs: number) {
     const phase = new Phase(warmupMs, durationMs);
-    const groups = led();
     await new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      let sent = 0;
+      let last = performance.now();
+      let credit = 0;
       let rr = 0;
       const timer = setInterval(() => {
         if (phase.done()) {
@@ -211,9 +227,11 @@ async function main(): Promise<void> {
           resolve();
           return;
         }
-        if (groups.length === 0) return;
-        const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-        for (; sent < due; sent++) phase.propose(groups[rr++ % groups.length]!);
+        const now = performance.now();
+        const groups = led();
+        credit += ((now - last) / 1000) * ((totalRate * groups.length) / cfg.groups.length);
+        last = now;
+        for (; credit >= 1 && groups.length > 0; credit--) phase.propose(groups[rr++ % groups.length]!);
       }, 1);
     });
     return phase.finish(durationMs / 1000);
