@@ -46,6 +46,21 @@ export const DEFAULT_RATES: ChaosRates = {
   read: 0.08,
 };
 
+/**
+ * Leadership storms: frequent crashes, restarts and short partitions, with proposals landing
+ * on short-lived leaders, so logs diverge across many terms (the ground for Figure 8).
+ */
+export const STORM_RATES: ChaosRates = {
+  ...DEFAULT_RATES,
+  propose: 0.9,
+  partition: 0.06,
+  heal: 0.1,
+  crash: 0.04,
+  restart: 0.15,
+  pause: 0.02,
+  transfer: 0.02,
+};
+
 /** Client flow control: uncommitted entries a leader may have before clients wait. */
 const MAX_UNCOMMITTED = 64;
 

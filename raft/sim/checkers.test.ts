@@ -91,10 +91,12 @@ describe("SafetyChecker", () => {
 
   test("state machine safety: a different entry or a different history at an index is caught", () => {
     const c = new SafetyChecker();
-    c.observeApplied("n1", ent(1, 1), 111);
-    c.observeApplied("n2", ent(1, 1), 111);
-    expect(violationOf(() => c.observeApplied("n3", ent(1, 1, "y"), 111))).toBe(Invariant.StateMachineSafety);
-    expect(violationOf(() => c.observeApplied("n3", ent(1, 1), 222))).toBe(Invariant.StateMachineSafety);
+    c.observeApplied("n1", ent(1, 1), 111, 1);
+    c.observeApplied("n2", ent(1, 1), 111, 1);
+    expect(violationOf(() => c.observeApplied("n3", ent(1, 1, "y"), 111, 1))).toBe(
+      Invariant.StateMachineSafety,
+    );
+    expect(violationOf(() => c.observeApplied("n3", ent(1, 1), 222, 1))).toBe(Invariant.StateMachineSafety);
     expect(
       violationOf(() => c.observeRestore("n3", { index: 1, term: 1, hash: 999, count: 1, live: [] }, [])),
     ).toBe(Invariant.StateMachineSafety);
@@ -102,7 +104,7 @@ describe("SafetyChecker", () => {
 
   test("live entries: a snapshot naming other live indexes than its machine state is caught", () => {
     const c = new SafetyChecker();
-    c.observeApplied("n1", ent(1, 1), 5);
+    c.observeApplied("n1", ent(1, 1), 5, 1);
     const state = { index: 1, term: 1, hash: 5, count: 1, live: [1] };
     c.observeRestore("n2", state, [1]);
     expect(violationOf(() => c.observeRestore("n2", state, []))).toBe(Invariant.LiveEntries);
@@ -110,8 +112,8 @@ describe("SafetyChecker", () => {
 
   test("leader completeness: a new leader missing a committed entry is caught", () => {
     const c = new SafetyChecker();
-    c.observeApplied("n1", ent(1, 1), 1);
-    c.observeApplied("n1", ent(2, 1), 2);
+    c.observeApplied("n1", ent(1, 1), 1, 1);
+    c.observeApplied("n1", ent(2, 1), 2, 1);
     const full = [0, 1, 1];
     c.checkLeaderCompleteness("n2", 2, 1, (i) => full[i]);
     const short = [0, 1];
@@ -120,6 +122,17 @@ describe("SafetyChecker", () => {
     );
     const wrong = [0, 1, 2];
     expect(violationOf(() => c.checkLeaderCompleteness("n3", 3, 1, (i) => wrong[i]))).toBe(
+      Invariant.LeaderCompleteness,
+    );
+  });
+
+  test("leader completeness: a leader observed late need not hold what a newer term committed", () => {
+    const c = new SafetyChecker();
+    c.observeApplied("n1", ent(1, 1), 1, 1);
+    c.observeApplied("n3", ent(2, 5), 2, 5); // committed in term 5
+    const stale = [0, 1, 4];
+    c.checkLeaderCompleteness("n2", 4, 1, (i) => stale[i]); // n2 won term 4 before term 5
+    expect(violationOf(() => c.checkLeaderCompleteness("n2", 6, 1, (i) => stale[i]))).toBe(
       Invariant.LeaderCompleteness,
     );
   });
@@ -142,7 +155,7 @@ describe("SafetyChecker", () => {
     const four = { voters: ["n1", "n2", "n3", "n4"], learners: [] };
     disks.set("n2", diskWith([e]));
     c.checkCommitDurable("n1", [e], four, (id) => disks.get(id));
-    c.observeApplied("n1", e, 1);
+    c.observeApplied("n1", e, 1, 1);
     c.observeLost("n3", [{ index: 1, term: 2 }]);
     expect(violationOf(() => c.observeLost("n2", [{ index: 1, term: 1 }]))).toBe(Invariant.Durability);
   });

@@ -75,6 +75,12 @@ export class SafetyChecker {
   private readonly entries = new Map<string, EntryFact>();
   /** index -> term of the entry known committed there (applied somewhere). */
   private readonly committedTerm: number[] = [];
+  /**
+   * index -> the lowest term any node was in when it applied the entry: an upper bound of the
+   * term in which the entry committed (a node learns a commit from a leader of its term or an
+   * earlier one), exact when the committing leader applies it.
+   */
+  private readonly commitTermBound: number[] = [];
   /** index -> (digest, machine hash after it, first node that applied it). */
   private readonly applied: { digest: number; hash: number; node: NodeId }[] = [];
   private maxCommitted = 0;
@@ -205,10 +211,10 @@ export class SafetyChecker {
   }
 
   /**
-   * `node` applied `e` and its machine hash is now `hash`. Figure 3: if a server has applied
+   * `node`, in term `nodeTerm`, applied `e` and its machine hash is now `hash`. Figure 3: if a server has applied
    * an entry at an index, no other server ever applies a different one there.
    */
-  observeApplied(node: NodeId, e: Entry, hash: number): void {
+  observeApplied(node: NodeId, e: Entry, hash: number, nodeTerm: number): void {
     const digest = entryDigest(e);
     const prior = this.applied[e.index];
     if (prior === undefined) {
@@ -229,6 +235,8 @@ export class SafetyChecker {
       return;
     }
     this.committedTerm[e.index] = e.term;
+    const bound = this.commitTermBound[e.index];
+    if (bound === undefined || nodeTerm < bound) this.commitTermBound[e.index] = nodeTerm;
     if (e.index > this.maxCommitted) this.maxCommitted = e.index;
   }
 
@@ -253,7 +261,12 @@ export class SafetyChecker {
 
   /**
    * `node` just became leader of `term`. Raft §5.4.1: its log must hold every entry committed
-   * so far. `termAt` reads its log (undefined below its snapshot or past its end).
+   * in an earlier term. `termAt` reads its log (undefined below its snapshot or past its end).
+   *
+   * "Committed in an earlier term" uses {@link commitTermBound}: an upper bound of the term in
+   * which each entry committed, so an entry is only required when it certainly committed before
+   * `term` (a leader whose Ready is observed late, after a stall, may legitimately lack entries
+   * a newer leader committed meanwhile).
    */
   checkLeaderCompleteness(
     node: NodeId,
@@ -263,7 +276,8 @@ export class SafetyChecker {
   ): void {
     for (let i = Math.max(1, firstIndex); i <= this.maxCommitted; i++) {
       const want = this.committedTerm[i];
-      if (want === undefined) continue;
+      const committedIn = this.commitTermBound[i];
+      if (want === undefined || committedIn === undefined || committedIn >= term) continue;
       const have = termAt(i);
       if (have !== want) {
         this.fail(

@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- --seed N` replays one seed; `npm run sim -- --from A --count K` runs K
  * seeds from A. Options: `--steps S` (chaos-phase steps per seed), `--nodes 3|5`,
- * `--verbose` (stream the whole trace of a single seed), `--liveness T` (recovery bound in ticks).
+ * `--verbose` (stream the whole trace of a single seed), `--liveness T` (recovery bound in ticks),
+ * `--storm` (every seed runs the leadership-storm fault mix).
  *
  * Prints one line per seed (or a summary for many seeds); on a violation prints the seed, the
  * invariant, the run's parameters and the trace of the last events, and exits with status 1.
@@ -11,7 +12,7 @@ import { failureReport, summaryLine } from "./report.js";
 import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, runSeed } from "./run.js";
 
 const USAGE =
-  "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--verbose]";
+  "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--storm] [--verbose]";
 
 function intOption(v: string | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -33,6 +34,7 @@ function main(): void {
       nodes: { type: "string" },
       liveness: { type: "string" },
       verbose: { type: "boolean", default: false },
+      storm: { type: "boolean" },
       help: { type: "boolean", default: false },
     },
   });
@@ -59,6 +61,7 @@ function main(): void {
       nodes,
       steps,
       livenessTicks,
+      ...(values.storm !== undefined ? { storm: values.storm } : {}),
       ...(values.verbose && single ? { verbose: (line: string) => console.log(line) } : {}),
     });
     if (single || !r.ok) console.log(summaryLine(r));

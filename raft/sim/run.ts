@@ -9,7 +9,7 @@
  * seed too, so the seed alone replays the run exactly.
  */
 import type { ConfState, NodeId } from "../core/types.js";
-import { Chaos } from "./chaos.js";
+import { Chaos, DEFAULT_RATES, STORM_RATES } from "./chaos.js";
 import { Invariant, Violation } from "./checkers.js";
 import { SimCluster, type SimStats } from "./cluster.js";
 import { UNITS_PER_TICK } from "./event-queue.js";
@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly verbose?: (line: string) => void;
   /** Deliberate host bugs, for checker self-tests. */
   readonly bugs?: HostBugs;
+  /** Force (true) or forbid (false) the leadership-storm fault mix; by default a quarter of seeds draw it. */
+  readonly storm?: boolean;
   /** Invariants not to enforce, for checker self-tests (prove the others still catch a bug). */
   readonly disabledChecks?: readonly Invariant[];
 }
@@ -87,6 +89,9 @@ export function runSeed(opts: RunOptions): RunResult {
   const params = drawParams(rng, opts.bugs ?? {});
   const network = new SimNetwork(rng.fork());
   const chaosRng = rng.fork();
+  // A quarter of the seeds run leadership storms instead of the default fault mix.
+  const drawnStorm = rng.chance(0.25);
+  const storm = opts.storm ?? drawnStorm;
   const trace = new Trace(opts.traceLines ?? 80, opts.verbose);
   const n = opts.nodes ?? 3;
   const ids: NodeId[] = Array.from({ length: n }, (_, i) => `n${i + 1}`);
@@ -112,13 +117,13 @@ export function runSeed(opts: RunOptions): RunResult {
     ticks: Math.floor(cluster.now / UNITS_PER_TICK),
     ...(recoveryTicks !== undefined ? { recoveryTicks } : {}),
     stats: cluster.stats,
-    params: describeParams(params),
+    params: `${storm ? "storm " : ""}${describeParams(params)}`,
   });
 
   try {
-    trace.add(0, "sim", "params", describeParams(params));
+    trace.add(0, "sim", "params", `${storm ? "storm " : ""}${describeParams(params)}`);
     for (const id of ids) cluster.addNode(id);
-    const chaos = new Chaos(cluster, chaosRng, n + 3);
+    const chaos = new Chaos(cluster, chaosRng, n + 3, storm ? STORM_RATES : DEFAULT_RATES);
     cluster.queue.after(UNITS_PER_TICK, { k: "drive" });
     while (steps < maxSteps) {
       const ev = cluster.queue.pop()!;

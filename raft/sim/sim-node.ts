@@ -400,7 +400,7 @@ export class SimNode {
       isCommand = e.data.length > 0;
     }
     const hash = this.machine.apply(e, isCommand);
-    this.world.checker.observeApplied(this.id, e, hash);
+    this.world.checker.observeApplied(this.id, e, hash, this.term);
     this.world.applied(this, e);
   }
 
