@@ -89,6 +89,25 @@ export class FramedConnection {
     this.socket.destroy();
   }
 
+  /**
+   * Closes gracefully: what was written still goes out, then FIN. A peer that does not finish
+   * reading within `graceMs` is cut off, so shutdown never hangs on a stuck peer. Resolves once
+   * the socket is closed.
+   */
+  end(reason: string, graceMs: number): Promise<void> {
+    const socket = this.socket;
+    const closed = new Promise<void>((resolve) => {
+      if (this.closed) resolve();
+      else socket.once("close", () => resolve());
+    });
+    if (this.isClosed) return closed;
+    this.closedReason = reason;
+    const timer = setTimeout(() => socket.destroy(), graceMs);
+    socket.once("close", () => clearTimeout(timer));
+    socket.end();
+    return closed;
+  }
+
   /** Splits, decodes and hands over the frames of one chunk; the first bad one closes the socket. */
   private receive(chunk: Buffer): void {
     if (this.isClosed) return;

@@ -5,6 +5,7 @@
 export { encodeFrame, FrameDecoder, FrameError } from "./frame.js";
 export { type BackoffOptions, backoffDelay, type PeerAddress } from "./peer-link.js";
 export {
+  CLOSE_GRACE_MS,
   DEFAULT_BACKOFF,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,

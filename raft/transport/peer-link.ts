@@ -129,15 +129,24 @@ export class PeerLink {
     this.queuedBytes = 0;
   }
 
-  /** Stops for good: no more dials, the socket is destroyed, queued frames are discarded. */
-  close(): void {
+  /**
+   * Stops for good: no more dials. If the connection is up, the frames still queued are written
+   * and the socket is ended gracefully (at most `graceMs` later it is destroyed); otherwise
+   * queued frames are discarded. Resolves once the socket is closed.
+   */
+  close(graceMs = 0): Promise<void> {
+    if (graceMs > 0) this.flush();
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.handshakeTimer);
     this.reconnectTimer = undefined;
     this.queue = [];
     this.queuedBytes = 0;
-    this.conn?.close("transport closing");
+    const conn = this.conn;
+    if (!conn) return Promise.resolve();
+    if (graceMs > 0) return conn.end("transport closing", graceMs);
+    conn.close("transport closing");
+    return Promise.resolve();
   }
 
   /** One connection attempt: connect, then the dialer's side of the handshake. */

@@ -33,6 +33,8 @@ export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 2_000 };
+/** How long `close()` lets a peer read what we still had to send before cutting it off. */
+export const CLOSE_GRACE_MS = 1_000;
 
 export interface TransportOptions {
   readonly nodeId: NodeId;
@@ -188,7 +190,7 @@ export class Transport {
     if (id === this.o.nodeId || this.closed) return;
     const old = this.links.get(id);
     if (old && old.address.host === addr.host && old.address.port === addr.port) return;
-    old?.close();
+    void old?.close();
     const link = new PeerLink({
       self: this.o.nodeId,
       peer: id,
@@ -208,7 +210,7 @@ export class Transport {
 
   /** Stops sending to `id` (queued frames are discarded). Its inbound connection, if any, stays. */
   removePeer(id: NodeId): void {
-    this.links.get(id)?.close();
+    void this.links.get(id)?.close();
     this.links.delete(id);
   }
 
@@ -221,17 +223,24 @@ export class Transport {
     return { ...this.counters };
   }
 
-  /** Closes the listener, every connection and every timer; no callback runs afterwards. */
+  /**
+   * Closes the listener, every connection and every timer; no callback runs afterwards.
+   * Messages already accepted by `send()` on a live connection are still written (a last
+   * MsgTimeoutNow or RPC reply is not lost): outbound sockets end gracefully and are cut off
+   * after {@link CLOSE_GRACE_MS} if the peer does not read them. Resolves when all are closed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.flushImmediate = undefined;
-    for (const link of this.links.values()) link.close();
+    this.dirty.clear();
+    const ended = [...this.links.values()].map((link) => link.close(CLOSE_GRACE_MS));
     this.links.clear();
     for (const c of this.inbound) c.close("transport closing");
     const server = this.server;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) ended.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    await Promise.all(ended);
   }
 
   /** Counts a refused frame; `send()` returns its result. */

@@ -178,6 +178,17 @@ describe("Transport on loopback", () => {
     await second.close();
   });
 
+  it("close() still delivers what send() accepted on a live connection", async () => {
+    const c = await ts.cluster(["n1", "n2"]);
+    const n1 = c.get("n1")!;
+    await eventually(() => expect(n1.isPeerUp("n2")).toBe(true));
+    const got: unknown[] = [];
+    c.get("n2")!.on("raft", (_f, p) => got.push(p));
+    n1.send("n2", "raft", "last words");
+    await n1.close();
+    await eventually(() => expect(got).toEqual(["last words"]));
+  });
+
   it("setPeer rejects an address it could never dial", () => {
     const t = ts.make({ nodeId: "n1" });
     expect(() => t.setPeer("n2", { host: LOOPBACK, port: 0 })).toThrow(RangeError);
