@@ -135,7 +135,10 @@ export class PeerLink {
    * queued frames are discarded. Resolves once the socket is closed.
    */
   close(graceMs = 0): Promise<void> {
-    if (graceMs > 0) this.flush();
+    // Only an authenticated connection has anything worth draining; a dial in progress (maybe to
+    // a black-holed address) is cut at once so close() never waits for it.
+    const graceful = graceMs > 0 && this.state === "up";
+    if (graceful) this.flush();
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.handshakeTimer);
@@ -144,7 +147,7 @@ export class PeerLink {
     this.queuedBytes = 0;
     const conn = this.conn;
     if (!conn) return Promise.resolve();
-    if (graceMs > 0) return conn.end("transport closing", graceMs);
+    if (graceful) return conn.end("transport closing", graceMs);
     conn.close("transport closing");
     return Promise.resolve();
   }
