@@ -2,7 +2,8 @@
  * `npm run sim -- --seed N` replays one seed; `npm run sim -- --from A --count K` runs K
  * seeds from A. Options: `--steps S` (chaos-phase steps per seed), `--nodes 3|5`,
  * `--verbose` (stream the whole trace of a single seed), `--liveness T` (recovery bound in ticks),
- * `--storm` (every seed runs the leadership-storm fault mix).
+ * `--storm` (every seed runs the leadership-storm fault mix), `--bug sendBeforeFsync|grantEveryVote`
+ * (run a deliberately broken host, to see the checkers catch it).
  *
  * Prints one line per seed (or a summary for many seeds); on a violation prints the seed, the
  * invariant, the run's parameters and the trace of the last events, and exits with status 1.
@@ -12,7 +13,7 @@ import { failureReport, summaryLine } from "./report.js";
 import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, runSeed } from "./run.js";
 
 const USAGE =
-  "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--storm] [--verbose]";
+  "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--storm] [--bug NAME] [--verbose]";
 
 function intOption(v: string | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -35,6 +36,7 @@ function main(): void {
       liveness: { type: "string" },
       verbose: { type: "boolean", default: false },
       storm: { type: "boolean" },
+      bug: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -49,6 +51,12 @@ function main(): void {
     process.exit(2);
   }
   const livenessTicks = intOption(values.liveness, "liveness", DEFAULT_LIVENESS_TICKS);
+  const bug = values.bug;
+  if (bug !== undefined && bug !== "sendBeforeFsync" && bug !== "grantEveryVote") {
+    console.error(`--bug must be sendBeforeFsync or grantEveryVote\n${USAGE}`);
+    process.exit(2);
+  }
+  const extra = [values.storm === true ? "--storm" : "", bug ? `--bug ${bug}` : ""].filter(Boolean).join(" ");
   const single = values.seed !== undefined;
   const from = single ? intOption(values.seed, "seed", 0) : intOption(values.from, "from", 0);
   const count = single ? 1 : intOption(values.count, "count", 100);
@@ -61,14 +69,15 @@ function main(): void {
       nodes,
       steps,
       livenessTicks,
-      ...(values.storm !== undefined ? { storm: values.storm } : {}),
+      ...(values.storm === true ? { storm: true } : {}),
+      ...(bug !== undefined ? { bugs: { [bug]: true } } : {}),
       ...(values.verbose && single ? { verbose: (line: string) => console.log(line) } : {}),
     });
     if (single || !r.ok) console.log(summaryLine(r));
     if (r.recoveryTicks !== undefined) maxRecovery = Math.max(maxRecovery, r.recoveryTicks);
     if (!r.ok) {
       failures++;
-      console.error(`\n${failureReport(r, { steps, nodes })}`);
+      console.error(`\n${failureReport(r, { steps, nodes, extra })}`);
     }
   }
   const secs = ((performance.now() - started) / 1000).toFixed(1);

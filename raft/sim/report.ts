@@ -18,13 +18,16 @@ export function summaryLine(r: RunResult): string {
 }
 
 /** The full failure report of a run (empty for a passing run). */
-export function failureReport(r: RunResult, replay: { steps: number; nodes: number }): string {
+export function failureReport(
+  r: RunResult,
+  replay: { steps: number; nodes: number; extra?: string },
+): string {
   if (r.ok || !r.violation) return "";
   return [
     `VIOLATION seed=${r.seed}: ${r.violation.invariant}`,
     `  ${r.violation.detail}`,
     `  params: ${r.params}`,
-    `  replay: npm run sim -- --seed ${r.seed} --steps ${replay.steps} --nodes ${replay.nodes} --verbose`,
+    `  replay: npm run sim -- --seed ${r.seed} --steps ${replay.steps} --nodes ${replay.nodes}${replay.extra ? ` ${replay.extra}` : ""} --verbose`,
     `  last ${r.trace.length} events:`,
     ...r.trace.map((line) => `    ${line}`),
   ].join("\n");
