@@ -26,11 +26,13 @@ export interface GroupEvents {
 }
 
 export class Group {
+  /** The pure core. Only the host's loop calls ready()/advance(); anything may step/tick it. */
   readonly node: RawNode;
   readonly proposals: ProposalTracker;
   readonly reads: ReadTracker;
   /** The leader as of the last Ready's soft state (NONE when unknown). */
   lead: NodeId = NONE;
+  /** This node's role as of the last Ready's soft state. */
   role: Role = Role.Follower;
   /** Highest index applied to the machine (or covered by the snapshot it was restored from). */
   applied: number;
@@ -43,6 +45,7 @@ export class Group {
    * snapshot back in a Ready so both are staged in the same batch.
    */
   readonly pendingLive = new Map<number, Entry[]>();
+  /** Entries applied since the last snapshot (taken or restored): triggers the next one. */
   private appliedSinceSnapshot = 0;
 
   constructor(
@@ -76,6 +79,7 @@ export class Group {
     );
   }
 
+  /** Whether this node led the group as of the last Ready (what proposals are accepted on). */
   isLeader(): boolean {
     return this.role === Role.Leader;
   }
@@ -135,6 +139,7 @@ export class Group {
     this.reads.settle(this.applied);
   }
 
+  /** Applies one committed entry: conf change to the core, no-op skipped, command to the machine. */
   private applyEntry(e: Entry, isLeader: boolean): void {
     if (e.type === EntryType.ConfChange) {
       // A snapshot from the leader covering this entry was installed into the core since this
@@ -188,6 +193,7 @@ export class Group {
     this.reads.rejectAll(() => new NotLeaderError(this.id, undefined));
   }
 
+  /** Tracks leader and role from a Ready's soft state, and tells subscribers of a new leader. */
   private noteSoftState(lead: NodeId, role: Role): void {
     const wasLeader = this.role === Role.Leader;
     const leaderChanged = lead !== this.lead;

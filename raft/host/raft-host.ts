@@ -29,13 +29,21 @@ import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snaps
 import type { ApplyMeta, LiveEntryReader, StateMachine } from "./state-machine.js";
 import { waitFor } from "./wait.js";
 
+/**
+ * Called after each command is applied on this node, in index order per group. `isLeader`
+ * tells whether this node led the group when it applied the entry: only the leader's node acts
+ * on the effects a state machine returns (Ra's rule), followers only keep their state.
+ */
 export type AppliedListener = (group: GroupId, meta: ApplyMeta, result: unknown, isLeader: boolean) => void;
+/** Called when this node learns of a new leader of `group` (undefined: none known, election under way). */
 export type LeaderChangeListener = (group: GroupId, leader: NodeId | undefined) => void;
 
+/** How to create (or recover) a group on this node. */
 export interface CreateGroupOptions {
   /** The bootstrap configuration. Ignored when the group is recovered from a stored snapshot. */
   readonly voters: readonly NodeId[];
   readonly learners?: readonly NodeId[];
+  /** A fresh machine: the host restores it from the stored snapshot, then re-applies the log. */
   readonly machine: StateMachine;
 }
 
@@ -44,6 +52,7 @@ export class RaftHost implements LiveEntryReader {
   private readonly storage: NodeStorage;
   private readonly transport: Transport;
   private readonly logger: Logger;
+  /** Every running group. A removed group leaves the map at once (and is marked `removed`). */
   private readonly groups = new Map<GroupId, Group>();
   /** Groups being created (loading from storage): messages for them are dropped meanwhile. */
   private readonly creating = new Set<GroupId>();
@@ -52,7 +61,9 @@ export class RaftHost implements LiveEntryReader {
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly leaderListeners: LeaderChangeListener[] = [];
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /** Set by stop(): incoming messages are ignored and no new batch starts. Never unset. */
   private stopped = false;
+  /** Fans group events out to subscribers (a listener throwing is a bug in that listener). */
   private readonly events: GroupEvents = {
     applied: (group, meta, result, isLeader) => {
       for (const l of this.appliedListeners) l(group, meta, result, isLeader);
@@ -102,6 +113,7 @@ export class RaftHost implements LiveEntryReader {
     this.transport.onPeerDown((peer) => this.onPeerDown(peer));
   }
 
+  /** This node's id. */
   get nodeId(): NodeId {
     return this.opts.nodeId;
   }
@@ -222,7 +234,7 @@ export class RaftHost implements LiveEntryReader {
     return g === undefined ? undefined : hint(g.lead);
   }
 
-  /** The group ids this host runs. */
+  /** The ids of the groups this host runs (creation order). */
   groupIds(): GroupId[] {
     return [...this.groups.keys()];
   }
@@ -253,10 +265,12 @@ export class RaftHost implements LiveEntryReader {
     return decodeCommand(e.data, `${group}/${index}`).command;
   }
 
+  /** Subscribes to applied commands (see {@link AppliedListener}). */
   onApplied(cb: AppliedListener): void {
     this.appliedListeners.push(cb);
   }
 
+  /** Subscribes to leader changes (see {@link LeaderChangeListener}). */
   onLeaderChange(cb: LeaderChangeListener): void {
     this.leaderListeners.push(cb);
   }
@@ -280,6 +294,11 @@ export class RaftHost implements LiveEntryReader {
     this.groups.clear();
   }
 
+  /**
+   * Asks each group this node leads to transfer to a voter whose log matches the leader's last
+   * index (TimeoutNow needs a caught-up transferee, thesis §3.10), and waits for the moves.
+   * Groups without such a voter are left to the election that follows the stop.
+   */
   private async handOffLeadership(): Promise<void> {
     const led: Group[] = [];
     for (const g of this.groups.values()) {
@@ -299,6 +318,7 @@ export class RaftHost implements LiveEntryReader {
     await waitFor(() => led.every((g) => !g.isLeader()), this.opts.electionTick * this.opts.tickMs * 2);
   }
 
+  /** Proposes a membership change; settles like a proposal, when its entry is applied. */
   private async changeConf(group: GroupId, cc: ConfChange): Promise<void> {
     const g = this.mustGroup(group);
     let at: { index: number; term: number };
@@ -311,6 +331,7 @@ export class RaftHost implements LiveEntryReader {
     await g.proposals.add(at.index, at.term, Date.now());
   }
 
+  /** The one timer: logical time for every group, and the deadline sweep of proposals and reads. */
   private tick(): void {
     const now = Date.now();
     for (const g of this.groups.values()) {
@@ -321,6 +342,7 @@ export class RaftHost implements LiveEntryReader {
     this.loop.schedule();
   }
 
+  /** Routes a peer's batch of `[group, message]` pairs to the groups' cores. */
   private onRaftPayload(from: NodeId, payload: unknown): void {
     if (this.stopped) return;
     if (!isRaftPayload(payload)) {
@@ -335,6 +357,10 @@ export class RaftHost implements LiveEntryReader {
     this.loop.schedule();
   }
 
+  /**
+   * Steps one message from `from` into a group's core. The transport authenticated the peer;
+   * a message claiming another sender is dropped so one node cannot speak for another.
+   */
   private step(g: Group, m: Parameters<Group["node"]["step"]>[0], from: NodeId): void {
     if (m.from !== from) {
       this.logger.warn({ peer: from, claimed: m.from, group: g.id }, "message with a forged sender dropped");
@@ -350,6 +376,7 @@ export class RaftHost implements LiveEntryReader {
     this.loop.schedule();
   }
 
+  /** The failover hint (see the file comment) and the end of snapshot transfers to `peer`. */
   private onPeerDown(peer: NodeId): void {
     if (this.stopped) return;
     this.snapshots.peerDown(peer);
@@ -361,6 +388,7 @@ export class RaftHost implements LiveEntryReader {
     this.loop.schedule();
   }
 
+  /** An entry from the in-memory log if it still holds it, else from storage (live entries). */
   private async readEntry(group: GroupId, index: number) {
     const g = this.groups.get(group);
     const inMemory = g?.entryInMemory(index);
@@ -374,6 +402,7 @@ export class RaftHost implements LiveEntryReader {
     return g;
   }
 
+  /** The core's refusals, with this group's id and the best leader hint the host knows. */
   private mapProposeError(g: Group, err: unknown): Error {
     if (err instanceof NotLeaderError) return new NotLeaderError(g.id, err.leaderHint ?? hint(g.lead));
     if (err instanceof ProposalDroppedError) return new ProposalDroppedError(g.id, err.message);
@@ -381,6 +410,7 @@ export class RaftHost implements LiveEntryReader {
   }
 }
 
+/** NONE as undefined, the public API's "no leader known". */
 function hint(lead: NodeId): NodeId | undefined {
   return lead === NONE ? undefined : lead;
 }
