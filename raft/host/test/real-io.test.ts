@@ -9,12 +9,13 @@ import { type GroupState, ProcessCluster } from "./process-cluster.js";
 
 const GROUPS = ["g0", "g1", "g2", "g3"];
 
-/** Writes sequentially to every group until `stop()`; records what was acknowledged. */
+/** Writes to every group until `stop()`; records what was acknowledged. */
 function startWriters(c: ProcessCluster) {
   const acked = new Map<string, string[]>(GROUPS.map((g) => [g, []]));
   let running = true;
   let seq = 0;
-  const loops = GROUPS.map(async (g) => {
+  // Three writers per group keep several entries in flight when a node is killed.
+  const loops = [...GROUPS, ...GROUPS, ...GROUPS].map(async (g) => {
     while (running) {
       const v = `${g}-${seq++}`;
       if (await c.propose(g, v, Date.now() + 3000)) acked.get(g)!.push(v);
