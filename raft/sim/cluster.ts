@@ -9,7 +9,7 @@
  */
 import type { ConfChange, ConfState, Entry, Message, NodeId, ReadState } from "../core/types.js";
 import { MessageType, Role } from "../core/types.js";
-import { type Invariant, SafetyChecker } from "./checkers.js";
+import { Invariant, SafetyChecker, Violation } from "./checkers.js";
 import { describeConf, describeConfChange, describeMessage } from "./describe.js";
 import { SimDisk } from "./disk.js";
 import { EventQueue, UNITS_PER_TICK } from "./event-queue.js";
@@ -92,6 +92,8 @@ export class SimCluster implements NodeWorld {
   private confIndex = 0;
   /** Every node some applied configuration named: a node not yet added is never retired. */
   private readonly members = new Set<NodeId>();
+  /** Clock units between two ticks of each node (clock drift). */
+  private readonly tickUnits = new Map<NodeId, number>();
   private readonly pending = new Map<string, Pending>();
   /** Called when a client command is acknowledged (the liveness phase waits for its marker). */
   onAck: (index: number, term: number) => void = () => {};
@@ -124,6 +126,8 @@ export class SimCluster implements NodeWorld {
     const node = new SimNode(id, new SimDisk(), conf, this.params, this.rng.fork(), this);
     this.nodes.set(id, node);
     node.start();
+    // Each node's clock runs a little fast or slow (7, 8 or 9 units per tick): hosts' timers drift.
+    this.tickUnits.set(id, UNITS_PER_TICK + this.rng.range(-1, 1));
     this.queue.after(1 + this.rng.int(UNITS_PER_TICK), { k: "tick", node: id });
     this.note(id, "boot", "");
     return node;
@@ -153,7 +157,7 @@ export class SimCluster implements NodeWorld {
       case "tick": {
         const node = this.nodes.get(ev.node);
         if (!node || node.retired) return;
-        this.queue.after(UNITS_PER_TICK, ev);
+        this.queue.after(this.tickUnits.get(ev.node) ?? UNITS_PER_TICK, ev);
         node.tick();
         return;
       }
@@ -226,10 +230,28 @@ export class SimCluster implements NodeWorld {
     this.stats.messages++;
     let env: Envelope = { msg: m };
     if (m.type === MessageType.MsgSnap && m.snapshot) {
+      const snap = m.snapshot;
       const live: Entry[] = [];
-      for (const i of m.snapshot.live) {
+      const missing: number[] = [];
+      for (const i of snap.live) {
         const e = from.disk.readEntry(i);
         if (e) live.push(e);
+        else missing.push(i);
+      }
+      if (missing.length > 0) {
+        // The core made this MsgSnap before a newer local snapshot, now durable, compacted the
+        // live entries the old one names. A host cannot ship it: it reports the snapshot as
+        // failed and the leader retries with its newest one. Missing entries while the
+        // snapshot is still the newest would be a real loss.
+        if (from.disk.snapshotIndex() <= snap.meta.index) {
+          throw new Violation(
+            Invariant.LiveEntries,
+            `${from.id} sends snapshot ${snap.meta.index} naming live [${missing.join(",")}] that its disk lost`,
+          );
+        }
+        this.note(from.id, "stale-snapshot", () => `${describeMessage(m)} (live ${missing.join(",")} compacted)`);
+        this.localLater(from, 1, `snapshot to ${m.to} failed`, () => from.core.reportSnapshot(m.to, false));
+        return;
       }
       env = { msg: m, liveEntries: live };
       this.stats.snapshotsSent++;
