@@ -202,7 +202,11 @@ export interface Broker {
   /** Checks a password against the stored hash; `guest` only from loopback (loopback_users). Rejects ACCESS_REFUSED. */
   authenticate(username: string, password: string, remoteAddress: string | undefined): Promise<UserRecord>;
   /** Throws ACCESS_REFUSED ("access to queue 'q' in vhost '/' refused for user 'u'") unless permitted. */
-  authorize(ctx: ClientContext, kind: PermissionKind, resource: { kind: "queue" | "exchange"; name: string }): void;
+  authorize(
+    ctx: ClientContext,
+    kind: PermissionKind,
+    resource: { kind: "queue" | "exchange"; name: string },
+  ): void;
   /** Throws ACCESS_REFUSED / NOT_ALLOWED unless the user may use the vhost (connection.open). */
   checkVhostAccess(user: string, vhost: string): void;
 
@@ -211,13 +215,21 @@ export interface Broker {
   deleteExchange(ctx: ClientContext, name: string, opts: { ifUnused: boolean }): Promise<void>;
   declareQueue(ctx: ClientContext, req: QueueDeclareRequest): Promise<QueueDeclareResult>;
   /** Resolves with the number of messages deleted with it. */
-  deleteQueue(ctx: ClientContext, name: string, opts: { ifUnused: boolean; ifEmpty: boolean }): Promise<number>;
+  deleteQueue(
+    ctx: ClientContext,
+    name: string,
+    opts: { ifUnused: boolean; ifEmpty: boolean },
+  ): Promise<number>;
   /** Resolves with the number of messages purged. */
   purgeQueue(ctx: ClientContext, name: string): Promise<number>;
   bind(ctx: ClientContext, req: BindingRequest): Promise<void>;
   unbind(ctx: ClientContext, req: BindingRequest): Promise<void>;
 
-  createVhost(user: string, name: string, opts: { description?: string; tags?: readonly string[] }): Promise<void>;
+  createVhost(
+    user: string,
+    name: string,
+    opts: { description?: string; tags?: readonly string[] },
+  ): Promise<void>;
   deleteVhost(user: string, name: string): Promise<void>;
   /** `password` undefined keeps the current one (or none); the broker hashes it (RabbitMQ sha256 scheme). */
   putUser(
@@ -260,7 +272,13 @@ export interface Broker {
   consume(ctx: ClientContext, req: ConsumeRequest, sink: ConsumerSink): Promise<string>;
   cancel(ctx: ClientContext, channel: number, consumerTag: string): Promise<void>;
   /** Settles messages this connection's channel holds (delivered or got with ack); unknown ids are ignored. */
-  settle(ctx: ClientContext, channel: number, queue: string, op: SettleOp, ids: readonly MessageId[]): Promise<void>;
+  settle(
+    ctx: ClientContext,
+    channel: number,
+    queue: string,
+    op: SettleOp,
+    ids: readonly MessageId[],
+  ): Promise<void>;
   /** No-ack consumers: grant `credit` more deliveries once earlier ones were written out. */
   credit(ctx: ClientContext, channel: number, consumerTag: string, credit: number): Promise<void>;
   get(ctx: ClientContext, channel: number, queue: string, noAck: boolean): Promise<GetResult | undefined>;

@@ -1,0 +1,399 @@
+/**
+ * The per-node broker: implements the `Broker` contract (./types.ts) over this node's RaftHost.
+ *
+ * HOW TO BUILD ONE:
+ * - a whole node (storage + transport + host + broker) from a NodeConfig: `startNode(config)` in
+ *   node/node.ts, which returns a handle with `broker` and `stop()`;
+ * - over parts you already have (tests): `await BrokerService.start({ nodeId, host, transport,
+ *   peers, settings?, logger? })`, with the transport started and the host started. The broker
+ *   creates the metadata group itself. `stop()` stops the broker only (not host/transport).
+ *
+ * The parts: MetaClient (metadata group, read-your-writes), RoutingMirror (routing tables fed by
+ * meta changes), QueueGroups (queue replicas and transient queues, `execute` anywhere),
+ * LeaderEffects (+ DeadLetterer) run the effects where a queue is led, Consumers (this node's
+ * consumers, dedupe), Messaging and MetaOps (the Broker's operations), Forwarder/Rpc
+ * (node/cluster) for "any node serves any client".
+ */
+import type { NodeId } from "../../raft/core/types.js";
+import type { RaftHost } from "../../raft/host/index.js";
+import { type Logger, noopLogger } from "../../raft/logger.js";
+import type { Transport } from "../../raft/transport/index.js";
+import { Forwarder } from "../cluster/forward.js";
+import { Membership } from "../cluster/membership.js";
+import { Rebalancer } from "../cluster/rebalancer.js";
+import { Rpc } from "../cluster/rpc.js";
+import * as D from "../config/defaults.js";
+import type {
+  BindingRecord,
+  DestinationKind,
+  ExchangeRecord,
+  PermissionKind,
+  PermissionRecord,
+  UserRecord,
+  VHostRecord,
+} from "../meta/index.js";
+import type { EnqueueCommand, QueueReply } from "../queue/index.js";
+import * as auth from "./auth.js";
+import { Backpressure } from "./backpressure.js";
+import { BodyCache } from "./body-cache.js";
+import { Consumers } from "./consumers.js";
+import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS } from "./context.js";
+import { DeadLetterer } from "./dead-lettering.js";
+import { LeaderEffects } from "./leader-effects.js";
+import { Messaging } from "./messaging.js";
+import { MetaClient } from "./meta-client.js";
+import { MetaOps } from "./meta-ops.js";
+import { Publisher } from "./publish.js";
+import { BrokerQueries } from "./queries.js";
+import { QueueGroups } from "./queue-groups.js";
+import { RoutingMirror } from "./routing-mirror.js";
+import { announceRestart, bootstrapOnLeadership } from "./startup.js";
+import type {
+  BindingRequest,
+  Broker,
+  ClientContext,
+  ConsumeRequest,
+  ConsumerSink,
+  ExchangeDeclareRequest,
+  GetResult,
+  GroupStatus,
+  MessageId,
+  NodeInfo,
+  PublishOutcome,
+  PublishRequest,
+  QueueDeclareRequest,
+  QueueDeclareResult,
+  QueueInfo,
+  SettleOp,
+} from "./types.js";
+
+export interface BrokerStartOptions {
+  readonly nodeId: NodeId;
+  /** Started (`await host.start()`); the broker adds the metadata and queue groups. */
+  readonly host: RaftHost;
+  /** Started; shared with the host. */
+  readonly transport: Transport;
+  /** The other nodes' ids (static membership); the metadata group spans them and this node. */
+  readonly peers: readonly NodeId[];
+  readonly settings?: Partial<BrokerSettings>;
+  readonly logger?: Logger;
+}
+
+export function defaultSettings(): BrokerSettings {
+  return {
+    maxMessageSize: D.DEFAULT_MAX_MESSAGE_SIZE,
+    proposalTimeoutMs: D.DEFAULT_PROPOSAL_TIMEOUT_MS,
+    initialGroupSize: D.DEFAULT_INITIAL_GROUP_SIZE,
+    maxUncommittedBytes: D.DEFAULT_MAX_UNCOMMITTED_BYTES,
+    memoryHighWatermark: D.DEFAULT_MEMORY_HIGH_WATERMARK,
+    loopbackUsers: D.DEFAULT_LOOPBACK_USERS,
+    defaultUser: D.DEFAULT_USER,
+    defaultPass: D.DEFAULT_PASS,
+    defaultVhost: D.DEFAULT_VHOST,
+    nodeDownGraceMs: DEFAULT_NODE_DOWN_GRACE_MS,
+    peers: [],
+  };
+}
+
+export class BrokerService implements Broker {
+  readonly nodeId: NodeId;
+  private readonly ctx: BrokerContext;
+  private readonly queues: QueueGroups;
+  private readonly consumers: Consumers;
+  private readonly effects: LeaderEffects;
+  private readonly messaging: Messaging;
+  private readonly metaOps: MetaOps;
+  private readonly queries: BrokerQueries;
+  private readonly backpressure: Backpressure;
+  private readonly membership: Membership;
+  private readonly rebalancer: Rebalancer;
+  private restartAnnounced = false;
+  private connectionCounter = 0;
+  /** Distinguishes this process's connection ids from a previous process's on the same node. */
+  private readonly bootId = Date.now().toString(36);
+
+  static async start(opts: BrokerStartOptions): Promise<BrokerService> {
+    const b = new BrokerService(opts);
+    // The initial metadata (vhost "/", its exchanges) exists without change events.
+    b.ctx.routing.rebuild(b.ctx.meta.machine);
+    await b.ctx.meta.start();
+    b.rebalancer.start();
+    void announceRestart(b.ctx, b.queues).then(() => {
+      b.restartAnnounced = true;
+    });
+    return b;
+  }
+
+  private constructor(opts: BrokerStartOptions) {
+    const settings: BrokerSettings = { ...defaultSettings(), ...opts.settings };
+    const logger = (opts.logger ?? noopLogger).child({ component: "broker" });
+    const rpc = new Rpc(opts.transport, logger);
+    const forwarder = new Forwarder(opts.nodeId, opts.host, rpc, settings.proposalTimeoutMs);
+    const nodes = [...new Set([opts.nodeId, ...opts.peers])].sort();
+    const meta = new MetaClient(opts.host, forwarder, nodes);
+    this.nodeId = opts.nodeId;
+    this.ctx = {
+      nodeId: opts.nodeId,
+      host: opts.host,
+      transport: opts.transport,
+      rpc,
+      forwarder,
+      meta,
+      routing: new RoutingMirror(),
+      bodies: new BodyCache(),
+      settings,
+      logger,
+      nodes,
+      stopped: false,
+    };
+    this.backpressure = new Backpressure(settings.maxUncommittedBytes, settings.memoryHighWatermark);
+    this.consumers = new Consumers(opts.nodeId, (c, n) => {
+      this.messaging.grant(c, n).catch((err: unknown) => logger.debug({ err }, "credit grant failed"));
+    });
+    this.effects = new LeaderEffects(this.ctx, this.consumers);
+    this.queues = new QueueGroups(this.ctx, this.effects);
+    const publisher = new Publisher(this.ctx, this.queues);
+    this.effects.queues = this.queues;
+    this.effects.deadLetterer = new DeadLetterer(this.ctx, this.queues, publisher, this.effects);
+    this.messaging = new Messaging(this.ctx, this.queues, this.consumers, publisher, this.backpressure);
+    this.metaOps = new MetaOps(this.ctx, this.queues);
+    this.queries = new BrokerQueries(this.ctx, this.queues);
+    forwarder.setReplyEnricher((group, reply) => this.withBody(group, reply));
+
+    meta.onChanges((changes) => {
+      this.ctx.routing.apply(changes);
+      this.queues.handleChanges(changes);
+    });
+    meta.onRebuild((machine) => {
+      this.ctx.routing.rebuild(machine);
+      this.queues.rebuild(machine);
+    });
+    bootstrapOnLeadership(this.ctx);
+
+    this.membership = new Membership(opts.transport, settings.nodeDownGraceMs);
+    this.rebalancer = new Rebalancer({
+      nodeId: opts.nodeId,
+      host: opts.host,
+      groups: () => this.queues.hostedReplicas().map((r) => ({ group: r.group, members: r.record.members })),
+      upNodes: () => nodes.filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
+      logger,
+    });
+    this.membership.onNodeUp(() => this.rebalancer.schedule());
+    this.membership.onNodeDown((peer) => this.peerGone(peer));
+  }
+
+  /** A connection id for a front door: `${nodeId}/${bootId}.${n}`, unique across the cluster and restarts. */
+  newConnectionId(): string {
+    return `${this.nodeId}/${this.bootId}.${++this.connectionCounter}`;
+  }
+
+  /** Stops the broker's own work (timers, rpc). The host and transport are the caller's. */
+  async stop(): Promise<void> {
+    if (this.ctx.stopped) return;
+    this.ctx.stopped = true;
+    this.effects.stop();
+    this.backpressure.stop();
+    this.membership.stop();
+    this.rebalancer.stop();
+    this.ctx.rpc.close();
+    await this.queues.settled();
+  }
+
+  /** Resolves when queue group creations/removals triggered so far are done (tests). */
+  settled(): Promise<void> {
+    return this.queues.settled();
+  }
+
+  /** A peer has been unreachable past the grace period: release what its consumers held. */
+  private peerGone(peer: NodeId): void {
+    this.ctx.logger.warn({ peer }, "peer declared down");
+    for (const r of this.queues.hostedReplicas()) {
+      if (this.queues.leaderOf(r.group) !== this.nodeId) continue;
+      this.queues.execute(r.record, { type: "node-down", node: peer }).catch(() => undefined);
+    }
+    for (const l of this.queues.localQueues()) {
+      this.queues.execute(l.record, { type: "node-down", node: peer }).catch(() => undefined);
+    }
+    if (this.ctx.meta.leader() === this.nodeId) {
+      this.ctx.meta.propose({ type: "node.down", node: peer }).catch(() => undefined);
+    }
+  }
+
+  /** On the leader, attaches the body of a message a basic.get took (see Forwarder). */
+  private async withBody(group: string, reply: unknown): Promise<unknown> {
+    const r = reply as QueueReply | undefined;
+    if (r === undefined || r.type !== "get" || r.message === undefined) return reply;
+    const id = r.message.id;
+    const cached = this.ctx.bodies.get(group, id);
+    const enqueue =
+      cached ??
+      ((await this.ctx.host.readCommand(group, id).catch(() => undefined)) as EnqueueCommand | undefined);
+    return enqueue === undefined ? reply : { ...r, enqueue };
+  }
+
+  // --- authentication and authorisation ---
+  async authenticate(
+    username: string,
+    password: string,
+    remoteAddress: string | undefined,
+  ): Promise<UserRecord> {
+    return auth.authenticate(
+      this.ctx.meta.machine,
+      this.ctx.settings.loopbackUsers,
+      username,
+      password,
+      remoteAddress,
+    );
+  }
+  authorize(
+    ctx: ClientContext,
+    kind: PermissionKind,
+    resource: { kind: "queue" | "exchange"; name: string },
+  ): void {
+    auth.authorize(this.ctx.meta.machine, ctx, kind, resource);
+  }
+  checkVhostAccess(user: string, vhost: string): void {
+    auth.checkVhostAccess(this.ctx.meta.machine, user, vhost);
+  }
+
+  // --- metadata ---
+  declareExchange(ctx: ClientContext, req: ExchangeDeclareRequest): Promise<ExchangeRecord> {
+    return this.metaOps.declareExchange(ctx, req);
+  }
+  deleteExchange(ctx: ClientContext, name: string, opts: { ifUnused: boolean }): Promise<void> {
+    return this.metaOps.deleteExchange(ctx, name, opts);
+  }
+  declareQueue(ctx: ClientContext, req: QueueDeclareRequest): Promise<QueueDeclareResult> {
+    return this.metaOps.declareQueue(ctx, req);
+  }
+  deleteQueue(
+    ctx: ClientContext,
+    name: string,
+    opts: { ifUnused: boolean; ifEmpty: boolean },
+  ): Promise<number> {
+    return this.metaOps.deleteQueue(ctx, name, opts);
+  }
+  purgeQueue(ctx: ClientContext, name: string): Promise<number> {
+    return this.metaOps.purgeQueue(ctx, name);
+  }
+  bind(ctx: ClientContext, req: BindingRequest): Promise<void> {
+    return this.metaOps.bind(ctx, req, true);
+  }
+  unbind(ctx: ClientContext, req: BindingRequest): Promise<void> {
+    return this.metaOps.bind(ctx, req, false);
+  }
+  createVhost(
+    user: string,
+    name: string,
+    opts: { description?: string; tags?: readonly string[] },
+  ): Promise<void> {
+    return this.metaOps.createVhost(user, name, opts);
+  }
+  deleteVhost(user: string, name: string): Promise<void> {
+    return this.metaOps.deleteVhost(user, name);
+  }
+  putUser(
+    actor: string,
+    name: string,
+    opts: { password?: string; passwordHash?: string; tags: readonly string[] },
+  ): Promise<void> {
+    return this.metaOps.putUser(actor, name, opts);
+  }
+  deleteUser(actor: string, name: string): Promise<void> {
+    return this.metaOps.deleteUser(actor, name);
+  }
+  setPermission(
+    actor: string,
+    vhost: string,
+    user: string,
+    perm: { configure: string; write: string; read: string },
+  ): Promise<void> {
+    return this.metaOps.setPermission(actor, vhost, user, perm);
+  }
+  deletePermission(actor: string, vhost: string, user: string): Promise<void> {
+    return this.metaOps.deletePermission(actor, vhost, user);
+  }
+
+  // --- queries ---
+  listVhosts(): readonly VHostRecord[] {
+    return this.ctx.meta.machine.vhosts();
+  }
+  listExchanges(vhost?: string): readonly ExchangeRecord[] {
+    return this.ctx.meta.machine.exchanges(vhost);
+  }
+  getExchange(vhost: string, name: string): ExchangeRecord | undefined {
+    return this.ctx.meta.machine.exchange(vhost, name);
+  }
+  listQueues(vhost?: string): Promise<readonly QueueInfo[]> {
+    return this.queries.listQueues(vhost);
+  }
+  getQueue(vhost: string, name: string): Promise<QueueInfo | undefined> {
+    return this.queries.getQueue(vhost, name);
+  }
+  listBindings(filter: {
+    vhost: string;
+    source?: string;
+    destinationKind?: DestinationKind;
+    destination?: string;
+  }): readonly BindingRecord[] {
+    return this.queries.listBindings(filter);
+  }
+  listUsers(): readonly UserRecord[] {
+    return this.ctx.meta.machine.users();
+  }
+  getUser(name: string): UserRecord | undefined {
+    return this.ctx.meta.machine.user(name);
+  }
+  listPermissions(filter?: { vhost?: string; user?: string }): readonly PermissionRecord[] {
+    return this.ctx.meta.machine.permissions(filter);
+  }
+  listNodes(): Promise<readonly NodeInfo[]> {
+    return this.queries.listNodes();
+  }
+  groupStatuses(): readonly GroupStatus[] {
+    return this.queries.groupStatuses();
+  }
+  isReady(): boolean {
+    return this.restartAnnounced && !this.ctx.stopped && this.ctx.meta.leader() !== undefined;
+  }
+
+  // --- messages ---
+  publish(ctx: ClientContext, req: PublishRequest): Promise<PublishOutcome> {
+    return this.messaging.publish(ctx, req);
+  }
+  consume(ctx: ClientContext, req: ConsumeRequest, sink: ConsumerSink): Promise<string> {
+    return this.messaging.consume(ctx, req, sink);
+  }
+  cancel(ctx: ClientContext, channel: number, consumerTag: string): Promise<void> {
+    return this.messaging.cancel(ctx, channel, consumerTag);
+  }
+  settle(
+    ctx: ClientContext,
+    channel: number,
+    queue: string,
+    op: SettleOp,
+    ids: readonly MessageId[],
+  ): Promise<void> {
+    return this.messaging.settle(ctx, channel, queue, op, ids);
+  }
+  credit(ctx: ClientContext, channel: number, consumerTag: string, credit: number): Promise<void> {
+    return this.messaging.credit(ctx, channel, consumerTag, credit);
+  }
+  get(ctx: ClientContext, channel: number, queue: string, noAck: boolean): Promise<GetResult | undefined> {
+    return this.messaging.get(ctx, channel, queue, noAck);
+  }
+  channelClosed(ctx: ClientContext, channel: number): Promise<void> {
+    return this.messaging.channelClosed(ctx, channel);
+  }
+  connectionClosed(ctx: ClientContext): Promise<void> {
+    return this.messaging.connectionClosed(ctx);
+  }
+
+  // --- flow control ---
+  isBlocked(): boolean {
+    return this.backpressure.isBlocked();
+  }
+  onBlockedChange(cb: (blocked: boolean, reason: string) => void): void {
+    this.backpressure.onChange(cb);
+  }
+}

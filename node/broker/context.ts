@@ -1,0 +1,66 @@
+/**
+ * What the broker's parts share on one node. Built once by BrokerService; each part takes the
+ * whole context (they call each other: a dead-letter publishes, a delivery goes to a consumer).
+ */
+import type { NodeId } from "../../raft/core/types.js";
+import type { RaftHost } from "../../raft/host/index.js";
+import type { Logger } from "../../raft/logger.js";
+import type { Transport } from "../../raft/transport/index.js";
+import type { Forwarder } from "../cluster/forward.js";
+import type { Rpc } from "../cluster/rpc.js";
+import type { QueueRecord } from "../meta/index.js";
+import type { BodyCache } from "./body-cache.js";
+import type { MetaClient } from "./meta-client.js";
+import type { RoutingMirror } from "./routing-mirror.js";
+
+/** The slice of NodeConfig the broker uses (tests build it directly). */
+export interface BrokerSettings {
+  readonly maxMessageSize: number;
+  readonly proposalTimeoutMs: number;
+  readonly initialGroupSize: number;
+  readonly maxUncommittedBytes: number;
+  /** Fraction of total memory (0 disables the memory check). */
+  readonly memoryHighWatermark: number;
+  readonly loopbackUsers: readonly string[];
+  readonly defaultUser: string;
+  readonly defaultPass: string;
+  readonly defaultVhost: string;
+  /** A peer whose connection stays down this long is declared down to the queues it used. */
+  readonly nodeDownGraceMs: number;
+  /** Every peer: id and addresses (for listNodes). */
+  readonly peers: readonly { id: NodeId; raft: string; amqp?: string; http?: string }[];
+  /** This node's own addresses, for listNodes. */
+  readonly self?: { raft?: string; amqp?: string; http?: string };
+}
+
+export const DEFAULT_NODE_DOWN_GRACE_MS = 15_000;
+
+export interface BrokerContext {
+  readonly nodeId: NodeId;
+  readonly host: RaftHost;
+  readonly transport: Transport;
+  readonly rpc: Rpc;
+  readonly forwarder: Forwarder;
+  readonly meta: MetaClient;
+  readonly routing: RoutingMirror;
+  readonly bodies: BodyCache;
+  readonly settings: BrokerSettings;
+  readonly logger: Logger;
+  /** Every node of the cluster, this one included, sorted. */
+  readonly nodes: readonly NodeId[];
+  stopped: boolean;
+}
+
+/** The node that owns a connection id (`${nodeId}/${local id}`). */
+export function ownerOf(connection: string): NodeId {
+  const slash = connection.indexOf("/");
+  return slash < 0 ? connection : connection.slice(0, slash);
+}
+
+export function queueKey(vhost: string, name: string): string {
+  return `${vhost}\u0000${name}`;
+}
+
+export function recordKey(q: QueueRecord): string {
+  return queueKey(q.vhost, q.name);
+}

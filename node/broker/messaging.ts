@@ -1,0 +1,244 @@
+/**
+ * The Broker's message operations: publish, consume, cancel, settle, credit, basic.get and the
+ * end of channels and connections. Every queue command goes where the queue is led
+ * (QueueGroups.execute); consumers are registered on this node (the connection's node) before
+ * the checkout is proposed, so no delivery can arrive for an unknown consumer.
+ */
+import { WarrenError } from "../errors.js";
+import type { QueueRecord } from "../meta/index.js";
+import type { EnqueueCommand, QueueReply } from "../queue/index.js";
+import { NO_ACK_WINDOW } from "../queue/index.js";
+import { authorize } from "./auth.js";
+import type { Backpressure } from "./backpressure.js";
+import type { ConsumerEntry, Consumers } from "./consumers.js";
+import type { BrokerContext } from "./context.js";
+import { type Publisher, routingKeysOf, withoutBcc } from "./publish.js";
+import type { QueueGroups } from "./queue-groups.js";
+import type {
+  ClientContext,
+  ConsumeRequest,
+  ConsumerSink,
+  GetResult,
+  MessageId,
+  PublishOutcome,
+  PublishRequest,
+  SettleOp,
+} from "./types.js";
+
+/** A get reply as the leader (or home node) returns it: with the message's enqueue command. */
+export type GetReplyWithBody = Extract<QueueReply, { type: "get" }> & { readonly enqueue?: EnqueueCommand };
+
+export class Messaging {
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly queues: QueueGroups,
+    private readonly consumers: Consumers,
+    private readonly publisher: Publisher,
+    private readonly backpressure: Backpressure,
+  ) {}
+
+  private get machine() {
+    return this.ctx.meta.machine;
+  }
+
+  async publish(c: ClientContext, req: PublishRequest): Promise<PublishOutcome> {
+    const max = this.ctx.settings.maxMessageSize;
+    if (req.body.byteLength > max) {
+      throw new WarrenError(
+        "PRECONDITION_FAILED",
+        `message size ${req.body.byteLength} is larger than configured max size ${max}`,
+      );
+    }
+    const exchange = this.machine.accessExchange(c.vhost, req.exchange);
+    authorize(this.machine, c, "write", { kind: "exchange", name: req.exchange });
+    if (exchange.internal) {
+      throw new WarrenError(
+        "ACCESS_REFUSED",
+        `cannot publish to internal exchange '${req.exchange}' in vhost '${c.vhost}'`,
+      );
+    }
+    const keys = routingKeysOf(req.routingKey, req.properties.headers);
+    const targets = this.publisher.route(c.vhost, req.exchange, keys, req.properties);
+    if (targets.length === 0) return { kind: "unroutable" };
+    const release = await this.backpressure.acquire(
+      req.body.byteLength * targets.length,
+      this.ctx.settings.proposalTimeoutMs,
+    );
+    try {
+      return await this.publisher.enqueue(targets, {
+        type: "enqueue",
+        exchange: req.exchange,
+        routingKeys: keys.slice(0, keys.length - bccCount(req.properties.headers)),
+        properties: withoutBcc(req.properties),
+        body: req.body,
+      });
+    } finally {
+      release();
+    }
+  }
+
+  async consume(c: ClientContext, req: ConsumeRequest, sink: ConsumerSink): Promise<string> {
+    const record = this.machine.accessQueue(c.vhost, req.queue, c.connection);
+    authorize(this.machine, c, "read", { kind: "queue", name: req.queue });
+    const tag = req.consumerTag === "" ? this.consumers.generateTag() : req.consumerTag;
+    if (this.consumers.has(c.connection, req.channel, tag)) {
+      throw new WarrenError("NOT_ALLOWED", `attempt to reuse consumer tag '${tag}'`);
+    }
+    // Deliveries may arrive before the checkout's reply: hold them until the caller has the tag.
+    const held: Parameters<ConsumerSink["deliver"]>[0][] = [];
+    let open = false;
+    const gate: ConsumerSink = {
+      deliver: (d) => (open ? sink.deliver(d) : held.push(d)),
+      cancelled: (reason) => sink.cancelled(reason),
+    };
+    const entry: ConsumerEntry = {
+      connection: c.connection,
+      channel: req.channel,
+      tag,
+      vhost: c.vhost,
+      queue: req.queue,
+      incarnation: record.createdIndex,
+      sink: gate,
+      noAck: req.noAck,
+      window: req.prefetch > 0 ? req.prefetch : NO_ACK_WINDOW,
+      delivered: new Map(),
+      sinceCredit: 0,
+      cancelled: false,
+    };
+    this.consumers.add(entry);
+    this.consumers.noteUse(c.connection, req.channel, record);
+    const priority = req.arguments["x-priority"];
+    let reply: QueueReply;
+    try {
+      reply = await this.queues.execute(record, {
+        type: "checkout",
+        consumer: { connection: c.connection, channel: req.channel, tag },
+        prefetch: req.prefetch,
+        noAck: req.noAck,
+        exclusive: req.exclusive,
+        ...(typeof priority === "number" ? { priority } : {}),
+      });
+    } catch (err) {
+      this.consumers.remove(c.connection, req.channel, tag);
+      throw err;
+    }
+    if (reply.type === "error") {
+      this.consumers.remove(c.connection, req.channel, tag);
+      throw new WarrenError(reply.code, reply.message);
+    }
+    setImmediate(() => {
+      open = true;
+      for (const d of held.splice(0)) sink.deliver(d);
+    });
+    return tag;
+  }
+
+  async cancel(c: ClientContext, channel: number, tag: string): Promise<void> {
+    const entry = this.consumers.remove(c.connection, channel, tag);
+    if (entry === undefined) return;
+    const record = this.machine.queue(entry.vhost, entry.queue);
+    if (record === undefined || record.createdIndex !== entry.incarnation) return;
+    await this.queues.execute(record, {
+      type: "cancel",
+      consumer: { connection: c.connection, channel, tag },
+    });
+  }
+
+  async settle(
+    c: ClientContext,
+    channel: number,
+    queue: string,
+    op: SettleOp,
+    ids: readonly MessageId[],
+  ): Promise<void> {
+    const record = this.machine.queue(c.vhost, queue);
+    if (record === undefined || ids.length === 0) return;
+    await this.queues.execute(record, { type: "settle", op, connection: c.connection, channel, ids });
+    this.consumers.settled(c.connection, channel, queue, ids);
+  }
+
+  async credit(c: ClientContext, channel: number, tag: string, credit: number): Promise<void> {
+    const entry = this.consumers.get(c.connection, channel, tag);
+    if (entry === undefined) return;
+    await this.grant(entry, credit);
+  }
+
+  /** Grants a no-ack consumer more deliveries (also called by Consumers as they go out). */
+  async grant(entry: ConsumerEntry, credit: number): Promise<void> {
+    const record = this.machine.queue(entry.vhost, entry.queue);
+    if (record === undefined || record.createdIndex !== entry.incarnation) return;
+    await this.queues.execute(record, {
+      type: "credit",
+      consumer: { connection: entry.connection, channel: entry.channel, tag: entry.tag },
+      credit,
+    });
+  }
+
+  async get(
+    c: ClientContext,
+    channel: number,
+    queue: string,
+    noAck: boolean,
+  ): Promise<GetResult | undefined> {
+    const record = this.machine.accessQueue(c.vhost, queue, c.connection);
+    authorize(this.machine, c, "read", { kind: "queue", name: queue });
+    if (!noAck) this.consumers.noteUse(c.connection, channel, record);
+    const reply = (await this.queues.execute(record, {
+      type: "get",
+      connection: c.connection,
+      channel,
+      noAck,
+    })) as GetReplyWithBody;
+    if (reply.type !== "get" || reply.message === undefined) return undefined;
+    const m = reply.message;
+    const cmd = reply.enqueue;
+    if (cmd === undefined)
+      throw new WarrenError("INTERNAL_ERROR", `message ${m.id} of queue '${queue}' not found`);
+    const properties =
+      m.deliveryCount > 0
+        ? {
+            ...cmd.properties,
+            headers: { ...(cmd.properties.headers ?? {}), "x-delivery-count": m.deliveryCount },
+          }
+        : cmd.properties;
+    return {
+      queue,
+      id: m.id,
+      consumerTag: "",
+      redelivered: m.redelivered,
+      deliveryCount: m.deliveryCount,
+      exchange: cmd.exchange,
+      routingKey: cmd.routingKeys[0] ?? "",
+      properties,
+      body: cmd.body,
+      messageCount: m.messageCount,
+    };
+  }
+
+  async channelClosed(c: ClientContext, channel: number): Promise<void> {
+    const used = this.consumers.closeChannel(c.connection, channel);
+    await Promise.all(used.map((q) => this.down(q, { type: "down", connection: c.connection, channel })));
+  }
+
+  async connectionClosed(c: ClientContext): Promise<void> {
+    await Promise.all(this.consumers.channelsOf(c.connection).map((ch) => this.channelClosed(c, ch)));
+    if (this.machine.queues({ owner: c.connection }).length > 0) {
+      await this.ctx.meta.propose({ type: "connection.closed", connection: c.connection, user: c.user });
+    }
+  }
+
+  private async down(record: QueueRecord, command: { type: "down"; connection: string; channel: number }) {
+    const current = this.machine.queue(record.vhost, record.name);
+    if (current === undefined || current.createdIndex !== record.createdIndex) return;
+    try {
+      await this.queues.execute(current, command);
+    } catch (err) {
+      if (!WarrenError.is(err, "NOT_FOUND")) throw err;
+    }
+  }
+}
+
+function bccCount(headers: Record<string, unknown> | undefined): number {
+  const v = headers?.BCC;
+  return Array.isArray(v) ? v.filter((k) => typeof k === "string" || k instanceof Uint8Array).length : 0;
+}

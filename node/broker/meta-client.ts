@@ -1,0 +1,130 @@
+/**
+ * This node's replica of the metadata group and the way in: proposals go to the meta leader
+ * (forwarded), and resolve only once THIS node has applied them, so a client's next request on
+ * the same node sees its own writes (read-your-writes), even when this node is a lagging follower.
+ *
+ * Every node applies the change events of every committed entry to its derived state (routing
+ * mirror, queue groups, consumers); after a snapshot is installed (or recovered at start) the
+ * derived state is rebuilt from `replayChanges()` instead.
+ */
+import type { NodeId } from "../../raft/core/types.js";
+import type { RaftHost } from "../../raft/host/index.js";
+import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import type { Forwarder } from "../cluster/forward.js";
+import { WarrenError } from "../errors.js";
+import {
+  type MetaChange,
+  type MetaCommand,
+  MetaMachine,
+  type MetaReplies,
+  type MetaReply,
+  type MetaResult,
+  unwrapReply,
+} from "../meta/index.js";
+
+export const META_GROUP = "meta";
+
+/** The machine the host runs: MetaMachine, plus a hook so a snapshot install rebuilds derived state. */
+class ObservedMetaMachine implements StateMachine<MetaCommand, MetaResult> {
+  constructor(
+    readonly inner: MetaMachine,
+    private readonly onRestore: (index: number) => void,
+  ) {}
+  apply(meta: ApplyMeta, command: MetaCommand): MetaResult {
+    return this.inner.apply(meta, command);
+  }
+  snapshot(): MachineSnapshot {
+    return this.inner.snapshot();
+  }
+  restore(snapshot: MachineSnapshot, meta: { readonly index: number; readonly term: number }): void {
+    this.inner.restore(snapshot, meta);
+    this.onRestore(meta.index);
+  }
+}
+
+export type ChangeListener = (changes: readonly MetaChange[]) => void;
+export type RebuildListener = (machine: MetaMachine) => void;
+
+export class MetaClient {
+  readonly machine = new MetaMachine();
+  private applied = 0;
+  private readonly waiters: { index: number; resolve: () => void }[] = [];
+  private readonly changeListeners: ChangeListener[] = [];
+  private readonly rebuildListeners: RebuildListener[] = [];
+  private readonly observed: ObservedMetaMachine;
+
+  constructor(
+    private readonly host: RaftHost,
+    private readonly forwarder: Forwarder,
+    readonly voters: readonly NodeId[],
+  ) {
+    this.observed = new ObservedMetaMachine(this.machine, (index) => {
+      this.applied = Math.max(this.applied, index);
+      for (const l of this.rebuildListeners) l(this.machine);
+      this.settleWaiters();
+    });
+    host.onApplied((group, meta, result) => {
+      if (group !== META_GROUP) return;
+      this.applied = meta.index;
+      const changes = (result as MetaResult).changes;
+      if (changes.length > 0) for (const l of this.changeListeners) l(changes);
+      this.settleWaiters();
+    });
+  }
+
+  /** Creates (or recovers) the metadata group. Listeners must be registered before. */
+  async start(): Promise<void> {
+    await this.host.createGroup(META_GROUP, { voters: this.voters, machine: this.observed });
+    // A recovered snapshot was restored inside createGroup; entries after it re-apply as changes.
+  }
+
+  onChanges(l: ChangeListener): void {
+    this.changeListeners.push(l);
+  }
+
+  onRebuild(l: RebuildListener): void {
+    this.rebuildListeners.push(l);
+  }
+
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  leader(): NodeId | undefined {
+    try {
+      return this.host.leaderOf(META_GROUP);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Proposes a command through the meta leader; resolves with its reply payload once this node
+   * applied it (throws the reply's WarrenError, or NO_QUORUM).
+   */
+  async propose<T extends MetaCommand["type"]>(
+    command: Extract<MetaCommand, { type: T }>,
+  ): Promise<MetaReplies[T]> {
+    const proposed = await this.forwarder.propose<MetaReply<T>>(META_GROUP, this.voters, command);
+    await this.waitApplied(proposed.index);
+    if (proposed.reply === undefined) throw new WarrenError("INTERNAL_ERROR", "metadata reply missing");
+    return unwrapReply(proposed.reply);
+  }
+
+  /** Resolves once this node applied `index` (or a snapshot covering it). */
+  waitApplied(index: number): Promise<void> {
+    if (this.applied >= index) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ index, resolve }));
+  }
+
+  private settleWaiters(): void {
+    if (this.waiters.length === 0) return;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (w.index <= this.applied) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+}

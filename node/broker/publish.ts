@@ -1,0 +1,79 @@
+/**
+ * basic.publish: route with this node's routing mirror, then one `enqueue` per target queue in
+ * parallel (each proposed to its queue's Raft group through the leader, or sent to a transient
+ * queue's home). The outcome is known only when every target answered: a publish is confirmed
+ * only after all its quorum targets committed it.
+ */
+import { WarrenError } from "../errors.js";
+import type { QueueRecord } from "../meta/index.js";
+import type { EnqueueCommand, MessageProperties } from "../queue/index.js";
+import type { BrokerContext } from "./context.js";
+import type { QueueGroups } from "./queue-groups.js";
+import type { PublishOutcome } from "./types.js";
+
+/** Routing keys for sender-selected distribution: the key, then the CC and BCC headers. */
+export function routingKeysOf(routingKey: string, headers: Record<string, unknown> | undefined): string[] {
+  const keys = [routingKey];
+  for (const h of ["CC", "BCC"]) {
+    const v = headers?.[h];
+    if (!Array.isArray(v)) continue;
+    for (const k of v) {
+      if (typeof k === "string") keys.push(k);
+      else if (k instanceof Uint8Array) keys.push(Buffer.from(k).toString("utf8"));
+    }
+  }
+  return keys;
+}
+
+/** BCC never reaches a consumer (RabbitMQ strips it after routing). */
+export function withoutBcc(p: MessageProperties): MessageProperties {
+  if (p.headers === undefined || !("BCC" in p.headers)) return p;
+  const { BCC: _bcc, ...headers } = p.headers;
+  return { ...p, headers };
+}
+
+export class Publisher {
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly queues: QueueGroups,
+  ) {}
+
+  /** Route `exchange`/`keys` in `vhost`: the target queue records (none: unroutable). */
+  route(
+    vhost: string,
+    exchange: string,
+    keys: readonly string[],
+    properties: MessageProperties,
+    exclude?: (queue: string) => boolean,
+  ): QueueRecord[] {
+    const table = this.ctx.routing.table(vhost);
+    if (table === undefined) return [];
+    const hashable = {
+      correlationId: properties.correlationId,
+      messageId: properties.messageId,
+      timestamp: properties.timestamp,
+    };
+    const { queues } = table.route(exchange, keys, properties.headers ?? {}, hashable);
+    const out: QueueRecord[] = [];
+    for (const name of queues) {
+      if (exclude?.(name)) continue;
+      const q = this.ctx.meta.machine.queue(vhost, name);
+      if (q !== undefined) out.push(q);
+    }
+    return out;
+  }
+
+  /** Enqueues one message into every target; resolves once all answered. */
+  async enqueue(targets: readonly QueueRecord[], command: EnqueueCommand): Promise<PublishOutcome> {
+    if (targets.length === 0) return { kind: "unroutable" };
+    const replies = await Promise.all(targets.map((q) => this.queues.execute(q, command)));
+    let rejected = false;
+    let stored = 0;
+    for (const r of replies) {
+      if (r.type === "rejected") rejected = true;
+      else if (r.type === "enqueued") stored++;
+      else if (r.type === "error") throw new WarrenError(r.code, r.message);
+    }
+    return rejected ? { kind: "rejected", queues: stored } : { kind: "routed", queues: stored };
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The queues this node hosts, driven by the metadata change stream:
+ * - a Raft group replica (QueueMachine) for every quorum queue whose members include this node,
+ *   created on `queue-declared`, removed on `queue-deleted`;
+ * - a LocalQueue for every transient queue whose home is this node.
+ * And the one way to run a queue command from anywhere (`execute`): proposed to the queue's
+ * group through its leader, or sent to the transient queue's home node.
+ */
+import type { GroupId } from "../../raft/core/types.js";
+import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import { WarrenError } from "../errors.js";
+import type { MetaChange, MetaMachine, QueueRecord } from "../meta/index.js";
+import {
+  type EnqueueCommand,
+  LocalQueue,
+  type MessageId,
+  parseQueueArguments,
+  type QueueCommand,
+  type QueueCounts,
+  type QueueEffect,
+  QueueMachine,
+  type QueueReply,
+  type QueueResult,
+} from "../queue/index.js";
+import { type BrokerContext, queueKey, recordKey } from "./context.js";
+
+/** Reads a message's enqueue command for an effect (sync for transient queues and cache hits). */
+export type BodyReader = (id: MessageId) => EnqueueCommand | undefined | Promise<EnqueueCommand | undefined>;
+
+/** What executes effects (only where the queue is led: the leader's node, or the home node). */
+export interface EffectSink {
+  run(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void;
+  /** This node became the leader of a quorum queue (or a transient queue was created here). */
+  leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void;
+  /** A queue went away (deleted): cancel its timers and consumers. */
+  queueGone(record: QueueRecord, reason: string): void;
+  /** A transient queue's last consumer went: the caller proposes its auto-deletion. */
+  lastConsumerGone(record: QueueRecord): void;
+}
+
+/** Keeps enqueue commands in the body cache as they apply, and notes released messages. */
+class ReplicaMachine implements StateMachine<QueueCommand, QueueResult> {
+  readonly machine: QueueMachine;
+  released: MessageId[] = [];
+  constructor(
+    readonly record: QueueRecord,
+    private readonly ctx: BrokerContext,
+  ) {
+    this.machine = new QueueMachine(parseQueueArguments(record.name, record.arguments), {
+      onRelease: (id) => this.released.push(id),
+    });
+  }
+  apply(meta: ApplyMeta, command: QueueCommand): QueueResult {
+    if (command.type === "enqueue") this.ctx.bodies.set(meta.group, meta.index, command);
+    return this.machine.apply(meta, command);
+  }
+  snapshot(): MachineSnapshot {
+    return this.machine.snapshot();
+  }
+  restore(snapshot: MachineSnapshot, meta: { readonly index: number; readonly term: number }): void {
+    this.machine.restore(snapshot, meta);
+  }
+}
+
+interface LocalEntry {
+  readonly record: QueueRecord;
+  readonly queue: LocalQueue;
+  hadConsumer: boolean;
+}
+
+export class QueueGroups {
+  private readonly replicas = new Map<GroupId, ReplicaMachine>();
+  private readonly locals = new Map<string, LocalEntry>();
+  /** Per-group chain so create/remove of one group never overlap. */
+  private readonly ops = new Map<GroupId, Promise<void>>();
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly effects: EffectSink,
+  ) {
+    const { host, rpc } = ctx;
+    host.onApplied((group, meta, result, isLeader) => {
+      const r = this.replicas.get(group);
+      if (r === undefined) return;
+      const res = result as QueueResult;
+      if (isLeader && res.effects.length > 0) {
+        this.effects.run(r.record, res.effects, (id) => this.readQuorum(group, id));
+      }
+      // Released bodies were read above (synchronously from the cache) if an effect needed them.
+      for (const id of r.released) ctx.bodies.delete(group, id);
+      r.released = [];
+      void meta;
+    });
+    host.onLeaderChange((group, leader) => {
+      const r = this.replicas.get(group);
+      if (r === undefined || leader !== ctx.nodeId) return;
+      this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id));
+    });
+    rpc.handle("transient", (_from, args) => {
+      const a = args as { vhost: string; name: string; command: QueueCommand };
+      return this.applyLocal(a.vhost, a.name, a.command);
+    });
+    rpc.handle("counts", (_from, args) => {
+      const a = args as { group?: string; vhost: string; name: string };
+      return this.localCounts(a.group, a.vhost, a.name) ?? null;
+    });
+  }
+
+  // ---- derived state -------------------------------------------------------------------------
+
+  handleChanges(changes: readonly MetaChange[]): void {
+    for (const c of changes) {
+      if (c.type === "queue-declared") this.queueDeclared(c.queue);
+      else if (c.type === "queue-deleted") this.queueDeleted(c.queue, c.reason);
+    }
+  }
+
+  /** Reconcile with the whole metadata (startup, snapshot install). */
+  rebuild(machine: MetaMachine): void {
+    const wanted = new Set<string>();
+    for (const q of machine.queues({ node: this.ctx.nodeId })) {
+      if (q.type === "quorum" && q.group !== undefined) wanted.add(q.group);
+      else wanted.add(recordKey(q));
+      this.queueDeclared(q);
+    }
+    for (const [group, r] of this.replicas) if (!wanted.has(group)) this.queueDeleted(r.record, "deleted");
+    for (const [key, l] of this.locals) if (!wanted.has(key)) this.queueDeleted(l.record, "deleted");
+  }
+
+  private queueDeclared(q: QueueRecord): void {
+    if (q.type === "transient") {
+      if (q.leader !== this.ctx.nodeId || this.locals.has(recordKey(q))) return;
+      const entry: LocalEntry = {
+        record: q,
+        queue: new LocalQueue(parseQueueArguments(q.name, q.arguments)),
+        hadConsumer: false,
+      };
+      this.locals.set(recordKey(q), entry);
+      return;
+    }
+    const group = q.group;
+    if (group === undefined || !q.members.includes(this.ctx.nodeId) || this.replicas.has(group)) return;
+    const replica = new ReplicaMachine(q, this.ctx);
+    this.replicas.set(group, replica);
+    this.chain(group, async () => {
+      if (this.replicas.get(group) !== replica || this.ctx.stopped) return;
+      await this.ctx.host.createGroup(group, { voters: q.members, machine: replica });
+    });
+  }
+
+  private queueDeleted(q: QueueRecord, reason: string): void {
+    this.effects.queueGone(q, reason);
+    if (q.type === "transient") {
+      const l = this.locals.get(recordKey(q));
+      if (l !== undefined && l.record.createdIndex === q.createdIndex) this.locals.delete(recordKey(q));
+      return;
+    }
+    const group = q.group;
+    if (group === undefined) return;
+    const replica = this.replicas.get(group);
+    if (replica === undefined) return;
+    this.replicas.delete(group);
+    this.ctx.bodies.dropGroup(group);
+    this.chain(group, async () => {
+      if (this.ctx.stopped) return;
+      await this.ctx.host.removeGroup(group).catch(() => undefined);
+    });
+  }
+
+  private chain(group: GroupId, op: () => Promise<void>): void {
+    const prev = this.ops.get(group) ?? Promise.resolve();
+    const next = prev
+      .then(op)
+      .catch((err: unknown) => this.ctx.logger.warn({ group, err }, "queue group operation failed"))
+      .finally(() => {
+        if (this.ops.get(group) === next) this.ops.delete(group);
+      });
+    this.ops.set(group, next);
+  }
+
+  /** Resolves when pending group creations/removals are done (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.ops.values()]);
+  }
+
+  // ---- running commands ----------------------------------------------------------------------
+
+  /** Runs a queue command where the queue lives; resolves with the machine's reply. */
+  async execute(record: QueueRecord, command: QueueCommand): Promise<QueueReply> {
+    if (record.type === "transient") {
+      const home = record.leader;
+      if (home === this.ctx.nodeId) return this.applyLocal(record.vhost, record.name, command);
+      return this.ctx.rpc.call<QueueReply>(
+        home,
+        "transient",
+        { vhost: record.vhost, name: record.name, command },
+        this.ctx.settings.proposalTimeoutMs,
+      );
+    }
+    if (record.group === undefined)
+      throw new WarrenError("INTERNAL_ERROR", `queue ${record.name} has no group`);
+    const proposed = await this.ctx.forwarder.propose<QueueReply>(record.group, record.members, command);
+    return proposed.reply;
+  }
+
+  /** Applies a command to a transient queue homed here and runs its effects at once. */
+  applyLocal(vhost: string, name: string, command: QueueCommand): QueueReply {
+    const entry = this.locals.get(queueKey(vhost, name));
+    if (entry === undefined) {
+      throw new WarrenError("NOT_FOUND", `no queue '${name}' in vhost '${vhost}'`);
+    }
+    const { reply, effects } = entry.queue.apply(command, Date.now());
+    // Bodies released by this apply stay readable until the next one: read them now.
+    if (effects.length > 0) this.effects.run(entry.record, effects, (id) => entry.queue.read(id));
+    if (command.type === "checkout" && reply.type === "ok") entry.hadConsumer = true;
+    if (reply.type === "get" && reply.message !== undefined) {
+      // The caller may be on another node: the body travels with the reply.
+      const enqueue = entry.queue.read(reply.message.id);
+      return enqueue === undefined ? reply : ({ ...reply, enqueue } as QueueReply);
+    }
+    if (
+      entry.record.autoDelete &&
+      entry.hadConsumer &&
+      (command.type === "cancel" || command.type === "down" || command.type === "node-down") &&
+      entry.queue.counts().consumers === 0
+    ) {
+      this.effects.lastConsumerGone(entry.record);
+    }
+    return reply;
+  }
+
+  /** Counts from the node that leads the queue (undefined when no leader is reachable). */
+  async counts(record: QueueRecord): Promise<QueueCounts | undefined> {
+    const here = this.localCounts(record.group, record.vhost, record.name);
+    if (here !== undefined) return here;
+    const target =
+      record.type === "transient"
+        ? record.leader
+        : record.group !== undefined
+          ? (this.leaderOf(record.group) ?? record.leader)
+          : undefined;
+    if (target === undefined || target === this.ctx.nodeId) return undefined;
+    try {
+      const c = await this.ctx.rpc.call<QueueCounts | null>(
+        target,
+        "counts",
+        { group: record.group, vhost: record.vhost, name: record.name },
+        Math.min(2000, this.ctx.settings.proposalTimeoutMs),
+      );
+      return c ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Counts if this node leads the queue (or is its home). */
+  localCounts(group: string | undefined, vhost: string, name: string): QueueCounts | undefined {
+    const l = this.locals.get(queueKey(vhost, name));
+    if (l !== undefined) return l.queue.counts();
+    if (group === undefined) return undefined;
+    const r = this.replicas.get(group);
+    if (r === undefined || this.leaderOf(group) !== this.ctx.nodeId) return undefined;
+    return r.machine.counts();
+  }
+
+  leaderOf(group: GroupId): string | undefined {
+    if (!this.replicas.has(group)) return undefined;
+    try {
+      return this.ctx.host.leaderOf(group);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Quorum groups hosted here (with their records). */
+  hostedReplicas(): { group: GroupId; record: QueueRecord; machine: QueueMachine }[] {
+    return [...this.replicas].map(([group, r]) => ({ group, record: r.record, machine: r.machine }));
+  }
+
+  /** Transient queues homed here. */
+  localQueues(): { record: QueueRecord; queue: LocalQueue }[] {
+    return [...this.locals.values()].map((l) => ({ record: l.record, queue: l.queue }));
+  }
+
+  private readQuorum(group: GroupId, id: MessageId): EnqueueCommand | Promise<EnqueueCommand | undefined> {
+    const cached = this.ctx.bodies.get(group, id);
+    if (cached !== undefined) return cached;
+    return this.ctx.host
+      .readCommand(group, id)
+      .then((c) => c as EnqueueCommand)
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * "Any node serves any client": runs a proposal on whichever node leads a Raft group.
+ *
+ * The core does not forward proposals (a follower's propose throws NotLeaderError), so this does:
+ * try the leader this node knows of (else the group's members in turn), follow `leaderHint`s,
+ * wait a little while there is no leader (an election is running), and give up with
+ * NO_QUORUM once the proposal timeout has passed. A ProposalTimeoutError (the leader appended
+ * the entry but no majority stored it in time) is NOT retried: the entry may still commit, and
+ * retrying would store it twice; the client is told NO_QUORUM and decides (a publisher
+ * republishes, as after any unconfirmed publish).
+ */
+import type { GroupId, NodeId } from "../../raft/core/types.js";
+import {
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTimeoutError,
+  UnknownGroupError,
+} from "../../raft/errors.js";
+import type { RaftHost } from "../../raft/host/index.js";
+import { WarrenError } from "../errors.js";
+import { type Rpc, RpcTimeoutError, RpcUnreachableError } from "./rpc.js";
+
+/** What a proposal returns to its proposer: the machine's reply and the index applied at the leader then. */
+export interface Proposed<R = unknown> {
+  readonly reply: R;
+  /** The leader's applied index when the proposal resolved (>= the entry's index). */
+  readonly index: number;
+}
+
+interface ProposeArgs {
+  readonly group: GroupId;
+  readonly command: unknown;
+}
+
+/** Pause between attempts while no leader is known (an election takes a few ticks). */
+const RETRY_BACKOFF_MS = 20;
+
+/**
+ * Adds to a reply, on the leader, what only the leader can read at once (e.g. the body of a
+ * message a basic.get took: with no-ack it is no longer live after that entry).
+ */
+export type ReplyEnricher = (group: GroupId, reply: unknown) => unknown | Promise<unknown>;
+
+export class Forwarder {
+  private enrich: ReplyEnricher = (_group, reply) => reply;
+
+  constructor(
+    private readonly nodeId: NodeId,
+    private readonly host: RaftHost,
+    private readonly rpc: Rpc,
+    private readonly proposalTimeoutMs: number,
+  ) {
+    rpc.handle("propose", (_from, args) => {
+      const a = args as ProposeArgs;
+      return this.proposeHere(a.group, a.command);
+    });
+  }
+
+  setReplyEnricher(fn: ReplyEnricher): void {
+    this.enrich = fn;
+  }
+
+  /** Proposes on this node, which must lead the group. */
+  async proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
+    const result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
+    const reply = await this.enrich(group, result?.reply);
+    let index = 0;
+    try {
+      index = this.host.status(group).applied;
+    } catch {
+      // the group was removed by this very command (e.g. a queue deleted itself): no index needed
+    }
+    return { reply, index };
+  }
+
+  /**
+   * Proposes `command` to `group` through its leader. `members` are tried in turn when no leader
+   * is known. Rejects NO_QUORUM when nothing committed within the proposal timeout.
+   */
+  async propose<R = unknown>(
+    group: GroupId,
+    members: readonly NodeId[],
+    command: unknown,
+    timeoutMs = this.proposalTimeoutMs,
+  ): Promise<Proposed<R>> {
+    const deadline = Date.now() + timeoutMs;
+    let hint: NodeId | undefined;
+    let next = 0;
+    let lastError: unknown;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const target = hint ?? this.knownLeader(group) ?? members[next++ % Math.max(1, members.length)];
+      hint = undefined;
+      if (target === undefined) break;
+      try {
+        if (target === this.nodeId) return (await this.proposeHere(group, command)) as Proposed<R>;
+        return await this.rpc.call<Proposed<R>>(target, "propose", { group, command }, remaining);
+      } catch (err) {
+        lastError = err;
+        if (err instanceof ProposalTimeoutError || err instanceof RpcTimeoutError) break;
+        if (err instanceof WarrenError) throw err;
+        if (err instanceof NotLeaderError) {
+          if (err.leaderHint !== undefined && err.leaderHint !== target) {
+            hint = err.leaderHint;
+            continue;
+          }
+        } else if (
+          !(err instanceof UnknownGroupError) &&
+          !(err instanceof ProposalDroppedError) &&
+          !(err instanceof RpcUnreachableError)
+        ) {
+          throw err;
+        }
+      }
+      await sleep(Math.min(RETRY_BACKOFF_MS, Math.max(0, deadline - Date.now())));
+    }
+    throw noQuorum(group, timeoutMs, lastError);
+  }
+
+  private knownLeader(group: GroupId): NodeId | undefined {
+    try {
+      return this.host.leaderOf(group);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export function noQuorum(group: GroupId, timeoutMs: number, cause?: unknown): WarrenError {
+  const what = group === "meta" ? "the metadata store" : `queue group ${group}`;
+  return new WarrenError("NO_QUORUM", `${what} could not commit within ${timeoutMs} ms (no quorum)`, {
+    cause,
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,81 @@
+/**
+ * Keeps queue leadership spread: every so often (and soon after a peer returns) each node looks
+ * at the groups it hosts, asks `rebalance()` for the fewest transfers that bring every up node
+ * within its fair share, and carries out the ones that move leadership AWAY from itself (only a
+ * leader can transfer). Nodes see only the groups they host, so each acts on a partial view;
+ * since a node only ever sheds leadership it holds above its share, the views cannot fight.
+ */
+import type { GroupId, NodeId } from "../../raft/core/types.js";
+import type { RaftHost } from "../../raft/host/index.js";
+import type { Logger } from "../../raft/logger.js";
+import { rebalance } from "./placement.js";
+
+export interface RebalancerDeps {
+  readonly nodeId: NodeId;
+  readonly host: RaftHost;
+  /** Quorum groups hosted here, with their members. */
+  readonly groups: () => readonly { group: GroupId; members: readonly NodeId[] }[];
+  /** Nodes that are up right now (this one included). */
+  readonly upNodes: () => readonly NodeId[];
+  readonly logger: Logger;
+}
+
+export class Rebalancer {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private soon: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+
+  constructor(
+    private readonly deps: RebalancerDeps,
+    private readonly everyMs = 10_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.everyMs);
+    this.timer.unref?.();
+  }
+
+  /** Run shortly (a peer came back: give its elections time to settle first). */
+  schedule(delayMs = 2000): void {
+    if (this.soon !== undefined) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.runOnce();
+    }, delayMs);
+    this.soon.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.soon !== undefined) clearTimeout(this.soon);
+  }
+
+  async runOnce(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const { host, nodeId } = this.deps;
+      const views = this.deps.groups().map((g) => {
+        let leader: NodeId | undefined;
+        try {
+          leader = host.leaderOf(g.group);
+        } catch {
+          leader = undefined;
+        }
+        return { group: g.group, leader, members: g.members };
+      });
+      const transfers = rebalance({ nodes: this.deps.upNodes(), groups: views, seed: nodeId });
+      for (const t of transfers) {
+        if (t.from !== nodeId) continue;
+        try {
+          await host.transferLeadership(t.group, t.to);
+          this.deps.logger.info({ group: t.group, to: t.to }, "leadership moved to rebalance");
+        } catch (err) {
+          this.deps.logger.debug({ group: t.group, to: t.to, err }, "leadership transfer failed");
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

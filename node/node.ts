@@ -1,0 +1,127 @@
+/**
+ * One Warren node in-process: storage -> transport -> Raft host -> broker, from a NodeConfig.
+ * `main.ts` runs it as a process; tests start several on loopback. The front doors (HTTP, AMQP)
+ * are started by the caller on top of `handle.broker`.
+ */
+import { randomBytes } from "node:crypto";
+import { RaftHost } from "../raft/host/index.js";
+import type { Logger } from "../raft/logger.js";
+import { NodeStorage } from "../raft/storage/index.js";
+import { Transport } from "../raft/transport/index.js";
+import { BrokerService } from "./broker/broker-service.js";
+import type { BrokerSettings } from "./broker/context.js";
+import { type NodeConfig, raftPeerMap } from "./config/index.js";
+import { formatAddress } from "./config/kinds.js";
+
+/** Room in a frame beyond the largest message and append batch (headers, msgpack framing). */
+const FRAME_SLACK_BYTES = 1024 * 1024;
+
+export interface NodeHandle {
+  readonly config: NodeConfig;
+  readonly broker: BrokerService;
+  readonly host: RaftHost;
+  readonly transport: Transport;
+  readonly storage: NodeStorage;
+  /** The Raft listener's bound address (port 0 resolved). */
+  readonly raftAddress: { host: string; port: number };
+  /** Graceful: hand leadership to other nodes, flush, close. */
+  stop(): Promise<void>;
+  /** Abrupt, as a crash looks to the others: no leadership transfer (the data stays on disk). */
+  kill(): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  readonly logger?: Logger;
+  /** Broker settings beyond what the config says (tests: a short node-down grace). */
+  readonly settings?: Partial<BrokerSettings>;
+}
+
+export function brokerSettings(config: NodeConfig): Partial<BrokerSettings> {
+  return {
+    maxMessageSize: config.maxMessageSize,
+    proposalTimeoutMs: config.raft.proposalTimeoutMs,
+    initialGroupSize: config.quorum.initialGroupSize,
+    maxUncommittedBytes: config.backpressure.maxUncommittedBytes,
+    memoryHighWatermark: config.backpressure.memoryHighWatermark,
+    loopbackUsers: config.auth.loopbackUsers,
+    defaultUser: config.auth.defaultUser,
+    defaultPass: config.auth.defaultPass,
+    defaultVhost: config.auth.defaultVhost,
+    peers: config.peers.map((p) => ({
+      id: p.id,
+      raft: formatAddress(p.raft),
+      ...(p.amqp !== undefined ? { amqp: formatAddress(p.amqp) } : {}),
+      ...(p.http !== undefined ? { http: formatAddress(p.http) } : {}),
+    })),
+  };
+}
+
+export async function startNode(config: NodeConfig, opts: StartNodeOptions = {}): Promise<NodeHandle> {
+  const logger = opts.logger;
+  const storage = await NodeStorage.open(config.dataDir, logger ? { logger } : {});
+  const transport = new Transport({
+    nodeId: config.nodeId,
+    listen: { host: config.raft.host, port: config.raft.port },
+    peers: raftPeerMap(config.peers),
+    // A single node has no peers to prove anything to; any secret will do.
+    secret: config.clusterSecret ?? randomBytes(24).toString("hex"),
+    maxQueueBytes: config.raft.peerQueueBytes,
+    maxFrameBytes: config.maxMessageSize + config.raft.maxSizePerMsg + FRAME_SLACK_BYTES,
+    ...(logger ? { logger } : {}),
+  });
+  try {
+    await transport.start();
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const host = new RaftHost({
+    nodeId: config.nodeId,
+    storage,
+    transport,
+    tickMs: config.raft.tickMs,
+    electionTick: config.raft.electionTick,
+    heartbeatTick: config.raft.heartbeatTick,
+    snapshotEvery: config.raft.snapshotEvery,
+    proposalTimeoutMs: config.raft.proposalTimeoutMs,
+    maxSizePerMsg: config.raft.maxSizePerMsg,
+    maxInflightMsgs: config.raft.maxInflightMsgs,
+    ...(logger ? { logger } : {}),
+  });
+  await host.start();
+  const raftAddress = transport.address();
+  const broker = await BrokerService.start({
+    nodeId: config.nodeId,
+    host,
+    transport,
+    peers: config.peers.map((p) => p.id),
+    settings: {
+      ...brokerSettings(config),
+      self: { raft: formatAddress(raftAddress) },
+      ...opts.settings,
+    },
+    ...(logger ? { logger } : {}),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (graceful: boolean) => {
+    stopping ??= (async () => {
+      if (graceful) await host.stop({ transferLeadership: true });
+      await broker.stop();
+      await host.stop();
+      await transport.close();
+      await storage.close();
+    })();
+    return stopping;
+  };
+  return {
+    config,
+    broker,
+    host,
+    transport,
+    storage,
+    raftAddress,
+    stop: () => shutdown(true),
+    kill: () => shutdown(false),
+  };
+}
