@@ -249,7 +249,11 @@ export class SimCluster implements NodeWorld {
             `${from.id} sends snapshot ${snap.meta.index} naming live [${missing.join(",")}] that its disk lost`,
           );
         }
-        this.note(from.id, "stale-snapshot", () => `${describeMessage(m)} (live ${missing.join(",")} compacted)`);
+        this.note(
+          from.id,
+          "stale-snapshot",
+          () => `${describeMessage(m)} (live ${missing.join(",")} compacted)`,
+        );
         this.localLater(from, 1, `snapshot to ${m.to} failed`, () => from.core.reportSnapshot(m.to, false));
         return;
       }
