@@ -5,15 +5,17 @@
  *
  * Commands (node ids are names):
  *   add-nodes voters=a,b,c [learners=l] [pre-vote] [check-quorum]
+ *   add-nodes-later d       a node that joins later (empty configuration)
  *   campaign a | propose a <text> | propose-conf a add-voter|add-learner|remove <node>
- *   transfer a <to> | read a <ctx> | leader-lost a | compact a
+ *   transfer a <to> | read a <ctx> | leader-lost a | compact a [live,indexes]
  *   tick <n> [a,b]          ticks the listed nodes (all by default), stabilizing after each
  *   stabilize               runs Ready loops and delivers until quiet, printing every delivery
  *   isolate a | cut a b | recover
  *   status [a,b]            one line per node
  *   log a                   the durable log as index:term
  */
-import { ConfChangeType, type Message, MessageType, Role } from "../types.js";
+import { decodeConfChange } from "../confchange/codec.js";
+import { ConfChangeType, type Entry, EntryType, type Message, MessageType, Role } from "../types.js";
 import { bytes, Network, text } from "./network.js";
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(MessageType).map(([k, v]) => [v, k]));
@@ -73,6 +75,9 @@ export class Interaction {
         );
         return "ok";
       }
+      case "add-nodes-later":
+        this.n.add(args[0]!, { voters: [], learners: [] });
+        return "ok";
       case "campaign":
         this.n.raw(args[0]!).campaign();
         return "ok";
@@ -102,8 +107,9 @@ export class Interaction {
         this.n.raw(args[0]!).reportLeaderLost();
         return "ok";
       case "compact": {
-        const s = this.n.compact(args[0]!);
-        return `snapshot index=${s.meta.index} term=${s.meta.term}`;
+        const live = args[1] ? args[1].split(",").map(Number) : [];
+        const s = this.n.compact(args[0]!, live);
+        return `snapshot index=${s.meta.index} term=${s.meta.term} live=[${s.live.join(",")}]`;
       }
       case "isolate":
         this.n.isolate(args[0]!);
@@ -127,7 +133,9 @@ export class Interaction {
         const out: string[] = [];
         for (let i = t.storage.firstIndex(); i <= t.storage.lastIndex(); i++)
           out.push(`${i}:${t.storage.term(i)}`);
-        return `${args[0]}: ${out.join(" ") || "(empty)"} applied=[${t.applied.map(text).join(",")}]`;
+        const snap = t.storage.snapshot().meta.index;
+        const head = snap > 0 ? `snapshot@${snap} ` : "";
+        return `${args[0]}: ${head}${out.join(" ") || "(empty)"} applied=[${t.applied.map(text).join(",")}]`;
       }
       default:
         throw new Error(`unknown command ${name}`);
@@ -181,6 +189,21 @@ export class Interaction {
   }
 }
 
+const CC_NAMES = new Map<number, string>([
+  [ConfChangeType.AddVoter, "add-voter"],
+  [ConfChangeType.AddLearner, "add-learner"],
+  [ConfChangeType.RemoveNode, "remove"],
+]);
+
+/** `index:term`, then the text of a command or the change of a ConfChange entry. */
+function describeEntry(e: Entry): string {
+  if (e.type === EntryType.ConfChange) {
+    const cc = decodeConfChange(e.data);
+    return `${e.index}:${e.term}:${CC_NAMES.get(cc.type)}(${cc.node})`;
+  }
+  return `${e.index}:${e.term}${e.data.length > 0 ? `:${text(e)}` : ""}`;
+}
+
 /** One message as a compact line. */
 export function describe(m: Message): string {
   const parts = [`${m.from}->${m.to} ${TYPE_NAMES.get(m.type) ?? m.type} term=${m.term}`];
@@ -190,9 +213,7 @@ export function describe(m: Message): string {
     parts.push(`index=${m.index}`);
   }
   if (m.entries && m.entries.length > 0) {
-    parts.push(
-      `entries=[${m.entries.map((e) => `${e.index}:${e.term}${e.data.length ? `:${text(e)}` : ""}`).join(" ")}]`,
-    );
+    parts.push(`entries=[${m.entries.map(describeEntry).join(" ")}]`);
   }
   if (m.commit !== undefined) parts.push(`commit=${m.commit}`);
   if (m.reject) {
@@ -200,7 +221,12 @@ export function describe(m: Message): string {
       m.type === MessageType.MsgAppResp ? `REJECT hint=${m.rejectHint ?? 0}/${m.logTermHint ?? 0}` : "REJECT",
     );
   }
-  if (m.snapshot) parts.push(`snapshot=${m.snapshot.meta.index}:${m.snapshot.meta.term}`);
+  if (m.snapshot) {
+    const s = m.snapshot;
+    parts.push(
+      `snapshot=${s.meta.index}:${s.meta.term} voters=${s.meta.conf.voters.join(",")} live=[${s.live.join(",")}]`,
+    );
+  }
   if (m.context && m.context.length > 0) parts.push(`ctx=${String.fromCharCode(...m.context)}`);
   return parts.join(" ");
 }
