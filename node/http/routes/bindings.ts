@@ -4,7 +4,7 @@
  * exchange->exchange (`/e/{source}/e/{destination}`) bindings.
  *
  * RabbitMQ's rule for (un)binding: write on the destination, read on the source.
- * RabbitMQ also lists the default exchange's implicit bindings (one per queue); Warren does not.
+ * Lists include the default exchange's implicit bindings (source "", one per queue), as RabbitMQ's.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Broker, ClientContext } from "../../broker/types.js";

@@ -127,6 +127,8 @@ export function queueRoutes(app: FastifyInstance, { broker }: RouteDeps): void {
       const query = req.query as Record<string, unknown>;
       const ctx = vhostContext(broker, req, vhost);
       broker.authorize(ctx, "configure", { kind: "queue", name });
+      // AMQP's queue.delete of a missing queue succeeds; the management API says 404.
+      if (!(await broker.getQueue(vhost, name))) throw notFound();
       await broker.deleteQueue(ctx, name, {
         ifUnused: flag(query["if-unused"]),
         ifEmpty: flag(query["if-empty"]),
