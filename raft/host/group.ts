@@ -125,8 +125,31 @@ export class Group {
       this.conf = s.meta.conf;
       this.appliedSinceSnapshot = 0;
     }
+    this.applyCommitted(rd.committedEntries, Number.POSITIVE_INFINITY);
+    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
+    this.reads.settle(this.applied);
+  }
+
+  /**
+   * Applies, before this Ready's write completes, the committed entries that are already
+   * durable here: those below the first entry the Ready appends (they were persisted by an
+   * earlier batch, whose write finished before this Ready was taken, and being committed they
+   * can no longer be overwritten). The leader's commits are all of this kind, so its proposals
+   * resolve one batch write earlier. `apply()` later applies the rest, in order. Nothing is
+   * applied early when the Ready installs a snapshot (the machine is restored first).
+   */
+  applyDurable(rd: Ready): void {
+    if (rd.snapshot !== undefined || rd.committedEntries.length === 0) return;
+    const firstNew = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    this.applyCommitted(rd.committedEntries, firstNew);
+    this.reads.settle(this.applied);
+  }
+
+  /** Applies committed entries below `below` not applied yet, strictly in index order. */
+  private applyCommitted(entries: readonly Entry[], below: number): void {
     const isLeader = this.isLeader();
-    for (const e of rd.committedEntries) {
+    for (const e of entries) {
+      if (e.index >= below) break;
       if (e.index <= this.applied) continue;
       if (e.index !== this.applied + 1) {
         throw new RaftInvariantError(`group ${this.id}: applying ${e.index} after ${this.applied}`);
@@ -135,8 +158,6 @@ export class Group {
       this.applied = e.index;
       this.appliedSinceSnapshot++;
     }
-    for (const rs of rd.readStates) this.reads.confirm(rs.context, rs.index);
-    this.reads.settle(this.applied);
   }
 
   /** Applies one committed entry: conf change to the core, no-op skipped, command to the machine. */

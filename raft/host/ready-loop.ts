@@ -15,6 +15,8 @@
  *  5. late send: everything else, i.e. votes, pre-votes, append responses, read-index answers.
  *     These promise durable state, so they leave strictly after the fsync;
  *  6. apply committed entries and read states, then `advance()`, then maybe snapshot.
+ *     Committed entries that an EARLIER batch already made durable here (all of a leader's)
+ *     are applied right after step 4 instead, while this batch's write runs.
  * Only one batch runs at a time. Work arriving meanwhile (messages, proposals, ticks) lands in
  * the cores and forms the next batch: the longer a flush takes, the larger the next batch
  * (group commit), and replication of batch N+1 overlaps the fsync of batch N.
@@ -119,6 +121,7 @@ export class ReadyLoop {
    */
   private async pipeline(): Promise<void> {
     let cur = this.begin();
+    if (cur !== undefined) this.applyDurable(cur);
     while (cur !== undefined) {
       await cur.flushed;
       if (this.stopped) {
@@ -182,7 +185,13 @@ export class ReadyLoop {
       g.apply(rd);
       g.maybeSnapshot(this.deps.storage);
     }
+    if (next !== undefined) this.applyDurable(next);
     return next;
+  }
+
+  /** Step 6 ahead of the write, for committed entries already durable here (see Group.applyDurable). */
+  private applyDurable(b: Batch): void {
+    for (const [g, rd] of b.readies) if (!g.removed) g.applyDurable(rd);
   }
 
   private readonly unreachable = (groupId: string, peer: string): void => {
