@@ -94,7 +94,9 @@ export class Forwarder {
       hint = undefined;
       if (target === undefined) break;
       try {
-        if (target === this.nodeId) return (await this.proposeHere(group, command)) as Proposed<R>;
+        if (target === this.nodeId) {
+          return (await withDeadline(this.proposeHere(group, command), remaining, group)) as Proposed<R>;
+        }
         return await this.rpc.call<Proposed<R>>(target, "propose", { group, command }, remaining);
       } catch (err) {
         lastError = err;
@@ -131,6 +133,23 @@ export function noQuorum(group: GroupId, timeoutMs: number, cause?: unknown): Wa
   const what = group === "meta" ? "the metadata store" : `queue group ${group}`;
   return new WarrenError("NO_QUORUM", `${what} could not commit within ${timeoutMs} ms (no quorum)`, {
     cause,
+  });
+}
+
+/** The host's own proposal timeout may be longer than what is left of the caller's. */
+function withDeadline<T>(p: Promise<T>, ms: number, group: GroupId): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new ProposalTimeoutError(group, ms)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 

@@ -100,7 +100,12 @@ export class Rpc {
   private readonly handlers = new Map<string, RpcHandler>();
   private readonly pending = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }
+    {
+      peer: NodeId;
+      resolve: (v: unknown) => void;
+      reject: (e: Error) => void;
+      timer: ReturnType<typeof setTimeout>;
+    }
   >();
   private nextId = 1;
   private closed = false;
@@ -112,6 +117,17 @@ export class Rpc {
   ) {
     this.logger = logger;
     transport.on(RPC_CHANNEL, (from, payload) => this.onFrame(from, payload));
+    // A closed connection loses whatever was in flight on it: fail those calls now rather than
+    // at their deadline, so a forwarder can try another node at once. (The request may have
+    // run: callers treat this like any unconfirmed outcome.)
+    transport.onPeerDown((peer) => {
+      for (const [id, p] of this.pending) {
+        if (p.peer !== peer) continue;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new RpcUnreachableError(peer));
+      }
+    });
   }
 
   handle(method: string, handler: RpcHandler): void {
@@ -129,7 +145,7 @@ export class Rpc {
         },
         Math.max(1, timeoutMs),
       );
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { peer, resolve: resolve as (v: unknown) => void, reject, timer });
       const req: Request = { t: "req", id, method, args };
       if (!this.transport.send(peer, RPC_CHANNEL, req)) {
         clearTimeout(timer);

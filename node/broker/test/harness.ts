@@ -104,6 +104,7 @@ export class BrokerCluster {
       tickMs: 10,
       electionTick: 30,
       heartbeatTick: 2,
+      proposalTimeoutMs: this.settings.proposalTimeoutMs ?? 3000,
     });
     await host.start();
     const broker = await BrokerService.start({
