@@ -12,7 +12,7 @@
  *   (`observeFsync(ms)` per flush). Build one `NodeMetrics` in main.ts and hand it to every door.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Broker, PublishOutcome, SettleOp } from "../broker/types.js";
+import type { Broker, PublishOutcome, QueueInfo, SettleOp } from "../broker/types.js";
 
 export type Door = "http" | "amqp";
 
@@ -84,57 +84,41 @@ export class NodeMetrics {
 
   private defineBrokerGauges(registers: Registry[]): void {
     const queueLabels = ["vhost", "queue"] as const;
-    // registry.metrics() collects in registration order: the gauge whose collect fills the
-    // others comes first. One listQueues per scrape fills the four queue gauges.
-    let ready: Gauge<"vhost" | "queue">,
-      unacked: Gauge<"vhost" | "queue">,
-      total: Gauge<"vhost" | "queue">,
-      consumers: Gauge<"vhost" | "queue">;
+    // registry.metrics() starts every metric's collect at once: the four queue gauges share one
+    // listQueues per scrape (the first collect starts it, the others await the same promise).
     const self = this;
-    new Gauge({
-      name: "warren_queues",
-      help: "Queues known to this node",
-      registers,
-      async collect() {
-        for (const g of [ready, unacked, total, consumers]) g.reset();
-        const broker = self.broker;
-        if (!broker) return this.set(0);
-        const queues = await broker.listQueues();
-        for (const q of queues) {
-          const labels = { vhost: q.record.vhost, queue: q.record.name };
-          ready.set(labels, q.messagesReady);
-          unacked.set(labels, q.messagesUnacknowledged);
-          total.set(labels, q.messages);
-          consumers.set(labels, q.consumers);
-        }
-        this.set(queues.length);
-      },
-    });
+    let pending: Promise<readonly QueueInfo[]> | undefined;
+    const queues = (): Promise<readonly QueueInfo[]> => {
+      if (pending) return pending;
+      const p = self.broker ? self.broker.listQueues() : Promise.resolve([]);
+      pending = p.finally(() => {
+        pending = undefined;
+      });
+      return pending;
+    };
+    const queueGauge = (name: string, help: string, value: (q: QueueInfo) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: queueLabels,
+        registers,
+        async collect() {
+          const list = await queues();
+          this.reset();
+          for (const q of list) this.set({ vhost: q.record.vhost, queue: q.record.name }, value(q));
+        },
+      });
+    queueGauge("warren_queue_messages_ready", "Messages ready for delivery", (q) => q.messagesReady);
+    queueGauge(
+      "warren_queue_messages_unacked",
+      "Messages delivered and not yet settled",
+      (q) => q.messagesUnacknowledged,
+    );
+    queueGauge("warren_queue_messages", "Ready plus unacked messages", (q) => q.messages);
+    queueGauge("warren_queue_consumers", "Consumers of the queue", (q) => q.consumers);
 
-    ready = new Gauge({
-      name: "warren_queue_messages_ready",
-      help: "Messages ready for delivery",
-      labelNames: queueLabels,
-      registers,
-    });
-    unacked = new Gauge({
-      name: "warren_queue_messages_unacked",
-      help: "Messages delivered and not yet settled",
-      labelNames: queueLabels,
-      registers,
-    });
-    total = new Gauge({
-      name: "warren_queue_messages",
-      help: "Ready plus unacked messages",
-      labelNames: queueLabels,
-      registers,
-    });
-    consumers = new Gauge({
-      name: "warren_queue_consumers",
-      help: "Consumers of the queue",
-      labelNames: queueLabels,
-      registers,
-    });
+    // Synchronous figures: the collect of warren_raft_groups (registered first, and collects
+    // run synchronously up to their first await) fills the per-group gauges.
     const groupLabels = ["group", "vhost", "queue"] as const;
     type G = Gauge<"group" | "vhost" | "queue">;
     type GL = Gauge<"group" | "vhost" | "queue" | "leader">;

@@ -3,7 +3,7 @@
  * (real LevelDB, transport, Raft host, BrokerService per node; node/broker/test/harness.ts) with
  * one fastify app per node, driven by `inject()`.
  */
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import type { FastifyInstance, HTTPMethods, InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { BrokerCluster } from "../../broker/test/harness.js";
 import { buildApp } from "../app.js";
@@ -35,7 +35,7 @@ export function door(app: FastifyInstance): Door {
   return {
     app,
     call,
-    async json<T>(method: InjectOptions["method"], url: string, payload?: unknown) {
+    async json<T>(method: HTTPMethods, url: string, payload?: unknown) {
       const res = await call({
         method,
         url,

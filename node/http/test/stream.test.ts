@@ -16,7 +16,7 @@ let d: Door;
 
 interface SseEvent {
   event: string;
-  id?: string;
+  id?: string | undefined;
   data: Record<string, unknown>;
 }
 

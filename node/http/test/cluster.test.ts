@@ -1,0 +1,96 @@
+/**
+ * Three real nodes in-process, one HTTP door each: any node serves any client. Declare on one
+ * node, publish via another, consume and ack via the third; every node reports the same queue.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, type HttpCluster, startHttpCluster } from "./helpers.js";
+
+let hc: HttpCluster;
+
+beforeAll(async () => {
+  hc = await startHttpCluster(3);
+});
+afterAll(async () => {
+  await hc.close();
+});
+
+interface QueueJson {
+  leader: string | null;
+  members: string[];
+  messages_ready: number;
+  messages_unacknowledged: number;
+}
+
+describe("a three-node cluster over HTTP", () => {
+  it("publish via one node, consume via another, ack settles it everywhere", async () => {
+    const [n1, n2, n3] = hc.doors as [(typeof hc.doors)[0], (typeof hc.doors)[0], (typeof hc.doors)[0]];
+    expect((await n1.json("PUT", "/api/queues/%2F/orders", { durable: true })).status).toBe(201);
+    // Read-your-writes on the declaring node; the others catch up.
+    const q = await eventually("the queue on every node with a leader", async () => {
+      const all = await Promise.all(hc.doors.map((d) => d.json<QueueJson>("GET", "/api/queues/%2F/orders")));
+      return all.every((r) => r.status === 200 && r.body.leader !== null) ? all[0]!.body : undefined;
+    });
+    expect([...q.members].sort()).toEqual(["n1", "n2", "n3"]);
+
+    for (let i = 0; i < 5; i++) {
+      const r = await n2.json("POST", "/api/exchanges/%2F/amq.default/publish", {
+        routing_key: "orders",
+        payload: `o${i}`,
+      });
+      expect(r.body).toEqual({ routed: true });
+    }
+    // Confirmed means committed: the figures (from the leader) show all five on any node.
+    expect((await n3.json<QueueJson>("GET", "/api/queues/%2F/orders")).body.messages_ready).toBe(5);
+
+    const got = await n3.json<Array<{ payload: string; delivery_id: string }>>(
+      "POST",
+      "/api/queues/%2F/orders/consume",
+      {
+        max: 5,
+        wait_ms: 2000,
+      },
+    );
+    expect(got.body.map((m) => m.payload)).toEqual(["o0", "o1", "o2", "o3", "o4"]);
+    // Delivery ids belong to the node that issued them.
+    const elsewhere = await n1.json("POST", "/api/queues/%2F/orders/ack", {
+      delivery_ids: [got.body[0]!.delivery_id],
+    });
+    expect(elsewhere.body).toEqual({ settled: [], unknown: [got.body[0]!.delivery_id] });
+    const acked = await n3.json<{ settled: string[] }>("POST", "/api/queues/%2F/orders/ack", {
+      delivery_ids: got.body.map((m) => m.delivery_id),
+    });
+    expect(acked.body.settled).toHaveLength(5);
+    for (const d of hc.doors) {
+      expect((await d.json<QueueJson>("GET", "/api/queues/%2F/orders")).body).toMatchObject({
+        messages_ready: 0,
+        messages_unacknowledged: 0,
+      });
+    }
+  });
+
+  it("RabbitMQ's get works from every node", async () => {
+    const [n1, n2, n3] = hc.doors as [(typeof hc.doors)[0], (typeof hc.doors)[0], (typeof hc.doors)[0]];
+    await n1.json("POST", "/api/exchanges/%2F/amq.default/publish", { routing_key: "orders", payload: "g1" });
+    await n2.json("POST", "/api/exchanges/%2F/amq.default/publish", { routing_key: "orders", payload: "g2" });
+    const peek = await n3.json<Array<{ payload: string }>>("POST", "/api/queues/%2F/orders/get", {
+      count: 2,
+      ackmode: "ack_requeue_true",
+      encoding: "auto",
+    });
+    expect(peek.body.map((m) => m.payload)).toEqual(["g1", "g2"]);
+    const take = await n1.json<Array<{ payload: string }>>("POST", "/api/queues/%2F/orders/get", {
+      count: 2,
+      ackmode: "ack_requeue_false",
+      encoding: "auto",
+    });
+    expect(take.body.map((m) => m.payload)).toEqual(["g1", "g2"]);
+  });
+
+  it("GET /api/nodes lists the three nodes and /metrics shows the queue's group", async () => {
+    const nodes = await hc.doors[0]!.json<Array<{ name: string; running: boolean }>>("GET", "/api/nodes");
+    expect(nodes.body.map((n) => n.name).sort()).toEqual(["n1", "n2", "n3"]);
+    const metrics = await hc.doors[0]!.app.inject({ url: "/metrics" });
+    expect(metrics.body).toMatch(/warren_raft_commit_index\{group="[^"]+",vhost="\/",queue="orders"\} \d+/);
+    expect(metrics.body).toMatch(/warren_queue_messages_ready\{vhost="\/",queue="orders"\} 0/);
+  });
+});
