@@ -4,6 +4,7 @@
  * needs `administrator`, as in RabbitMQ.
  */
 import type { FastifyInstance } from "fastify";
+import { WarrenError } from "../../errors.js";
 import { visibleVhosts } from "../auth.js";
 import { notFound } from "../errors.js";
 import { formatPermission, formatUser, formatVhost, parseTags } from "../format.js";
@@ -197,6 +198,10 @@ export function adminRoutes(app: FastifyInstance, { broker }: RouteDeps): void {
         tags?: string | string[];
       };
       const existed = broker.getUser(name) !== undefined;
+      // As RabbitMQ: a new user needs a password or a hash (`password_hash: ""` = no password login).
+      if (!existed && body.password === undefined && body.password_hash === undefined) {
+        throw new WarrenError("BAD_REQUEST", "password or password_hash must be set");
+      }
       await broker.putUser(req.user?.name ?? "", name, {
         ...(body.password !== undefined ? { password: body.password } : {}),
         ...(body.password === undefined && body.password_hash !== undefined

@@ -130,6 +130,32 @@ export function bindingRoutes(app: FastifyInstance, { broker }: RouteDeps): void
     },
   );
 
+  for (const side of ["source", "destination"] as const) {
+    app.get(
+      `/api/exchanges/:vhost/:name/bindings/${side}`,
+      {
+        config: { access: "management" },
+        schema: {
+          tags: ["bindings"],
+          summary: `Bindings in which this exchange is the ${side}`,
+          params: vhostNameParams,
+          response: listResponse,
+        },
+      },
+      async (req) => {
+        const { vhost, name } = req.params as { vhost: string; name: string };
+        vhostContext(broker, req, vhost);
+        const exchange = exchangeFromPath(name);
+        if (!broker.getExchange(vhost, exchange)) throw notFound();
+        const filter =
+          side === "source"
+            ? { vhost, source: exchange }
+            : { vhost, destinationKind: "exchange" as const, destination: exchange };
+        return broker.listBindings(filter).map(formatBinding);
+      },
+    );
+  }
+
   for (const { letter, kind } of KINDS) {
     const base = `/api/bindings/:vhost/e/:source/${letter}/:destination`;
     const what = kind === "queue" ? "exchange->queue" : "exchange->exchange";

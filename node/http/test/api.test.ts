@@ -119,6 +119,21 @@ describe("users and permissions", () => {
     expect((await d.json("DELETE", "/api/queues/%2F/alice-q")).status).toBe(204);
   });
 
+  it("guest is accepted only from loopback (loopback_users), and a new user needs a password", async () => {
+    const remote = await d.app.inject({
+      url: "/api/overview",
+      headers: { authorization: basicAuth("guest", "guest") },
+      remoteAddress: "10.1.2.3",
+    });
+    expect(remote.statusCode).toBe(401);
+    expect(remote.json()).toEqual({ error: "not_authorized", reason: "Login failed" });
+    const res = await d.json("PUT", "/api/users/nopass", { tags: "management" });
+    expect(res).toEqual({
+      status: 400,
+      body: { error: "bad_request", reason: "password or password_hash must be set" },
+    });
+  });
+
   it("lists and deletes users", async () => {
     const { body } = await d.json<Array<{ name: string }>>("GET", "/api/users");
     expect(body.map((u) => u.name)).toEqual(expect.arrayContaining(["guest", "alice"]));
@@ -274,6 +289,10 @@ describe("bindings", () => {
     const vhostList = await d.json<unknown[]>("GET", "/api/bindings/%2F");
     expect(vhostList.body.length).toBeGreaterThanOrEqual(3);
     // As RabbitMQ: the default exchange's implicit binding is listed too.
+    const src = await d.json<Array<{ destination: string }>>("GET", "/api/exchanges/%2F/bx/bindings/source");
+    expect(src.body.map((b) => b.destination).sort()).toEqual(["bq", "bq", "bx2"]);
+    const dst = await d.json<Array<{ source: string }>>("GET", "/api/exchanges/%2F/bx2/bindings/destination");
+    expect(dst.body.map((b) => b.source)).toEqual(["bx"]);
     const qb = await d.json<Array<{ source: string }>>("GET", "/api/queues/%2F/bq/bindings");
     expect(qb.body.map((b) => b.source).sort()).toEqual(["", "bx", "bx"]);
 

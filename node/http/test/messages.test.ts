@@ -2,8 +2,10 @@
  * Messages over HTTP on one real node: RabbitMQ's publish and get, and Warren's consume API
  * (long-poll leases, ack, nack, lease expiry) with its documented errors.
  */
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Door, eventually, type HttpCluster, startHttpCluster } from "./helpers.js";
+import { buildApp } from "../app.js";
+import { type Door, door, eventually, type HttpCluster, startHttpCluster } from "./helpers.js";
 
 let hc: HttpCluster;
 let d: Door;
@@ -39,7 +41,8 @@ const counts = async (queue: string) =>
 beforeAll(async () => {
   hc = await startHttpCluster(1, 64 * 1024);
   d = hc.doors[0]!;
-  for (const q of ["pub", "getq", "cq", "nq", "lq", "bad"]) await d.json("PUT", `/api/queues/%2F/${q}`, {});
+  for (const q of ["pub", "getq", "cq", "nq", "lq", "bad", "shut"])
+    await d.json("PUT", `/api/queues/%2F/${q}`, {});
 });
 afterAll(async () => {
   await hc.close();
@@ -275,5 +278,24 @@ describe("consume with leases (beyond RabbitMQ)", () => {
     expect((await d.json("POST", "/api/queues/%2F/cq/consume", { wait_ms: "soon" })).status).toBe(400);
     expect((await d.json("POST", "/api/queues/%2F/cq/ack", { delivery_ids: [] })).status).toBe(400);
     expect((await d.json("POST", "/api/queues/%2F/none/consume", { max: 1 })).status).toBe(404);
+  });
+
+  it("closing the door returns leased messages to their queue", async () => {
+    const other = door(
+      buildApp({
+        broker: hc.cluster.nodes[0]!.broker,
+        config: { bodyLimit: 1024 },
+        logger: pino({ level: "silent" }),
+      }),
+    );
+    await publish("shut", "s");
+    const got = await other.json<Msg[]>("POST", "/api/queues/%2F/shut/consume", {
+      max: 1,
+      lease_ms: 600_000,
+    });
+    expect(got.body.map((m) => m.payload)).toEqual(["s"]);
+    expect(other.app.warren.sessions.leaseCount()).toBe(1);
+    await other.app.close();
+    expect(await counts("shut")).toMatchObject({ messages_ready: 1, messages_unacknowledged: 0 });
   });
 });
