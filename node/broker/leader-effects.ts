@@ -64,6 +64,11 @@ export class LeaderEffects implements EffectSink {
   leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void {
     this.ctx.logger.debug({ queue: record.name, vhost: record.vhost }, "queue leadership gained");
     this.run(record, effects, read);
+    // x-expires counts from the queue's first command; a queue nobody has used yet has had
+    // none, so give it one (a tick is harmless) to start the clock and arm the timer.
+    if (record.arguments["x-expires"] !== undefined) {
+      this.queues.execute(record, { type: "tick" }).catch(() => undefined);
+    }
   }
 
   queueGone(record: QueueRecord, reason: string): void {

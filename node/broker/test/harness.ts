@@ -91,7 +91,7 @@ export class BrokerCluster {
       }),
     );
     await eventually("a metadata leader and a default user", () =>
-      c.nodes.every((n) => n.broker.isReady() && n.broker.getUser("guest") !== undefined),
+      c.nodes.every((n) => n.broker.isReady() && n.broker.listPermissions({ user: "guest" }).length > 0),
     );
     return c;
   }
