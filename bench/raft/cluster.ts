@@ -17,6 +17,7 @@ export interface LoadResult {
   errors: number;
   leaderChanges: number;
   peerDowns: number;
+  cpuShare: number;
   fsyncMs: { p50: number; p99: number; max: number; mean: number };
   hist: string;
   flushes: number;
@@ -125,7 +126,7 @@ export class BenchCluster {
   static async start(
     groupCount: number,
     cpuProf: string | undefined,
-    tuning: { electionTick?: number; heartbeatTick?: number } = {},
+    tuning: { electionTick?: number; heartbeatTick?: number; snapshotEvery?: number } = {},
   ): Promise<BenchCluster> {
     const root = await mkdtemp(join(tmpdir(), "warren-bench-raft-"));
     const ports: Record<string, number> = {};

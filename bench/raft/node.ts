@@ -30,6 +30,7 @@ export interface BenchNodeConfig {
   /** Host tuning (defaults: the host's). */
   readonly electionTick?: number;
   readonly heartbeatTick?: number;
+  readonly snapshotEvery?: number;
 }
 
 /** The benchmark's state machine: counts commands and bytes; its snapshot is a few bytes. */
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
     transport,
     ...(cfg.electionTick !== undefined ? { electionTick: cfg.electionTick } : {}),
     ...(cfg.heartbeatTick !== undefined ? { heartbeatTick: cfg.heartbeatTick } : {}),
+    ...(cfg.snapshotEvery !== undefined ? { snapshotEvery: cfg.snapshotEvery } : {}),
   });
   await host.start();
   const voters = Object.keys(cfg.ports).sort();
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
     errors = 0;
     private readonly leaderChanges0 = leaderChanges;
     private readonly peerDowns0 = peerDowns;
+    private readonly cpu0 = process.cpuUsage();
+    private readonly wall0 = performance.now();
     inFlight = 0;
     private readonly from: number;
     private readonly end: number;
@@ -165,6 +169,11 @@ async function main(): Promise<void> {
         errors: this.errors,
         leaderChanges: leaderChanges - this.leaderChanges0,
         peerDowns: peerDowns - this.peerDowns0,
+        /** Share of one core this process used during the phase (warm-up included). */
+        cpuShare: (() => {
+          const u = process.cpuUsage(this.cpu0);
+          return (u.user + u.system) / 1000 / (performance.now() - this.wall0);
+        })(),
         /** Batch write latency (ms) of the node's last writes, for the report on stderr. */
         fsyncMs: storage.stats().fsyncMs,
         hist: hdr.encodeIntoCompressedBase64(this.hist),

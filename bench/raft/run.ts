@@ -8,7 +8,7 @@
  * Each figure is the median of `--runs` runs. `fsyncsPerSec` is per node (each node fsyncs its
  * own WAL). Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total
  * outstanding proposals, 1024) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
- * --election-tick N (host default otherwise).
+ * --election-tick N, --snapshot-every N (host defaults otherwise).
  */
 import * as hdr from "hdr-histogram-js";
 import { BenchCluster, type LoadResult } from "./cluster.js";
@@ -22,6 +22,7 @@ interface Args {
   groups: number[];
   cpuProf: string | undefined;
   electionTick: number | undefined;
+  snapshotEvery: number | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -34,6 +35,7 @@ function parseArgs(argv: string[]): Args {
     groups: [1, 64],
     cpuProf: undefined,
     electionTick: undefined,
+    snapshotEvery: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -62,6 +64,10 @@ function parseArgs(argv: string[]): Args {
         a.groups = (v ?? "").split(",").map(Number);
         i++;
         break;
+      case "--snapshot-every":
+        a.snapshotEvery = Number(v);
+        i++;
+        break;
       case "--election-tick":
         a.electionTick = Number(v);
         i++;
@@ -75,7 +81,10 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-const tuning = (a: Args) => (a.electionTick !== undefined ? { electionTick: a.electionTick } : {});
+const tuning = (a: Args) => ({
+  ...(a.electionTick !== undefined ? { electionTick: a.electionTick } : {}),
+  ...(a.snapshotEvery !== undefined ? { snapshotEvery: a.snapshotEvery } : {}),
+});
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -98,7 +107,7 @@ function summarize(results: LoadResult[]): Summary {
     (r) => `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)}`,
   );
   process.stderr.write(
-    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
+    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, cpu per node ${results.map((r) => `${Math.round(r.cpuShare * 100)}%`).join(" ")}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
   );
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
