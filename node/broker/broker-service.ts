@@ -118,9 +118,19 @@ export class BrokerService implements Broker {
     b.ctx.routing.rebuild(b.ctx.meta.machine);
     await b.ctx.meta.start();
     b.rebalancer.start();
-    void announceRestart(b.ctx, b.queues).then(() => {
+    const announced = announceRestart(b.ctx, b.queues).then(() => {
       b.restartAnnounced = true;
     });
+    // Serve clients only after the previous process's consumers were released, unless there is
+    // no quorum yet: then go on and let it finish in the background.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      announced,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, b.ctx.settings.proposalTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     return b;
   }
 

@@ -1,0 +1,86 @@
+/**
+ * `warren-node`: runs one node from its configuration (file, environment, flags; see
+ * docs/configuration.md). Wiring only: config -> root logger -> storage, transport, Raft host,
+ * broker (node/node.ts) -> HTTP door. Logs a ready line `{"msg":"ready", ...}` with its addresses.
+ *
+ * SIGTERM / SIGINT: stop accepting clients (HTTP closes first, returning leased messages), hand
+ * this node's leaderships to other nodes, flush, close, exit 0. A second signal exits at once.
+ */
+
+import { ConfigError, describeConfig, loadConfig, usage, wantsHelp } from "./config/index.js";
+import { formatAddress } from "./config/kinds.js";
+import { startHttpServer } from "./http/server.js";
+import { createRootLogger } from "./log.js";
+import { startNode } from "./node.js";
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    console.log(usage());
+    return 0;
+  }
+  let resolved: ReturnType<typeof loadConfig>;
+  try {
+    resolved = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const { config } = resolved;
+  const logger = createRootLogger(config);
+  logger.info({ config: describeConfig(config) }, "starting");
+
+  const node = await startNode(config, { logger });
+  const http = await startHttpServer({
+    broker: node.broker,
+    config: { host: config.http.host, port: config.http.port, bodyLimit: config.http.bodyLimit },
+    logger,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    try {
+      await http.close();
+      await node.stop();
+      logger.info("stopped");
+      logger.flush?.();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  logger.info(
+    {
+      nodeId: config.nodeId,
+      raft: formatAddress(node.raftAddress),
+      http: http.address,
+      peers: config.peers.map((p) => p.id),
+      dataDir: config.dataDir,
+    },
+    "ready",
+  );
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
