@@ -41,6 +41,7 @@ interface Lease {
   readonly id: string;
   readonly session: Session;
   readonly messageId: MessageId;
+  readonly leaseMs: number;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -98,14 +99,17 @@ export class ConsumeSessions {
 
   private lease(session: Session, delivery: Delivery, leaseMs: number): Leased {
     const id = `${session.ctx.connection.slice(this.broker.nodeId.length + 1)}.${delivery.id}.${randomBytes(6).toString("base64url")}`;
-    const lease: Lease = { id, session, messageId: delivery.id, timer: undefined };
-    if (leaseMs > 0) {
-      lease.timer = setTimeout(() => void this.expire(lease), leaseMs);
-      lease.timer.unref();
-    }
+    const lease: Lease = { id, session, messageId: delivery.id, leaseMs, timer: undefined };
+    this.arm(lease);
     this.leases.set(id, lease);
     session.leases.add(id);
     return { deliveryId: id, delivery };
+  }
+
+  private arm(lease: Lease): void {
+    if (lease.leaseMs <= 0) return;
+    lease.timer = setTimeout(() => void this.expire(lease), lease.leaseMs);
+    lease.timer.unref();
   }
 
   private async expire(lease: Lease): Promise<void> {
@@ -241,10 +245,11 @@ export class ConsumeSessions {
           list.map((l) => l.messageId),
         );
       } catch (err) {
-        // Not settled: the messages are still leased (with their remaining time lost: a fresh lease).
+        // Not settled: the messages are still leased (a fresh lease: the remaining time is not kept).
         for (const l of list) {
           this.leases.set(l.id, l);
           session.leases.add(l.id);
+          this.arm(l);
         }
         throw err;
       }

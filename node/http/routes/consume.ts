@@ -59,10 +59,12 @@ function queueContext(deps: RouteDeps, req: FastifyRequest): { ctx: ClientContex
 }
 
 /** Aborted when the client goes away before the response is written. */
-function clientGone(req: FastifyRequest, reply: FastifyReply): AbortSignal {
+function clientGone(reply: FastifyReply): AbortSignal {
+  // The response's "close" (not the request's, which fires once its body was read) with the
+  // response unfinished means the connection went away.
   const ac = new AbortController();
-  req.raw.on("close", () => {
-    if (!reply.raw.writableEnded) ac.abort();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) ac.abort();
   });
   return ac.signal;
 }
@@ -102,7 +104,7 @@ export function consumeRoutes(app: FastifyInstance, deps: RouteDeps): void {
         max: body.max ?? 1,
         waitMs: body.wait_ms ?? 0,
         leaseMs: body.lease_ms ?? DEFAULT_LEASE_MS,
-        signal: clientGone(req, reply),
+        signal: clientGone(reply),
       });
       return leased.map((l) => leasedMessage(l, body.encoding ?? "auto"));
     },

@@ -70,7 +70,7 @@ beforeAll(async () => {
     logger: pino({ level: "silent" }),
   });
   d = door(server.app);
-  for (const q of ["s1", "s2"]) await d.json("PUT", `/api/queues/%2F/${q}`, {});
+  for (const q of ["s1", "s2", "lp"]) await d.json("PUT", `/api/queues/%2F/${q}`, {});
 });
 afterAll(async () => {
   await server.close();
@@ -146,5 +146,51 @@ describe("GET /api/queues/{vhost}/{name}/consume/stream", () => {
     });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: "Object Not Found", reason: "Not Found" });
+  });
+});
+
+describe("POST /api/queues/{vhost}/{name}/consume over a socket", () => {
+  const post = (path: string, body: unknown) =>
+    new Promise<{ req: ReturnType<typeof request>; done: Promise<{ status: number; body: string }> }>(
+      (resolve) => {
+        const req = request(`${server.address}${path}`, {
+          method: "POST",
+          headers: { authorization: GUEST, "content-type": "application/json" },
+        });
+        const done = new Promise<{ status: number; body: string }>((ok, fail) => {
+          req.on("response", (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => {
+              text += c;
+            });
+            res.on("end", () => ok({ status: res.statusCode ?? 0, body: text }));
+          });
+          req.on("error", fail);
+        });
+        req.end(JSON.stringify(body));
+        resolve({ req, done });
+      },
+    );
+
+  it("a long poll waits for a message", async () => {
+    const { done } = await post("/api/queues/%2F/lp/consume", { max: 1, wait_ms: 10_000 });
+    await eventually("the poll's consumer", async () => (await counts("lp")).consumers === 1);
+    await d.json("POST", "/api/exchanges/%2F/amq.default/publish", { routing_key: "lp", payload: "waited" });
+    const res = await done;
+    expect(res.status).toBe(200);
+    const [m] = JSON.parse(res.body) as Array<{ payload: string; delivery_id: string }>;
+    expect(m?.payload).toBe("waited");
+    await d.json("POST", "/api/queues/%2F/lp/ack", { delivery_ids: [m!.delivery_id] });
+  });
+
+  it("a client that goes away mid-poll leaves no consumer behind", async () => {
+    const { req, done } = await post("/api/queues/%2F/lp/consume", { max: 1, wait_ms: 10_000 });
+    done.catch(() => undefined);
+    await eventually("the poll's consumer", async () => (await counts("lp")).consumers === 1);
+    req.destroy();
+    await eventually("the consumer gone", async () => (await counts("lp")).consumers === 0);
+    await d.json("POST", "/api/exchanges/%2F/amq.default/publish", { routing_key: "lp", payload: "kept" });
+    expect(await counts("lp")).toMatchObject({ messages_ready: 1, messages_unacknowledged: 0 });
   });
 });
