@@ -155,9 +155,12 @@ describe("SafetyChecker", () => {
     const four = { voters: ["n1", "n2", "n3", "n4"], learners: [] };
     disks.set("n2", diskWith([e]));
     c.checkCommitDurable("n1", [e], four, (id) => disks.get(id));
-    c.observeApplied("n1", e, 1, 1);
-    c.observeLost("n3", [{ index: 1, term: 2 }]);
-    expect(violationOf(() => c.observeLost("n2", [{ index: 1, term: 1 }]))).toBe(Invariant.Durability);
+    c.observeApplied("n1", e, 1, 3); // committed by term 3
+    c.observeLost("n3", [{ index: 1, term: 2, byTerm: 5 }]); // another entry: not this one
+    c.observeLost("n3", [{ index: 1, term: 1, byTerm: 2 }]); // a late message of an older leader
+    expect(violationOf(() => c.observeLost("n2", [{ index: 1, term: 1, byTerm: 3 }]))).toBe(
+      Invariant.Durability,
+    );
   });
 
   test("read index: a read answered below a commit acknowledged before it was issued is caught", () => {

@@ -9,7 +9,7 @@
  * each check O(change), because it runs after every step of thousands of runs.
  */
 import type { ConfState, Entry, HardState, NodeId } from "../core/types.js";
-import type { AppendedEntry } from "./disk.js";
+import type { AppendedEntry, LostEntry } from "./disk.js";
 import { entryDigest, type MachineState } from "./machine.js";
 
 /** The invariants, as printed in reports. */
@@ -190,11 +190,21 @@ export class SafetyChecker {
     }
   }
 
-  /** Durable entries were removed from `node`'s log without a snapshot covering them. */
-  observeLost(node: NodeId, lost: readonly { readonly index: number; readonly term: number }[]): void {
-    for (const { index, term } of lost) {
-      if (this.committedTerm[index] === term) {
-        this.fail(Invariant.Durability, `committed entry ${index}:${term} was truncated from ${node}'s disk`);
+  /**
+   * Durable entries were removed from `node`'s log without a snapshot covering them. A node
+   * outside the quorum that committed an entry may still drop it on a late message from an
+   * older leader (one of a term before the commit, which never had it); but replacing a
+   * committed entry with entries of its commit term or later means a leader of that term
+   * lacked it, which Raft forbids.
+   */
+  observeLost(node: NodeId, lost: readonly LostEntry[]): void {
+    for (const { index, term, byTerm } of lost) {
+      const committedIn = this.commitTermBound[index];
+      if (this.committedTerm[index] === term && committedIn !== undefined && byTerm >= committedIn) {
+        this.fail(
+          Invariant.Durability,
+          `committed entry ${index}:${term} (committed by term ${committedIn}) was replaced on ${node}'s disk by entries of term ${byTerm}`,
+        );
         return;
       }
     }

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { failureReport, summaryLine } from "./report.js";
-import { DEFAULT_LIVENESS_TICKS, DEFAULT_STEPS, runSeed } from "./run.js";
+import { DEFAULT_STEPS, runSeed } from "./run.js";
 
 const USAGE =
   "usage: npm run sim -- (--seed N | --from A --count K) [--steps S] [--nodes 3|5] [--liveness T] [--storm] [--bug NAME] [--verbose]";
@@ -50,7 +50,7 @@ function main(): void {
     console.error(`--nodes must be 3 or 5\n${USAGE}`);
     process.exit(2);
   }
-  const livenessTicks = intOption(values.liveness, "liveness", DEFAULT_LIVENESS_TICKS);
+  const livenessTicks = values.liveness === undefined ? undefined : intOption(values.liveness, "liveness", 0);
   const bug = values.bug;
   if (bug !== undefined && bug !== "sendBeforeFsync" && bug !== "grantEveryVote") {
     console.error(`--bug must be sendBeforeFsync or grantEveryVote\n${USAGE}`);
@@ -68,7 +68,7 @@ function main(): void {
       seed,
       nodes,
       steps,
-      livenessTicks,
+      ...(livenessTicks !== undefined ? { livenessTicks } : {}),
       ...(values.storm === true ? { storm: true } : {}),
       ...(bug !== undefined ? { bugs: { [bug]: true } } : {}),
       ...(values.verbose && single ? { verbose: (line: string) => console.log(line) } : {}),

@@ -92,8 +92,6 @@ export class SimCluster implements NodeWorld {
   private confIndex = 0;
   /** Every node some applied configuration named: a node not yet added is never retired. */
   private readonly members = new Set<NodeId>();
-  /** Clock units between two ticks of each node (clock drift). */
-  private readonly tickUnits = new Map<NodeId, number>();
   private readonly pending = new Map<string, Pending>();
   /** Called when a client command is acknowledged (the liveness phase waits for its marker). */
   onAck: (index: number, term: number) => void = () => {};
@@ -126,8 +124,6 @@ export class SimCluster implements NodeWorld {
     const node = new SimNode(id, new SimDisk(), conf, this.params, this.rng.fork(), this);
     this.nodes.set(id, node);
     node.start();
-    // Each node's clock runs a little fast or slow (7, 8 or 9 units per tick): hosts' timers drift.
-    this.tickUnits.set(id, UNITS_PER_TICK + this.rng.range(-1, 1));
     this.queue.after(1 + this.rng.int(UNITS_PER_TICK), { k: "tick", node: id });
     this.note(id, "boot", "");
     return node;
@@ -157,7 +153,8 @@ export class SimCluster implements NodeWorld {
       case "tick": {
         const node = this.nodes.get(ev.node);
         if (!node || node.retired) return;
-        this.queue.after(this.tickUnits.get(ev.node) ?? UNITS_PER_TICK, ev);
+        // Timer jitter: each tick comes 7, 8 or 9 units after the previous one.
+        this.queue.after(UNITS_PER_TICK + this.rng.range(-1, 1), ev);
         node.tick();
         return;
       }

@@ -28,12 +28,23 @@ export interface AppendedEntry {
   readonly prevTerm: number;
 }
 
+/**
+ * A durable entry a write removed. `byTerm` is the highest term among what replaced it (the new
+ * entries of that append, or the installed snapshot): the leader that sent them had at least
+ * that term.
+ */
+export interface LostEntry {
+  readonly index: number;
+  readonly term: number;
+  readonly byTerm: number;
+}
+
 /** What one fsync changed, for the checkers. */
 export interface FsyncReport {
   /** Entries that became durable, in log order. */
   readonly appended: readonly AppendedEntry[];
   /** Durable entries that were removed without a snapshot covering them (truncated or replaced). */
-  readonly lost: readonly { readonly index: number; readonly term: number }[];
+  readonly lost: readonly LostEntry[];
   /** Writes that make no sense for a log (a hole, a missing live entry): always a bug upstream. */
   readonly anomalies: readonly string[];
 }
@@ -118,7 +129,7 @@ export class SimDisk {
   /** Makes every buffered write durable, in order, and reports what changed. */
   fsync(): FsyncReport {
     const appended: AppendedEntry[] = [];
-    const lost: { index: number; term: number }[] = [];
+    const lost: LostEntry[] = [];
     const anomalies: string[] = [];
     const writes = this.pending;
     this.pending = [];
@@ -152,7 +163,7 @@ export class SimDisk {
   private applyEntries(
     entries: readonly Entry[],
     appended: AppendedEntry[],
-    lost: { index: number; term: number }[],
+    lost: LostEntry[],
     anomalies: string[],
   ): void {
     const snapIndex = this.snapshotIndex();
@@ -170,8 +181,10 @@ export class SimDisk {
     this.log.length = keep;
     const rewritten = new Map<number, number>();
     for (const e of fresh) rewritten.set(e.index, e.term);
+    let byTerm = 0;
+    for (const e of fresh) byTerm = Math.max(byTerm, e.term);
     for (const r of removed) {
-      if (rewritten.get(r.index) !== r.term) lost.push({ index: r.index, term: r.term });
+      if (rewritten.get(r.index) !== r.term) lost.push({ index: r.index, term: r.term, byTerm });
     }
     let prevTerm = this.termAt(head.index - 1) ?? -1;
     for (const e of fresh) {
@@ -188,10 +201,12 @@ export class SimDisk {
   private applyInstall(
     s: Snapshot,
     liveEntries: readonly Entry[],
-    lost: { index: number; term: number }[],
+    lost: LostEntry[],
     anomalies: string[],
   ): void {
-    for (const e of this.log) if (e.index > s.meta.index) lost.push({ index: e.index, term: e.term });
+    for (const e of this.log) {
+      if (e.index > s.meta.index) lost.push({ index: e.index, term: e.term, byTerm: s.meta.term });
+    }
     this.snapshotD = s;
     this.log = [];
     this.live = new Map();

@@ -159,7 +159,7 @@ describe("SimDisk", () => {
     d.fsync();
     d.write({ kind: "entries", entries: [ent(2, 1), ent(3, 2, "other")] });
     const r = d.fsync();
-    expect(r.lost).toEqual([{ index: 3, term: 1 }]);
+    expect(r.lost).toEqual([{ index: 3, term: 1, byTerm: 2 }]);
     expect(r.appended.map((a) => [a.entry.index, a.entry.term, a.prevTerm])).toEqual([
       [2, 1, 1],
       [3, 2, 1],
@@ -190,7 +190,7 @@ describe("SimDisk", () => {
     d.fsync();
     d.write({ kind: "install", snapshot: snap(2, 1, [1, 2]), liveEntries: [ent(1, 1)] });
     const r = d.fsync();
-    expect(r.lost).toEqual([{ index: 3, term: 1 }]);
+    expect(r.lost).toEqual([{ index: 3, term: 1, byTerm: 1 }]);
     expect(r.anomalies[0]).toMatch(/names live 2/);
     expect(d.lastIndex()).toBe(2);
   });

@@ -30,6 +30,8 @@ export interface NodeParams {
   readonly checkQuorum: boolean;
   readonly maxSizePerMsg: number;
   readonly maxInflightMsgs: number;
+  /** Bytes of committed entries per Ready (pagination of the apply work); 0 = unlimited. */
+  readonly maxCommittedSizePerReady: number;
   /** Take a snapshot after this many applied entries. */
   readonly snapshotEvery: number;
   /** Entries kept in memory below a snapshot, so slightly lagging followers get MsgApp, not MsgSnap. */

@@ -12,10 +12,11 @@ import type { ConfState, NodeId } from "../core/types.js";
 import { Chaos, DEFAULT_RATES, STORM_RATES } from "./chaos.js";
 import { Invariant, Violation } from "./checkers.js";
 import { SimCluster, type SimStats } from "./cluster.js";
+import { describeConf } from "./describe.js";
 import { UNITS_PER_TICK } from "./event-queue.js";
 import { SimNetwork } from "./network.js";
 import { Prng } from "./prng.js";
-import type { HostBugs, NodeParams, SimNode } from "./sim-node.js";
+import { type HostBugs, type NodeParams, roleName, type SimNode } from "./sim-node.js";
 import { Trace } from "./trace.js";
 
 export interface RunOptions {
@@ -24,7 +25,7 @@ export interface RunOptions {
   readonly nodes?: number;
   /** Steps of the chaos phase. */
   readonly steps?: number;
-  /** Bound, in ticks, for the recovery after healing. */
+  /** Bound, in ticks, for the recovery after healing (default: 30 election timeouts, at least 300). */
   readonly livenessTicks?: number;
   /** Trace lines kept for a failure report. */
   readonly traceLines?: number;
@@ -54,17 +55,17 @@ export interface RunResult {
 
 export const DEFAULT_STEPS = 10_000;
 export const DEFAULT_LIVENESS_TICKS = 300;
-const ELECTION_TICK = 10;
 
 /** Draws the run's Raft and host parameters from the seed. */
 function drawParams(rng: Prng, bugs: HostBugs): NodeParams {
   return {
-    electionTick: ELECTION_TICK,
-    heartbeatTick: 1,
+    electionTick: rng.pick([6, 10, 10, 16]),
+    heartbeatTick: rng.pick([1, 1, 2]),
     preVote: rng.chance(0.75),
     checkQuorum: rng.chance(0.75),
     maxSizePerMsg: rng.pick([8, 64, 1 << 20]),
     maxInflightMsgs: rng.pick([1, 4, 64]),
+    maxCommittedSizePerReady: rng.pick([0, 0, 16, 256]),
     snapshotEvery: rng.pick([10, 25, 60]),
     snapshotTrail: rng.pick([0, 2, 10]),
     liveEvery: rng.pick([3, 5, 8]),
@@ -77,7 +78,8 @@ function drawParams(rng: Prng, bugs: HostBugs): NodeParams {
 function describeParams(p: NodeParams): string {
   return (
     `preVote=${p.preVote} checkQuorum=${p.checkQuorum} maxSizePerMsg=${p.maxSizePerMsg} ` +
-    `maxInflight=${p.maxInflightMsgs} snapshotEvery=${p.snapshotEvery} trail=${p.snapshotTrail} ` +
+    `maxInflight=${p.maxInflightMsgs} maxCommittedPerReady=${p.maxCommittedSizePerReady || "all"} ` +
+    `electionTick=${p.electionTick} heartbeatTick=${p.heartbeatTick} snapshotEvery=${p.snapshotEvery} trail=${p.snapshotTrail} ` +
     `liveEvery=${p.liveEvery} fsyncDelay<=${p.maxFsyncDelay} stepWhileSyncing=${p.stepWhileSyncing}`
   );
 }
@@ -105,7 +107,9 @@ export function runSeed(opts: RunOptions): RunResult {
     new Set(opts.disabledChecks ?? []),
   );
   const maxSteps = opts.steps ?? DEFAULT_STEPS;
-  const livenessTicks = opts.livenessTicks ?? DEFAULT_LIVENESS_TICKS;
+  // Thirty election timeouts: without pre-vote, nodes with stale logs keep bumping terms and
+  // resetting everyone's timers, and only a fresh-log node winning the race ends it.
+  const livenessTicks = opts.livenessTicks ?? Math.max(DEFAULT_LIVENESS_TICKS, 30 * params.electionTick);
   let steps = 0;
   let recoveryTicks: number | undefined;
   const result = (violation?: Violation): RunResult => ({
@@ -213,7 +217,11 @@ class Recovery {
     const leader = this.cluster.leader();
     const nodes = [...this.cluster.nodes.values()]
       .filter((n) => !n.retired)
-      .map((n) => `${n.id}:${n.alive ? "" : "down,"}role=${n.role},term=${n.term},applied=${n.appliedIndex}`)
+      .map((n) => {
+        if (!n.alive) return `${n.id}(down)`;
+        const st = n.core.status();
+        return `${n.id}(${roleName(st.role)} term=${st.term} commit=${st.commit} applied=${n.appliedIndex} ${describeConf(st.conf)})`;
+      })
       .join(" ");
     const what =
       this.ackedAt < 0

@@ -108,6 +108,9 @@ export class SimNode {
         checkQuorum: this.params.checkQuorum,
         maxSizePerMsg: this.params.maxSizePerMsg,
         maxInflightMsgs: this.params.maxInflightMsgs,
+        ...(this.params.maxCommittedSizePerReady > 0
+          ? { maxCommittedSizePerReady: this.params.maxCommittedSizePerReady }
+          : {}),
         applied: this.snapshotIndex,
         random: this.rng.float,
       },
