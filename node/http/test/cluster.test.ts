@@ -93,4 +93,24 @@ describe("a three-node cluster over HTTP", () => {
     expect(metrics.body).toMatch(/warren_raft_commit_index\{group="[^"]+",vhost="\/",queue="orders"\} \d+/);
     expect(metrics.body).toMatch(/warren_queue_messages_ready\{vhost="\/",queue="orders"\} 0/);
   });
+
+  it("without a quorum a publish is 503 with Retry-After, and /ready says 503", async () => {
+    const n1 = hc.doors[0]!;
+    await hc.cluster.kill("n2");
+    await hc.cluster.kill("n3");
+    const t0 = Date.now();
+    const res = await n1.call({
+      method: "POST",
+      url: "/api/exchanges/%2F/amq.default/publish",
+      payload: { routing_key: "orders", payload: "lost?" },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+    expect(res.json().error).toBe("service_unavailable");
+    // Bounded by the proposal timeout (3 s in the harness) plus forwarding slack.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await eventually("not ready", async () => (await n1.app.inject({ url: "/ready" })).statusCode === 503);
+    // The door itself keeps serving.
+    expect((await n1.app.inject({ url: "/health" })).statusCode).toBe(200);
+  });
 });
