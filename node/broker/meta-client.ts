@@ -57,6 +57,7 @@ export class MetaClient {
     private readonly host: RaftHost,
     private readonly forwarder: Forwarder,
     readonly voters: readonly NodeId[],
+    private readonly timeoutMs: number,
   ) {
     this.observed = new ObservedMetaMachine(this.machine, (index) => {
       this.applied = Math.max(this.applied, index);
@@ -111,10 +112,31 @@ export class MetaClient {
     return unwrapReply(proposed.reply);
   }
 
-  /** Resolves once this node applied `index` (or a snapshot covering it). */
-  waitApplied(index: number): Promise<void> {
+  /**
+   * Resolves once this node applied `index` (or a snapshot covering it). The entry is committed
+   * already; if this replica cannot catch up within `timeoutMs` (cut off from the leader), the
+   * caller is told NO_QUORUM rather than left waiting.
+   */
+  waitApplied(index: number, timeoutMs = this.timeoutMs): Promise<void> {
     if (this.applied >= index) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ index, resolve }));
+    return new Promise((resolve, reject) => {
+      const w = { index, resolve: () => {} };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(
+          new WarrenError(
+            "NO_QUORUM",
+            `the metadata change committed but this node did not apply it within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      w.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(w);
+    });
   }
 
   private settleWaiters(): void {

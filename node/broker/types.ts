@@ -198,6 +198,13 @@ export interface GroupStatus {
 export interface Broker {
   readonly nodeId: NodeId;
 
+  /**
+   * A fresh connection id for a front door: `${nodeId}/${bootId}.${n}`, unique across the cluster
+   * AND across restarts of this node (a restarted node releases its previous process's consumers
+   * by node, and must never hit a new connection). Optional so test doubles may omit it.
+   */
+  newConnectionId?(): ConnectionId;
+
   // --- authentication and authorisation (RabbitMQ's rules and texts) ---
   /** Checks a password against the stored hash; `guest` only from loopback (loopback_users). Rejects ACCESS_REFUSED. */
   authenticate(username: string, password: string, remoteAddress: string | undefined): Promise<UserRecord>;

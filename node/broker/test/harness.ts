@@ -55,16 +55,25 @@ export class BrokerCluster {
   private constructor(
     private readonly ids: string[],
     private readonly settings: Partial<BrokerSettings>,
+    private readonly snapshotEvery: number | undefined,
   ) {}
 
-  static async start(size: number, settings: Partial<BrokerSettings> = {}): Promise<BrokerCluster> {
+  static async start(
+    size: number,
+    settings: Partial<BrokerSettings> = {},
+    opts: { snapshotEvery?: number } = {},
+  ): Promise<BrokerCluster> {
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    const c = new BrokerCluster(ids, {
-      proposalTimeoutMs: 3000,
-      memoryHighWatermark: 0,
-      nodeDownGraceMs: 500,
-      ...settings,
-    });
+    const c = new BrokerCluster(
+      ids,
+      {
+        proposalTimeoutMs: 3000,
+        memoryHighWatermark: 0,
+        nodeDownGraceMs: 500,
+        ...settings,
+      },
+      opts.snapshotEvery,
+    );
     const transports: Transport[] = [];
     const storages: NodeStorage[] = [];
     const dirs: string[] = [];
@@ -105,6 +114,7 @@ export class BrokerCluster {
       electionTick: 30,
       heartbeatTick: 2,
       proposalTimeoutMs: this.settings.proposalTimeoutMs ?? 3000,
+      ...(this.snapshotEvery !== undefined ? { snapshotEvery: this.snapshotEvery, trailingEntries: 2 } : {}),
     });
     await host.start();
     const broker = await BrokerService.start({
@@ -132,6 +142,26 @@ export class BrokerCluster {
     await n.host.stop();
     await n.transport.close();
     await n.storage.close();
+  }
+
+  /** Starts a stopped node again on its port and data directory, as a process restart would. */
+  async restart(id: string): Promise<TestNode> {
+    const old = this.node(id);
+    if (old.alive) throw new Error(`${id} is running`);
+    const storage = await NodeStorage.open(old.dir);
+    const peers = new Map(
+      this.nodes.filter((n) => n.id !== id).map((n) => [n.id, { host: "127.0.0.1", port: n.port }]),
+    );
+    const transport = new Transport({
+      nodeId: id,
+      listen: { host: "127.0.0.1", port: old.port },
+      peers,
+      secret: SECRET,
+    });
+    await transport.start();
+    const node = await this.boot(id, old.dir, storage, transport);
+    this.nodes[this.nodes.indexOf(old)] = node;
+    return node;
   }
 
   async close(): Promise<void> {
