@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, HTTPMethods, InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
+import type { BrokerSettings } from "../../broker/context.js";
 import { BrokerCluster } from "../../broker/test/harness.js";
 import { buildApp } from "../app.js";
 
@@ -52,8 +53,12 @@ export interface HttpCluster {
   close(): Promise<void>;
 }
 
-export async function startHttpCluster(size: number, bodyLimit = 1024 * 1024): Promise<HttpCluster> {
-  const cluster = await BrokerCluster.start(size);
+export async function startHttpCluster(
+  size: number,
+  bodyLimit = 1024 * 1024,
+  settings: Partial<BrokerSettings> = {},
+): Promise<HttpCluster> {
+  const cluster = await BrokerCluster.start(size, settings);
   const doors = cluster.nodes.map((n) => door(buildApp({ broker: n.broker, config: { bodyLimit }, logger })));
   await Promise.all(doors.map((d) => d.app.ready()));
   return {

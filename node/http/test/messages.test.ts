@@ -39,7 +39,7 @@ const counts = async (queue: string) =>
   ).body;
 
 beforeAll(async () => {
-  hc = await startHttpCluster(1, 64 * 1024);
+  hc = await startHttpCluster(1, 64 * 1024, { maxMessageSize: 16 * 1024 });
   d = hc.doors[0]!;
   for (const q of ["pub", "getq", "cq", "nq", "lq", "bad", "shut"])
     await d.json("PUT", `/api/queues/%2F/${q}`, {});
@@ -124,6 +124,19 @@ describe("publish (RabbitMQ's management route)", () => {
     });
     expect(huge.status).toBe(413);
     expect(huge.body.error).toBe("bad_request");
+    // Under the body limit but over max_message_size: refused by the broker as RabbitMQ does (406).
+    const big = await d.json<{ error: string; reason: string }>(
+      "POST",
+      "/api/exchanges/%2F/amq.default/publish",
+      {
+        routing_key: "bad",
+        payload: "x".repeat(20 * 1024),
+      },
+    );
+    expect(big.status).toBe(400);
+    expect(big.body.reason).toBe(
+      "406 PRECONDITION_FAILED - message size 20480 is larger than configured max size 16384",
+    );
     expect((await counts("bad")).messages_ready).toBe(0);
     expect((await publish("bad", "still serving")).body).toEqual({ routed: true });
   });
