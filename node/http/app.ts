@@ -10,9 +10,10 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Broker } from "../broker/types.js";
+import { WarrenError } from "../errors.js";
 import { authenticate } from "./auth.js";
 import { ConsumeSessions } from "./consume-sessions.js";
-import { makeErrorHandler, NOT_FOUND_BODY } from "./errors.js";
+import { errorReply, makeErrorHandler, NOT_FOUND_BODY } from "./errors.js";
 import { NodeMetrics } from "./metrics.js";
 import { adminRoutes } from "./routes/admin.js";
 import { bindingRoutes } from "./routes/bindings.js";
@@ -48,6 +49,8 @@ declare module "fastify" {
     warren: WarrenDoor;
   }
 }
+
+const ROUTE_METHODS = ["GET", "PUT", "POST", "DELETE"] as const;
 
 export function buildApp(opts: BuildAppOptions): FastifyInstance {
   const { broker, config } = opts;
@@ -99,7 +102,20 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
 
   app.setErrorHandler(makeErrorHandler(config.bodyLimit));
-  app.setNotFoundHandler((_request, reply) => {
+  app.setNotFoundHandler((request, reply) => {
+    // A path that exists with other methods is 405 with Allow, as RabbitMQ's management API.
+    const path = request.url.split("?")[0] ?? "";
+    const allowed = ROUTE_METHODS.filter(
+      (m) => m !== request.method && app.findRoute({ method: m, url: path }),
+    );
+    if (allowed.length > 0) {
+      const err = errorReply(
+        new WarrenError("METHOD_NOT_ALLOWED", `${request.method} not allowed on ${path}`),
+        0,
+      );
+      void reply.code(err.status).header("allow", allowed.join(", ")).type("application/json").send(err.body);
+      return;
+    }
     void reply.code(404).type("application/json").send(NOT_FOUND_BODY);
   });
 

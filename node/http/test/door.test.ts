@@ -142,6 +142,16 @@ describe("errors are RabbitMQ's JSON, never HTML or a stack", () => {
     expect(res.json()).toEqual({ error: "Object Not Found", reason: "Not Found" });
   });
 
+  it("a known path with a method it does not support is 405 with Allow", async () => {
+    const res = await appWith().inject({ method: "POST", url: "/api/queues/%2F/q", headers: admin });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe("GET, PUT, DELETE");
+    expect(res.json()).toEqual({
+      error: "method_not_allowed",
+      reason: "POST not allowed on /api/queues/%2F/q",
+    });
+  });
+
   it("an unknown vhost is 404", async () => {
     const res = await appWith().inject({ url: "/api/queues/nope", headers: admin });
     expect(res.statusCode).toBe(404);
