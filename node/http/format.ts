@@ -105,9 +105,20 @@ export function propertiesKey(routingKey: string, args: FieldTable): string {
   const quote = (s: string) => encodeURIComponent(s).replace(/~/g, "%7E");
   const json = tableToJson(args);
   if (Object.keys(json).length === 0) return routingKey === "" ? "~" : quote(routingKey);
-  const sorted = JSON.stringify(json, Object.keys(json).sort());
-  const hash = createHash("sha256").update(sorted).digest().subarray(0, 4).toString("base64url");
+  const hash = createHash("sha256").update(canonicalJson(json)).digest().subarray(0, 4).toString("base64url");
   return `${quote(routingKey)}~${quote(hash)}`;
+}
+
+/** JSON with object keys sorted at every depth: equal tables give equal text. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }
 
 export function formatBinding(b: BindingRecord) {
