@@ -15,7 +15,6 @@ import { authenticate } from "./auth.js";
 import { ConsumeSessions } from "./consume-sessions.js";
 import { errorReply, makeErrorHandler, NOT_FOUND_BODY } from "./errors.js";
 import { NodeMetrics } from "./metrics.js";
-import { adminRoutes } from "./routes/admin.js";
 import { bindingRoutes } from "./routes/bindings.js";
 import { consumeRoutes } from "./routes/consume.js";
 import type { RouteDeps } from "./routes/deps.js";
@@ -23,6 +22,8 @@ import { exchangeRoutes } from "./routes/exchanges.js";
 import { messageRoutes } from "./routes/messages.js";
 import { overviewRoutes, WARREN_VERSION } from "./routes/overview.js";
 import { queueRoutes } from "./routes/queues.js";
+import { userRoutes } from "./routes/users.js";
+import { vhostRoutes } from "./routes/vhosts.js";
 
 /** The slice of NodeConfig the door needs. */
 export interface HttpConfig {
@@ -134,7 +135,8 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
   });
   void app.register(async (scope) => {
     overviewRoutes(scope, deps);
-    adminRoutes(scope, deps);
+    vhostRoutes(scope, deps);
+    userRoutes(scope, deps);
     exchangeRoutes(scope, deps);
     queueRoutes(scope, deps);
     bindingRoutes(scope, deps);
