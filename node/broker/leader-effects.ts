@@ -67,7 +67,7 @@ export class LeaderEffects implements EffectSink {
     // x-expires counts from the queue's first command; a queue nobody has used yet has had
     // none, so give it one (a tick is harmless) to start the clock and arm the timer.
     if (record.arguments["x-expires"] !== undefined) {
-      this.queues.execute(record, { type: "tick" }).catch(() => undefined);
+      this.tickWhileLeading(record, 0);
     }
   }
 
@@ -153,6 +153,13 @@ export class LeaderEffects implements EffectSink {
     const t = setTimeout(() => {
       this.timers.delete(key);
       if (this.ctx.stopped || !this.leads(record)) return;
+      // Timers run on a monotonic clock and may fire a millisecond before Date.now() reaches
+      // `at`; a tick stamped before `at` would find nothing due, and the machine does not
+      // re-issue a timer it already issued. Wait out the remainder.
+      if (Date.now() < at) {
+        this.setTimer(record, at);
+        return;
+      }
       this.queues.execute(record, { type: "tick" }).catch((err: unknown) => {
         this.ctx.logger.debug({ err, queue: record.name }, "tick failed; retrying");
         if (!this.ctx.stopped && this.leads(record)) this.setTimer(record, Date.now() + 200);
@@ -160,6 +167,14 @@ export class LeaderEffects implements EffectSink {
     }, delay);
     t.unref?.();
     this.timers.set(key, t);
+  }
+
+  private tickWhileLeading(record: QueueRecord, attempt: number): void {
+    this.queues.execute(record, { type: "tick" }).catch(() => {
+      if (attempt < 10 && !this.ctx.stopped && this.leads(record)) {
+        setTimeout(() => this.tickWhileLeading(record, attempt + 1), 200).unref?.();
+      }
+    });
   }
 
   private deleteQueue(record: QueueRecord, reason: "expired" | "auto-delete"): void {
