@@ -302,7 +302,10 @@ export class SimNode {
       this.finishReady(rd, false);
       return;
     }
-    const delay = this.params.maxFsyncDelay > 0 ? this.rng.range(0, this.params.maxFsyncDelay) : 0;
+    let delay = this.params.maxFsyncDelay > 0 ? this.rng.range(0, this.params.maxFsyncDelay) : 0;
+    // Now and then the disk stalls for 3 to 10 ticks (a busy device, a journal commit): the
+    // leader keeps replicating meanwhile and its followers may commit without it.
+    if (this.params.maxFsyncDelay > 0 && this.rng.chance(0.01)) delay += this.rng.range(24, 80);
     if (delay === 0) {
       this.finishReady(rd, true);
       return;
