@@ -129,6 +129,24 @@ describe("GET /api/queues/{vhost}/{name}/consume/stream", () => {
     await eventually("the consumer gone", async () => (await counts("s2")).consumers === 0);
   });
 
+  it("an expired lease on a stream redelivers the message", async () => {
+    await d.json("PUT", "/api/queues/%2F/s4", {});
+    const s = await openStream("/api/queues/%2F/s4/consume/stream?lease_ms=150");
+    await d.json("POST", "/api/exchanges/%2F/amq.default/publish", { routing_key: "s4", payload: "again" });
+    await eventually("a redelivery", () => s.events.filter((e) => e.event === "message").length === 2);
+    const [first, second] = s.events.filter((e) => e.event === "message");
+    expect(first!.data).toMatchObject({ payload: "again", redelivered: false });
+    expect(second!.data).toMatchObject({ payload: "again", redelivered: true, delivery_count: 1 });
+    expect(second!.id).not.toBe(first!.id);
+    const acked = await d.json("POST", "/api/queues/%2F/s4/ack", { delivery_ids: [second!.id] });
+    expect(acked.body).toEqual({ settled: [second!.id], unknown: [] });
+    s.close();
+    await eventually("an empty queue", async () => {
+      const c = await counts("s4");
+      return c.messages_ready === 0 && c.messages_unacknowledged === 0 && c.consumers === 0;
+    });
+  });
+
   it("a deleted queue ends the stream with a cancelled event", async () => {
     await d.json("PUT", "/api/queues/%2F/s3", {});
     const s = await openStream("/api/queues/%2F/s3/consume/stream");
