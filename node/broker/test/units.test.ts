@@ -1,0 +1,80 @@
+/**
+ * Small parts on their own: RabbitMQ's password hashing scheme, flow control, the body cache.
+ */
+import { describe, expect, it } from "vitest";
+import { WarrenError } from "../../errors.js";
+import { Backpressure } from "../backpressure.js";
+import { BodyCache } from "../body-cache.js";
+import { hashPassword, verifyPassword } from "../passwords.js";
+
+describe("rabbit_password_hashing_sha256", () => {
+  it("stores base64(salt ++ sha256(salt ++ password)) with a 4-byte salt", () => {
+    const salt = Uint8Array.from([0x90, 0x8d, 0xc6, 0x0a]);
+    const stored = hashPassword("test12", salt);
+    const raw = Buffer.from(stored, "base64");
+    expect(raw.length).toBe(36);
+    expect([...raw.subarray(0, 4)]).toEqual([...salt]);
+    expect(verifyPassword("test12", stored)).toBe(true);
+    expect(verifyPassword("test13", stored)).toBe(false);
+  });
+
+  it("salts every hash differently and refuses a missing hash", () => {
+    expect(hashPassword("guest")).not.toBe(hashPassword("guest"));
+    expect(verifyPassword("guest", undefined)).toBe(false);
+    expect(verifyPassword("guest", "")).toBe(false);
+  });
+});
+
+describe("flow control", () => {
+  it("blocks publishes while too many bytes are uncommitted, and tells listeners", async () => {
+    const bp = new Backpressure(100, 0);
+    const seen: boolean[] = [];
+    bp.onChange((blocked) => seen.push(blocked));
+    const release = await bp.acquire(150, 1000);
+    expect(bp.isBlocked()).toBe(true);
+    let second = false;
+    const waiting = bp.acquire(10, 1000).then((r) => {
+      second = true;
+      return r;
+    });
+    await Promise.resolve();
+    expect(second).toBe(false);
+    release();
+    const r2 = await waiting;
+    expect(second).toBe(true);
+    r2();
+    expect(seen).toEqual([true, false]);
+    bp.stop();
+  });
+
+  it("gives up with RESOURCE_ERROR when blocked past the timeout", async () => {
+    const bp = new Backpressure(10, 0);
+    const release = await bp.acquire(20, 100);
+    const err = await bp.acquire(1, 50).catch((e: unknown) => e);
+    expect(WarrenError.is(err, "RESOURCE_ERROR")).toBe(true);
+    release();
+    bp.stop();
+  });
+});
+
+describe("the body cache", () => {
+  it("evicts the oldest bodies beyond its bounds", () => {
+    const cache = new BodyCache(2, 1024);
+    const cmd = (n: number) => ({
+      type: "enqueue" as const,
+      exchange: "",
+      routingKeys: ["q"],
+      properties: {},
+      body: new Uint8Array(n),
+    });
+    cache.set("g", 1, cmd(10));
+    cache.set("g", 2, cmd(10));
+    cache.set("g", 3, cmd(10));
+    expect(cache.get("g", 1)).toBeUndefined();
+    expect(cache.get("g", 3)).toBeDefined();
+    cache.set("g", 4, cmd(2000));
+    expect(cache.get("g", 2)).toBeUndefined();
+    cache.dropGroup("g");
+    expect(cache.get("g", 3)).toBeUndefined();
+  });
+});
