@@ -11,6 +11,7 @@
  * Bad or missing credentials are 401 with `WWW-Authenticate`; a user without the tag is 403
  * (RabbitMQ answers 401 for both; see docs/http-api.md).
  */
+import { randomBytes } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { Broker, ClientContext } from "../broker/types.js";
 import { WarrenError } from "../errors.js";
@@ -83,8 +84,14 @@ export async function authenticate(broker: Broker, request: FastifyRequest, acce
 let nextRequestConnection = 0;
 
 /**
+ * Tells this process's pseudo-connections from a previous process's on the same node (whose
+ * unacked messages the queues may still hold until the restart is announced).
+ */
+export const BOOT_ID = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+
+/**
  * The ClientContext of one HTTP request acting in `vhost`: a connection of its own
- * (`${nodeId}/http-req-${n}`), so the broker's exclusivity and channel bookkeeping never mix
+ * (`${nodeId}/http-req-${boot}-${n}`), so the broker's exclusivity and channel bookkeeping never mix
  * two requests.
  */
 export function requestContext(broker: Broker, request: FastifyRequest, vhost: string): ClientContext {
@@ -94,7 +101,7 @@ export function requestContext(broker: Broker, request: FastifyRequest, vhost: s
   return {
     user: user.name,
     vhost,
-    connection: `${broker.nodeId}/http-req-${nextRequestConnection}`,
+    connection: `${broker.nodeId}/http-req-${BOOT_ID}-${nextRequestConnection}`,
     tags: user.tags,
     remoteAddress: request.ip,
   };

@@ -3,7 +3,7 @@
  * until it acks or nacks them by delivery id, and server-sent-event streams.
  *
  * Each consume call (or stream) is a session with a pseudo-connection of its own on this node,
- * `${nodeId}/http-${n}`, channel 1, so the queue machines hold its unacked messages exactly as
+ * `${nodeId}/http-${boot}-${n}`, channel 1, so the queue machines hold its unacked messages exactly as
  * they hold an AMQP channel's: the broker's `consume`, `settle`, `cancel` and `channelClosed` do
  * the work. When a node dies, the queues release its sessions with the rest of its connections.
  *
@@ -17,6 +17,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../raft/logger.js";
 import type { Broker, ClientContext, ConsumerSink, Delivery, MessageId, SettleOp } from "../broker/types.js";
+import { BOOT_ID } from "./auth.js";
 import type { NodeMetrics } from "./metrics.js";
 
 /** Once the first message arrived, wait this long for more before answering a long poll. */
@@ -29,6 +30,8 @@ const MIN_WAIT_MS = 25;
 const CHANNEL = 1;
 
 interface Session {
+  /** Local number, also the first part of its delivery ids. */
+  readonly num: number;
   readonly ctx: ClientContext;
   readonly queue: string;
   readonly leases: Set<string>;
@@ -93,12 +96,15 @@ export class ConsumeSessions {
 
   private open(base: ClientContext, queue: string): Session {
     this.counter += 1;
-    const ctx: ClientContext = { ...base, connection: `${this.broker.nodeId}/http-${this.counter}` };
-    return { ctx, queue, leases: new Set(), active: true, finalised: false };
+    const ctx: ClientContext = {
+      ...base,
+      connection: `${this.broker.nodeId}/http-${BOOT_ID}-${this.counter}`,
+    };
+    return { num: this.counter, ctx, queue, leases: new Set(), active: true, finalised: false };
   }
 
   private lease(session: Session, delivery: Delivery, leaseMs: number): Leased {
-    const id = `${session.ctx.connection.slice(this.broker.nodeId.length + 1)}.${delivery.id}.${randomBytes(6).toString("base64url")}`;
+    const id = `${session.num}.${delivery.id}.${randomBytes(6).toString("base64url")}`;
     const lease: Lease = { id, session, messageId: delivery.id, leaseMs, timer: undefined };
     this.arm(lease);
     this.leases.set(id, lease);
