@@ -64,6 +64,10 @@ export const STORM_RATES: ChaosRates = {
 /** Client flow control: uncommitted entries a leader may have before clients wait. */
 const MAX_UNCOMMITTED = 64;
 
+/**
+ * The fault schedule and clients of the chaos phase. Every decision is drawn from its own
+ * forked PRNG, so adding a node or a message elsewhere never shifts the fault schedule.
+ */
 export class Chaos {
   private commandSeq = 0;
   private readSeq = 0;
@@ -83,7 +87,10 @@ export class Chaos {
     return commandData(++this.commandSeq);
   }
 
-  /** One tick of faults and client requests. */
+  /**
+   * One tick of faults and client requests. Each kind of action is an independent coin flip,
+   * in a fixed order, so several faults may land in the same tick (a crash during a partition).
+   */
   drive(): void {
     const r = this.rates;
     const rng = this.rng;
@@ -137,6 +144,11 @@ export class Chaos {
     return [...this.cluster.nodes.values()].filter((n) => !n.retired).map((n) => n.id);
   }
 
+  /**
+   * Cuts links: a one-way cut, an isolated leader, a minority|majority split or a three-way
+   * split. Cuts accumulate until a heal; crashed nodes are included (their links stay cut
+   * after a restart, like a machine coming back behind a broken switch).
+   */
   private partition(): void {
     const ids = this.ids();
     const net = this.cluster.network;
@@ -196,6 +208,7 @@ export class Chaos {
     this.cluster.note("sim", "heal-links");
   }
 
+  /** Changes the whole network's loss, duplication, reordering and delay range. */
   private weather(): void {
     const drop = this.rng.pick([0, 0, 0.02, 0.1, 0.3]);
     const duplicate = this.rng.pick([0, 0, 0.05, 0.2]);
@@ -210,6 +223,11 @@ export class Chaos {
     );
   }
 
+  /**
+   * Crashes a node. Most of the time a crash that would leave fewer than a quorum of voters up
+   * is skipped (the promise is about minority failures); 15% of those go ahead, so whole-
+   * cluster outages and recoveries happen too.
+   */
   private crash(): void {
     const cluster = this.cluster;
     const alive = cluster.alive().filter((n) => !n.retired);
@@ -265,6 +283,11 @@ export class Chaos {
     n.start();
   }
 
+  /**
+   * One single-server membership change through the leader: add a learner (a new node id,
+   * never reused), promote a learner, remove a voter (keeping at least three) or a learner.
+   * The core allows one pending change at a time and rejects the others (ProposalDropped).
+   */
   private changeMembership(): void {
     const leader = this.cluster.leader();
     if (!leader?.ready) return;
@@ -290,6 +313,7 @@ export class Chaos {
     }
   }
 
+  /** Leadership transfer (thesis §3.10) to a random voter, ready or not. */
   private transfer(): void {
     const leader = this.cluster.leader();
     if (!leader?.ready) return;
@@ -301,6 +325,7 @@ export class Chaos {
     leader.client((core) => core.transferLeader(to));
   }
 
+  /** A ReadIndex request on a random node; followers forward it to their leader. */
   private read(): void {
     const candidates = this.cluster.alive().filter((n) => n.ready);
     if (candidates.length === 0) return;

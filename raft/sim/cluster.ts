@@ -66,6 +66,12 @@ export interface SimStats {
   dropped: number;
 }
 
+/**
+ * Owns the nodes, the clock and the network of one run, and the omniscient checker. The run
+ * loop (`run.ts`) pops events and hands them to {@link dispatch}; nodes call back through the
+ * {@link NodeWorld} methods. All iteration is over insertion-ordered maps, so a run depends on
+ * nothing but its seed.
+ */
 export class SimCluster implements NodeWorld {
   readonly checker: SafetyChecker;
   readonly queue = new EventQueue<SimEvent>();
@@ -129,12 +135,15 @@ export class SimCluster implements NodeWorld {
     return node;
   }
 
-  /** Nodes that are up. */
+  /** Nodes that are up, in creation order. */
   alive(): SimNode[] {
     return [...this.nodes.values()].filter((n) => n.alive);
   }
 
-  /** The leader a client would find: an up node in the leader role, highest term first. */
+  /**
+   * The leader a client would find: an up node in the leader role, highest term first. It may
+   * be a stale leader cut off from the others; clients sending to it is part of the test.
+   */
   leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
@@ -147,7 +156,11 @@ export class SimCluster implements NodeWorld {
     this.trace.add(this.queue.now, node, what, detail);
   }
 
-  /** Runs one event. Violations propagate to the caller. */
+  /**
+   * Runs one event (everything but the fault schedule's "drive", which the run loop handles).
+   * Violations propagate to the caller. Events for a node that crashed since they were
+   * scheduled carry its old incarnation and are dropped, as a real process restart would.
+   */
   dispatch(ev: SimEvent): void {
     switch (ev.k) {
       case "tick": {
@@ -212,6 +225,12 @@ export class SimCluster implements NodeWorld {
 
   diskOf = (id: NodeId): SimDisk | undefined => this.nodes.get(id)?.disk;
 
+  /**
+   * A message leaves `from`: check the durability promise of votes and acknowledgements (the
+   * moment they leave is the moment they count), attach a snapshot's live entries, then let
+   * the network decide its fate. Drops are reported back as a transport would: a failed
+   * snapshot always, an unreachable peer sometimes.
+   */
   transmit(from: SimNode, original: Message): void {
     let m = original;
     if (this.params.bugs.grantEveryVote && m.type === MessageType.MsgVoteResp && m.reject) {
@@ -291,6 +310,11 @@ export class SimCluster implements NodeWorld {
     to.receive(ev.env);
   }
 
+  /**
+   * A node applied a committed entry. If it is the command this very node accepted at that
+   * (index, term), its client gets the acknowledgement: that is what the read-index and
+   * liveness checks count as "acknowledged to a client".
+   */
   applied(node: SimNode, e: Entry): void {
     const key = `${e.index}:${e.term}`;
     const p = this.pending.get(key);
@@ -303,6 +327,10 @@ export class SimCluster implements NodeWorld {
     this.onAck(e.index, e.term);
   }
 
+  /**
+   * A node applied a configuration change. The cluster's view of membership follows the
+   * highest applied change; members it no longer names are stopped a moment later.
+   */
   confApplied(node: SimNode, index: number, cc: ConfChange, conf: ConfState): void {
     if (index <= this.confIndex) return;
     this.confIndex = index;

@@ -19,6 +19,7 @@ import { Prng } from "./prng.js";
 import { type HostBugs, type NodeParams, roleName, type SimNode } from "./sim-node.js";
 import { Trace } from "./trace.js";
 
+/** What to run: only `seed` is required; everything else has a default or is drawn from the seed. */
 export interface RunOptions {
   readonly seed: number;
   /** Founding voters (3 or 5). */
@@ -39,6 +40,7 @@ export interface RunOptions {
   readonly disabledChecks?: readonly Invariant[];
 }
 
+/** The outcome of one run; `ok` is false exactly when `violation` is set. */
 export interface RunResult {
   readonly seed: number;
   readonly ok: boolean;
@@ -53,7 +55,9 @@ export interface RunResult {
   readonly params: string;
 }
 
+/** Chaos-phase steps of a CLI run ("thousands of steps per seed"). */
 export const DEFAULT_STEPS = 10_000;
+/** Floor of the recovery bound, in ticks. */
 export const DEFAULT_LIVENESS_TICKS = 300;
 
 /** Draws the run's Raft and host parameters from the seed. */
@@ -129,6 +133,7 @@ export function runSeed(opts: RunOptions): RunResult {
     for (const id of ids) cluster.addNode(id);
     const chaos = new Chaos(cluster, chaosRng, n + 3, storm ? STORM_RATES : DEFAULT_RATES);
     cluster.queue.after(UNITS_PER_TICK, { k: "drive" });
+    // The chaos phase: faults and clients on every tick of the schedule, checks on every step.
     while (steps < maxSteps) {
       const ev = cluster.queue.pop()!;
       steps++;
@@ -139,6 +144,7 @@ export function runSeed(opts: RunOptions): RunResult {
         cluster.dispatch(ev);
       }
     }
+    // The liveness phase: no more faults; a marker proposal must commit and reach every member.
     chaos.heal();
     const recovery = new Recovery(cluster, chaos);
     const healedAt = cluster.now;

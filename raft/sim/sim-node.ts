@@ -39,12 +39,25 @@ type Input =
   | { readonly kind: "msg"; readonly env: Envelope }
   | { readonly kind: "local"; readonly run: () => void };
 
+/**
+ * One node of the simulated cluster: its durable disk survives crashes, everything else
+ * (core, in-memory storage, state machine, queued input) lives for one incarnation.
+ *
+ * Invariants the host keeps, which the checkers rely on:
+ * - the MemoryStorage the core reads only ever holds what the disk made durable (entries,
+ *   snapshot and hard state go in after the fsync, as etcd's hosts do);
+ * - no vote or append acknowledgement leaves before the fsync of the Ready that carries it;
+ *   only a leader's MsgApp/MsgSnap may (unless a {@link HostBugs} knob says otherwise);
+ * - committed entries are applied in index order, exactly once per incarnation.
+ */
 export class SimNode {
   /** Bumped on every crash so stale fsync completions are ignored. */
   incarnation = 0;
+  /** Up (booted and not crashed). A crashed node keeps its disk and can be restarted. */
   alive = false;
   /** Removed from the group for good (never restarted). */
   retired = false;
+  /** Role, leader and term as of the last Ready (what a host knows), not the core's live view. */
   role: Role = Role.Follower;
   lead: NodeId = NONE;
   term = 0;
@@ -59,15 +72,23 @@ export class SimNode {
   /** The configuration as of the last applied entry. */
   conf: ConfState;
 
+  /** The core of the current incarnation (undefined while down). */
   private raw: RawNode | undefined;
+  /** What the core reads: the durable log, rebuilt from the disk at every boot. */
   private storage: MemoryStorage | undefined;
   private readonly machine: SimMachine;
-  /** The Ready waiting for its fsync; the node takes no input until it is done. */
+  /**
+   * The Ready waiting for its fsync. Unless `stepWhileSyncing`, the node takes no input
+   * until it is done; either way no other Ready is taken before it is advanced.
+   */
   private syncing: Ready | undefined;
+  /** Input that arrived while the node could not step it (syncing or paused), in order. */
   private inbox: Input[] = [];
+  /** Ticks that fired while syncing without `stepWhileSyncing`; replayed in order afterwards. */
   private pendingTicks = 0;
   /** Live entries shipped with a snapshot, by snapshot index, until the Ready installs it. */
   private incomingLive = new Map<number, readonly Entry[]>();
+  /** Index of the newest snapshot (local or installed): the next local one comes `snapshotEvery` later. */
   private snapshotIndex = 0;
 
   constructor(
@@ -82,7 +103,12 @@ export class SimNode {
     this.machine = new SimMachine(params.liveEvery);
   }
 
-  /** Boots (or reboots) the node from its durable disk. */
+  /**
+   * Boots (or reboots) the node from its durable disk: snapshot into the storage and the
+   * machine, then hard state and log. `applied` is the snapshot index, so the core hands out
+   * every committed entry after it again and the machine (and the configuration, through
+   * applyConfChange) catch up by re-applying them.
+   */
   start(): void {
     const storage = new MemoryStorage(this.bootstrapConf);
     const snap = this.disk.snapshot;
@@ -270,10 +296,17 @@ export class SimNode {
     }
   }
 
+  /**
+   * Step 1 of a Ready (types.ts documents the order): buffer the writes, let a leader's
+   * replication go out at once, then fsync (now or after a simulated latency) before the rest.
+   */
   private startReady(rd: Ready): void {
     const checker = this.world.checker;
     if (rd.hardState) this.term = rd.hardState.term;
     if (rd.softState) this.observeRole(rd);
+    // The leader is about to apply (so acknowledge) these: they must already be safe. Its
+    // configuration only changes when it applies a ConfChange, so `conf` is the one it counted with
+    // (or one change later, which the "every quorum" form of the check tolerates).
     if (this.role === Role.Leader && rd.committedEntries.length > 0) {
       checker.checkCommitDurable(this.id, rd.committedEntries, this.conf, this.world.diskOf);
     }
@@ -284,6 +317,8 @@ export class SimNode {
     if (rd.entries.length > 0) this.disk.write({ kind: "entries", entries: rd.entries });
     if (rd.hardState) this.disk.write({ kind: "hardState", hardState: rd.hardState });
 
+    // Thesis §10.2.1: a leader may send its appends before its own write is durable; the core
+    // counts its own match only at advance(). Anything else waits for the fsync.
     const early = this.params.bugs.sendBeforeFsync === true;
     const leader = this.role === Role.Leader;
     for (const m of rd.messages) {
@@ -314,6 +349,11 @@ export class SimNode {
     this.world.scheduleFsync(this.id, this.incarnation, delay);
   }
 
+  /**
+   * Tracks the role the Ready reports. Becoming leader is where election safety and leader
+   * completeness are checked: its log is the storage (durable, previous Readys) plus this
+   * Ready's entries (its no-op), which the overlay in `termAt` reads first.
+   */
   private observeRole(rd: Ready): void {
     const soft = rd.softState!;
     const wasLeader = this.role === Role.Leader;
