@@ -25,6 +25,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class LeaderEffects implements EffectSink {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Groups already handed to their preferred leader once. */
+  private readonly handedOff = new Set<string>();
   queues!: QueueGroups;
   deadLetterer!: DeadLetterer;
 
@@ -64,6 +66,7 @@ export class LeaderEffects implements EffectSink {
   leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void {
     this.ctx.logger.debug({ queue: record.name, vhost: record.vhost }, "queue leadership gained");
     this.run(record, effects, read);
+    this.maybeHandToPreferred(record);
     // x-expires counts from the queue's first command; a queue nobody has used yet has had
     // none, so give it one (a tick is harmless) to start the clock and arm the timer.
     if (record.arguments["x-expires"] !== undefined) {
@@ -167,6 +170,23 @@ export class LeaderEffects implements EffectSink {
     }, delay);
     t.unref?.();
     this.timers.set(key, t);
+  }
+
+  /**
+   * Placement chose a preferred leader for the queue (spreading leaders over nodes), but the
+   * first election is won by whoever times out first: hand leadership to the preferred node
+   * when it is up. Only once per queue incarnation, so a later failover does not bounce back
+   * (the rebalancer evens leadership out after a node returns).
+   */
+  private maybeHandToPreferred(record: QueueRecord): void {
+    const preferred = record.leader;
+    const group = record.group;
+    if (record.type !== "quorum" || group === undefined || preferred === this.ctx.nodeId) return;
+    if (this.handedOff.has(group) || !this.ctx.transport.isPeerUp(preferred)) return;
+    this.handedOff.add(group);
+    this.ctx.host.transferLeadership(group, preferred).catch((err: unknown) => {
+      this.ctx.logger.debug({ err, group, to: preferred }, "hand-off to the preferred leader failed");
+    });
   }
 
   private tickWhileLeading(record: QueueRecord, attempt: number): void {

@@ -180,7 +180,10 @@ describe("a three-node broker", () => {
       internal: true,
       arguments: {},
     });
-    const internal = await pub("e-int", "").catch((e: unknown) => e);
+    // On the declaring node (read-your-writes): a direct publish to an internal exchange is refused.
+    const internal = await b
+      .publish(ctx1, { exchange: "e-int", routingKey: "", properties: {}, body: text("x"), mandatory: false })
+      .catch((e: unknown) => e);
     expect(WarrenError.is(internal, "ACCESS_REFUSED")).toBe(true);
   });
 

@@ -1,0 +1,43 @@
+/**
+ * Leadership spread: placement picks a preferred leader per queue so that no node leads much
+ * more than its share, and the first elected leader hands over to it.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { BrokerCluster, client, eventually } from "./harness.js";
+
+let c: BrokerCluster;
+beforeAll(async () => {
+  c = await BrokerCluster.start(3);
+});
+afterAll(async () => {
+  await c.close();
+});
+
+it("spreads the leaders of new queues evenly over the nodes", async () => {
+  const n1 = c.node("n1");
+  const ctx = client(n1);
+  const names = Array.from({ length: 6 }, (_, i) => `spread-${i}`);
+  for (const name of names) {
+    const r = await n1.broker.declareQueue(ctx, {
+      name,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    expect(r.queue.members).toHaveLength(3);
+  }
+  await eventually("two leaders per node", async () => {
+    const qs = await n1.broker.listQueues("/");
+    const per = new Map<string, number>();
+    for (const q of qs) if (q.leader !== undefined) per.set(q.leader, (per.get(q.leader) ?? 0) + 1);
+    return ["n1", "n2", "n3"].every((n) => per.get(n) === 2);
+  });
+  const nodes = await n1.broker.listNodes();
+  expect(nodes.map((n) => [n.name, n.running, n.leaderOf])).toEqual([
+    ["n1", true, 2],
+    ["n2", true, 2],
+    ["n3", true, 2],
+  ]);
+});
