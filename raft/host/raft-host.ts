@@ -86,7 +86,7 @@ export class RaftHost implements LiveEntryReader {
           const g = this.groups.get(group);
           if (g === undefined || this.stopped) return;
           g.node.reportSnapshot(peer, ok);
-          this.loop.schedule();
+          this.loop.wake(g);
         },
         deliver: (from, group, msg, live) => {
           const g = this.groups.get(group);
@@ -149,11 +149,11 @@ export class RaftHost implements LiveEntryReader {
       const logger = this.logger.child({ group });
       const g = new Group(group, log, opts.machine, applied, this.opts, this.events, logger);
       this.groups.set(group, g);
+      this.loop.wake(g);
       logger.debug(
         { applied, last: log.lastIndex(), commit: loaded.hardState?.commit ?? 0 },
         "group created",
       );
-      this.loop.schedule();
     } finally {
       this.creating.delete(group);
     }
@@ -184,7 +184,7 @@ export class RaftHost implements LiveEntryReader {
     } catch (err) {
       return Promise.reject(this.mapProposeError(g, err));
     }
-    this.loop.schedule();
+    this.loop.wake(g);
     return g.proposals.add<R>(at.index, at.term, now);
   }
 
@@ -195,7 +195,7 @@ export class RaftHost implements LiveEntryReader {
     if (!g.isLeader()) return Promise.reject(new NotLeaderError(group, hint(g.lead)));
     const { context, done } = g.reads.add(Date.now());
     g.node.readIndex(context);
-    this.loop.schedule();
+    this.loop.wake(g);
     return done;
   }
 
@@ -205,7 +205,7 @@ export class RaftHost implements LiveEntryReader {
     if (g.lead === to) return;
     if (!g.isLeader()) throw new NotLeaderError(group, hint(g.lead));
     g.node.transferLeader(to);
-    this.loop.schedule();
+    this.loop.wake(g);
     const deadline = this.opts.electionTick * this.opts.tickMs * 3;
     const ok = await waitFor(() => g.lead === to || g.removed || this.stopped, deadline);
     if (!ok || g.lead !== to) {
@@ -312,9 +312,9 @@ export class RaftHost implements LiveEntryReader {
       if (target === undefined) continue;
       g.node.transferLeader(target);
       led.push(g);
+      this.loop.wake(g);
     }
     if (led.length === 0) return;
-    this.loop.schedule();
     await waitFor(() => led.every((g) => !g.isLeader()), this.opts.electionTick * this.opts.tickMs * 2);
   }
 
@@ -327,7 +327,7 @@ export class RaftHost implements LiveEntryReader {
     } catch (err) {
       throw this.mapProposeError(g, err);
     }
-    this.loop.schedule();
+    this.loop.wake(g);
     await g.proposals.add(at.index, at.term, Date.now());
   }
 
@@ -339,7 +339,7 @@ export class RaftHost implements LiveEntryReader {
       g.proposals.expire(now);
       g.reads.expire(now);
     }
-    this.loop.schedule();
+    this.loop.wakeAll();
   }
 
   /** Routes a peer's batch of `[group, message]` pairs to the groups' cores. */
@@ -354,7 +354,6 @@ export class RaftHost implements LiveEntryReader {
       // Unknown group: not created here yet, or removed. The leader retransmits.
       if (g !== undefined) this.step(g, m, from);
     }
-    this.loop.schedule();
   }
 
   /**
@@ -373,7 +372,7 @@ export class RaftHost implements LiveEntryReader {
       if (!(err instanceof RaftError) || err.name === "RaftInvariantError") throw err;
       this.logger.debug({ group: g.id, peer: from, err: err.message }, "message refused");
     }
-    this.loop.schedule();
+    this.loop.wake(g);
   }
 
   /** The failover hint (see the file comment) and the end of snapshot transfers to `peer`. */
@@ -385,7 +384,7 @@ export class RaftHost implements LiveEntryReader {
       if (g.role === Role.Leader) g.node.reportUnreachable(peer);
       else if (g.lead === peer) g.node.reportLeaderLost();
     }
-    this.loop.schedule();
+    this.loop.wakeAll();
   }
 
   /** An entry from the in-memory log if it still holds it, else from storage (live entries). */

@@ -67,10 +67,30 @@ export class ReadyLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
 
+  /**
+   * Groups that may have a Ready: every input (message, proposal, tick, report) marks its
+   * group, and a batch's groups are marked again after advance and apply. A batch scans only
+   * these instead of every group, so a node with thousands of idle groups pays for the busy
+   * ones. A group missed by mistake would only wait for the next tick, which marks all.
+   */
+  private readonly dirty = new Set<Group>();
+
   constructor(private readonly deps: LoopDeps) {}
 
+  /** `g` got an input: look at it in the next batch. */
+  wake(g: Group): void {
+    this.dirty.add(g);
+    this.schedule();
+  }
+
+  /** Every group got an input (a tick, a lost peer). */
+  wakeAll(): void {
+    for (const g of this.deps.groups()) this.dirty.add(g);
+    this.schedule();
+  }
+
   /** Asks for a batch on the next turn (coalesces: any number of calls, one batch). */
-  schedule(): void {
+  private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     setImmediate(this.onTurn);
@@ -107,11 +127,13 @@ export class ReadyLoop {
   private finish(): void {
     this.running = undefined;
     if (this.stopped) return;
-    for (const g of this.deps.groups()) {
+    for (const g of this.dirty) {
       if (!g.removed && g.node.hasReady()) {
         this.schedule();
         return;
       }
+      // No Ready and none outstanding (the pipeline is over): nothing to do until an input.
+      this.dirty.delete(g);
     }
   }
 
@@ -137,8 +159,10 @@ export class ReadyLoop {
   private begin(): Batch | undefined {
     const { storage, transport, snapshots } = this.deps;
     const readies: Array<[Group, Ready]> = [];
-    for (const g of this.deps.groups()) {
+    for (const g of this.dirty) {
+      // A group of the batch in flight has no Ready now; it is marked again after advance.
       if (!g.removed && g.node.hasReady()) readies.push([g, g.node.ready()]);
+      this.dirty.delete(g);
     }
     if (readies.length === 0) return undefined;
     this.stats.batches++;
@@ -177,13 +201,17 @@ export class ReadyLoop {
     if (!cur.late.isEmpty()) cur.late.send(this.deps.transport, this.unreachable);
     for (const [g, rd] of cur.readies) {
       // Removed while the flush ran: its promises are already rejected and its core is gone.
-      if (!g.removed) g.node.advance(rd);
+      if (g.removed) continue;
+      g.node.advance(rd);
+      // Inputs that arrived during the flush, or work advance() unblocked.
+      this.dirty.add(g);
     }
     const next = last ? undefined : this.begin();
     for (const [g, rd] of cur.readies) {
       if (g.removed) continue;
       g.apply(rd);
       g.maybeSnapshot(this.deps.storage);
+      this.dirty.add(g); // applying a conf change produces messages
     }
     if (next !== undefined) this.applyDurable(next);
     return next;
@@ -196,7 +224,9 @@ export class ReadyLoop {
 
   private readonly unreachable = (groupId: string, peer: string): void => {
     const g = this.deps.group(groupId);
-    if (g !== undefined && !g.removed) g.node.reportUnreachable(peer);
+    if (g === undefined || g.removed) return;
+    g.node.reportUnreachable(peer);
+    this.wake(g);
   };
 }
 
