@@ -31,6 +31,10 @@ describe("a three-node broker losing nodes", () => {
     const leaderId = await eventually("a leader", async () => (await n1.broker.getQueue("/", "ha"))?.leader);
     const [pubNode, consNode] = c.nodes.filter((n) => n.id !== leaderId);
     const pub = { broker: pubNode!.broker, ctx: client(pubNode!) };
+    await eventually("the queue on every node", async () => {
+      for (const n of c.nodes) if ((await n.broker.getQueue("/", "ha")) === undefined) return false;
+      return true;
+    });
     const cons = { broker: consNode!.broker, ctx: client(consNode!) };
 
     const confirmed: string[] = [];
@@ -45,10 +49,9 @@ describe("a three-node broker losing nodes", () => {
             body: text(body),
             mandatory: false,
           });
-          if (out.kind === "routed") {
-            confirmed.push(body);
-            return;
-          }
+          expect(out.kind).toBe("routed");
+          confirmed.push(body);
+          return;
         } catch (err) {
           if (!WarrenError.is(err, "NO_QUORUM")) throw err;
         }

@@ -34,6 +34,11 @@ describe("a three-node broker", () => {
       `a leader for ${name}`,
       async () => (await n1.broker.getQueue("/", name))?.leader,
     );
+    // The other nodes learn of the queue within a heartbeat (read-your-writes holds on n1).
+    await eventually(`${name} on every node`, async () => {
+      for (const n of c.nodes) if ((await n.broker.getQueue("/", name)) === undefined) return false;
+      return true;
+    });
     const others = c.nodes.filter((n) => n.id !== leader);
     const nodes = [c.node(leader), others[0]!, others[1]!];
     return nodes.map((n) => ({
