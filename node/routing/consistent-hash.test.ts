@@ -168,6 +168,22 @@ describe("x-consistent-hash exchange", () => {
     expect(new Set(assignment(t, keys(100)).values())).toEqual(new Set(["q2"]));
   });
 
+  it("accepts weights above the cap (RabbitMQ does) and counts them as the cap", () => {
+    const t = chashTable({ q1: 5000, q2: 1000 });
+    const counts = new Map<string, number>();
+    for (const q of assignment(t, keys(4000)).values()) counts.set(q, (counts.get(q) ?? 0) + 1);
+    expect(Math.abs(counts.get("q1")! / 4000 - 0.5)).toBeLessThan(0.1);
+    expect(validateBinding("x-consistent-hash", "5000", {})).toBeUndefined();
+  });
+
+  it("takes hash-header as a long string given as bytes", () => {
+    const t = chashTable({ q1: 1, q2: 1, q3: 1 }, { "hash-header": new TextEncoder().encode("customer") });
+    const byRk = chashTable({ q1: 1, q2: 1, q3: 1 });
+    for (const c of keys(20)) {
+      expect(t.route("ch", "ignored", { customer: c }).queues).toEqual(byRk.route("ch", c).queues);
+    }
+  });
+
   it("an exchange with no bindings routes nowhere", () => {
     const t = chashTable({});
     expect(t.route("ch", "k")).toEqual({ queues: [], unroutable: true });

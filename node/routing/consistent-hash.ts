@@ -16,7 +16,10 @@ import { murmur3Bytes, murmur3String } from "./murmur3.js";
 /** Ring points per unit of binding weight. Changing it moves keys between queues. */
 export const POINTS_PER_WEIGHT = 128;
 
-/** Upper bound on a binding's weight, so a typo cannot allocate billions of points. */
+/**
+ * A binding's weight counts at most this much, so a typo cannot allocate billions of points.
+ * Larger binding keys are accepted (RabbitMQ accepts any positive integer) and count as this.
+ */
 export const MAX_CONSISTENT_HASH_WEIGHT = 1_000;
 
 /** Parse a binding key as the plugin does: a decimal integer >= 1. Returns an error text if not. */
@@ -24,7 +27,6 @@ export function parseWeight(key: string): number | string {
   if (!/^[+-]?\d+$/.test(key)) return `The binding key must be an integer: "${key}"`;
   const w = Number(key);
   if (w < 1) return "The binding key must be greater than 0";
-  if (w > MAX_CONSISTENT_HASH_WEIGHT) return `The binding key must be at most ${MAX_CONSISTENT_HASH_WEIGHT}`;
   return w;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The exchange types: each keeps its own index over its bindings, updated incrementally.
  */
-import { HashRing, parseWeight } from "./consistent-hash.js";
-import { hashTextOf } from "./field-values.js";
+import { HashRing, MAX_CONSISTENT_HASH_WEIGHT, parseWeight } from "./consistent-hash.js";
+import { hashTextOf, stringArg } from "./field-values.js";
 import { compileHeadersPattern, type HeadersPattern, headersMatch } from "./headers-match.js";
 import {
   type BindingRec,
@@ -117,16 +117,14 @@ class ConsistentHashBehaviour implements ExchangeBehaviour {
   private readonly hashProperty: string | undefined;
 
   constructor(args: FieldTable) {
-    const h = args["hash-header"];
-    const p = args["hash-property"];
-    this.hashHeader = typeof h === "string" ? h : undefined;
-    this.hashProperty = typeof p === "string" ? p : undefined;
+    this.hashHeader = stringArg(args["hash-header"]);
+    this.hashProperty = stringArg(args["hash-property"]);
   }
 
   private weightOf(b: BindingRec): number {
     const w = parseWeight(b.routingKey);
     // bind() validated the key; a string here means a caller bypassed it.
-    return typeof w === "number" ? w : 0;
+    return typeof w === "number" ? Math.min(w, MAX_CONSISTENT_HASH_WEIGHT) : 0;
   }
 
   add(b: BindingRec): void {

@@ -10,6 +10,15 @@
  */
 import type { FieldTable } from "./types.js";
 
+const utf8 = new TextDecoder();
+
+/** A longstr argument as text: the codec may hand it over as a string or as raw bytes. */
+export function stringArg(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v instanceof Uint8Array) return utf8.decode(v);
+  return undefined;
+}
+
 export function isVoid(v: unknown): boolean {
   return v === null || v === undefined;
 }

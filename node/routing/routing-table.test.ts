@@ -213,6 +213,14 @@ describe("alternate exchanges", () => {
     expect(t.route("x", "k").queues).toEqual(["k"]);
   });
 
+  it("the alternate-exchange argument may arrive as bytes (a longstr)", () => {
+    const t = withQueues("q");
+    t.declareExchange("ae", "fanout");
+    t.bind("ae", q("q"), "");
+    t.declareExchange("x", "direct", { "alternate-exchange": new TextEncoder().encode("ae") });
+    expect(t.route("x", "k").queues).toEqual(["q"]);
+  });
+
   it("an alternate declared later applies from then on", () => {
     const t = withQueues("q");
     t.declareExchange("x", "direct", { "alternate-exchange": "ae" });

@@ -8,7 +8,7 @@
  * that contradicts the table throws RoutingError, which means a bug, not a client error.
  */
 import { createBehaviour } from "./exchange-types.js";
-import { canonicalTable } from "./field-values.js";
+import { canonicalTable, stringArg } from "./field-values.js";
 import type { BindingRec, DestRec, ExchangeRec, QueueRec, RoutedMessage } from "./records.js";
 import { destId } from "./records.js";
 import {
@@ -95,7 +95,7 @@ export class RoutingTable {
     }
     // A frozen copy: later mutation of the caller's object must not change routing.
     const ownArgs = Object.freeze({ ...args });
-    const ae = ownArgs["alternate-exchange"];
+    const ae = stringArg(ownArgs["alternate-exchange"]);
     this.exchanges.set(name, {
       kind: "exchange",
       name,
@@ -103,7 +103,7 @@ export class RoutingTable {
       args: ownArgs,
       canonicalArgs,
       internal,
-      alternate: typeof ae === "string" ? ae : undefined,
+      alternate: ae,
       stamp: 0,
       inbound: new Set(),
       outbound: new Map(),

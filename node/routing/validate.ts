@@ -5,6 +5,7 @@
  * `precondition_failed` (406, soft) for invalid arguments or binding keys.
  */
 import { parseWeight } from "./consistent-hash.js";
+import { stringArg } from "./field-values.js";
 import { X_MATCH_MODES } from "./headers-match.js";
 import { EXCHANGE_TYPES, type ExchangeType, type FieldTable } from "./types.js";
 
@@ -23,7 +24,7 @@ export function isExchangeType(t: string): t is ExchangeType {
 export function validateExchange(type: string, args: FieldTable): ValidationError | undefined {
   if (!isExchangeType(type)) return { code: "command_invalid", message: `unknown exchange type '${type}'` };
   const ae = args["alternate-exchange"];
-  if (ae !== undefined && typeof ae !== "string") {
+  if (ae !== undefined && stringArg(ae) === undefined) {
     return { code: "precondition_failed", message: "invalid arg 'alternate-exchange': expected a string" };
   }
   if (type === "x-consistent-hash") {
@@ -32,11 +33,14 @@ export function validateExchange(type: string, args: FieldTable): ValidationErro
     if (header !== undefined && property !== undefined) {
       return { code: "precondition_failed", message: "hash-header and hash-property are mutually exclusive" };
     }
-    if (header !== undefined && typeof header !== "string") {
+    if (header !== undefined && stringArg(header) === undefined) {
       return { code: "precondition_failed", message: "hash-header must be a string" };
     }
-    if (property !== undefined && !(HASH_PROPERTIES as readonly unknown[]).includes(property)) {
-      return { code: "precondition_failed", message: `Unsupported property: ${String(property)}` };
+    if (property !== undefined && !(HASH_PROPERTIES as readonly unknown[]).includes(stringArg(property))) {
+      return {
+        code: "precondition_failed",
+        message: `Unsupported property: ${String(stringArg(property) ?? property)}`,
+      };
     }
   }
   return undefined;
