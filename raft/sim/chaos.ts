@@ -27,6 +27,7 @@ export interface ChaosRates {
   readonly crash: number;
   readonly restart: number;
   readonly pause: number;
+  readonly outage: number;
   readonly confChange: number;
   readonly transfer: number;
   readonly read: number;
@@ -41,6 +42,7 @@ export const DEFAULT_RATES: ChaosRates = {
   crash: 0.012,
   restart: 0.04,
   pause: 0.008,
+  outage: 0.002,
   confChange: 0.012,
   transfer: 0.008,
   read: 0.08,
@@ -100,6 +102,7 @@ export class Chaos {
     if (rng.chance(r.crash)) this.crash();
     if (rng.chance(r.restart)) this.restartOne();
     if (rng.chance(r.pause)) this.pause();
+    if (rng.chance(r.outage)) this.outage();
     if (rng.chance(r.confChange)) this.changeMembership();
     if (rng.chance(r.transfer)) this.transfer();
     if (rng.chance(r.read)) this.read();
@@ -252,6 +255,22 @@ export class Chaos {
         if (peer.lead === wasLeader) peer.core.reportLeaderLost();
       });
     }
+  }
+
+  /**
+   * Power outage: every node crashes at once, losing every unsynced write; they come back one
+   * by one through the restart schedule. Acknowledged entries must survive it (they are on
+   * fsynced disks of enough voters).
+   */
+  private outage(): void {
+    const cluster = this.cluster;
+    let lost = 0;
+    for (const n of cluster.alive()) {
+      lost += n.crash();
+      cluster.stats.crashes++;
+    }
+    cluster.stats.lostWrites += lost;
+    cluster.note("sim", "OUTAGE", `every node crashed, ${lost} unsynced writes lost`);
   }
 
   /** Stalls a node (the leader half the time) for 5 to 40 ticks. */

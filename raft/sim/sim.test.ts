@@ -8,7 +8,7 @@ import { failureReport } from "./report.js";
 import { type RunOptions, runSeed } from "./run.js";
 
 /** Chaos-phase steps per seed: sized so the 500 seeds take ~20-40 s on a shared 2-core machine. */
-const STEPS = 20_000;
+const STEPS = 15_000;
 const SEEDS = 500;
 const CHUNK = 100;
 
