@@ -1,0 +1,340 @@
+/**
+ * One AMQP channel: content assembly for basic.publish, a serial task queue (RabbitMQ handles a
+ * channel's methods one at a time, in order), delivery tags, consumers, confirms and closing.
+ *
+ * Ordering: every method is queued on `run` in arrival order. Methods with replies (declares,
+ * consume, get, ...) hold the queue until the broker answered; publishes and acks only START
+ * their broker call in order and let the queue move on, so a publisher is pipelined while a
+ * publish still never overtakes the declare sent before it.
+ */
+import type { ClientContext, Delivery } from "../broker/types.js";
+import { WarrenError } from "../errors.js";
+import type { MessageProperties } from "../queue/types.js";
+import { type Frame, METHOD_SPECS, type Method } from "./codec/index.js";
+import { Confirms } from "./confirms.js";
+import type { AmqpConnection } from "./connection.js";
+import { DeliveryTags } from "./deliveries.js";
+import { closeFor, unexpectedFrame } from "./errors.js";
+import { HANDLERS } from "./handlers/index.js";
+import { toMessageProperties } from "./properties.js";
+
+/** A publish whose content is still arriving. */
+interface PendingContent {
+  readonly method: Extract<Method, { name: "basic.publish" }>;
+  bodySize: number;
+  properties: MessageProperties | undefined;
+  readonly chunks: Uint8Array[];
+  received: number;
+}
+
+export interface ConsumerState {
+  readonly tag: string;
+  readonly queue: string;
+  readonly noAck: boolean;
+  /** Direct reply-to consumers live in the door, not in a queue. */
+  readonly replyTo: boolean;
+}
+
+const METHOD_IDS = new Map(METHOD_SPECS.map((s) => [s.name, { classId: s.classId, methodId: s.methodId }]));
+
+export function methodIds(name: string): { classId: number; methodId: number } {
+  return METHOD_IDS.get(name as Method["name"]) ?? { classId: 0, methodId: 0 };
+}
+
+export class AmqpChannel {
+  state: "open" | "closing" | "closed" = "open";
+  private chain: Promise<void> = Promise.resolve();
+  private content: PendingContent | undefined;
+  confirms: Confirms | undefined;
+  readonly tags = new DeliveryTags();
+  readonly consumers = new Map<string, ConsumerState>();
+  /** basic.qos global=false: prefetch of consumers created from now on. */
+  prefetch = 0;
+  /** basic.qos global=true: unacked deliveries across the channel's consumers (RabbitMQ 3.10). */
+  globalPrefetch = 0;
+  /** Deliveries held back by the global prefetch (bounded: each consumer's own limit). */
+  private readonly held: Delivery[] = [];
+  /** The last queue declared on this channel: "" in queue methods means it (spec). */
+  lastQueue: string | undefined;
+  /** Broker calls started and not finished (publishes, settles): close waits for them. */
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly conn: AmqpConnection,
+    readonly number: number,
+  ) {}
+
+  get ctx(): ClientContext {
+    return this.conn.ctx;
+  }
+
+  open(): void {
+    this.conn.writer.method(this.number, { name: "channel.open-ok" });
+  }
+
+  send(method: Method): void {
+    if (this.state !== "open") return;
+    this.conn.writer.method(this.number, method);
+  }
+
+  sendContent(method: Method, properties: MessageProperties, body: Uint8Array): void {
+    if (this.state !== "open") return;
+    this.conn.writer.content(this.number, method, properties, body);
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Frames
+  // --------------------------------------------------------------------------------------------
+
+  onFrame(frame: Frame): void {
+    if (this.state !== "open") {
+      this.onFrameWhileClosing(frame);
+      return;
+    }
+    const c = this.content;
+    if (c !== undefined) {
+      this.onContentFrame(c, frame);
+      return;
+    }
+    if (frame.type !== "method") throw unexpectedFrame("expected method frame, got non method frame instead");
+    const m = frame.method;
+    if (m.name === "basic.publish") {
+      if (m.immediate) throw new WarrenError("NOT_IMPLEMENTED", "immediate=true");
+      this.content = { method: m, bodySize: 0, properties: undefined, chunks: [], received: 0 };
+      return;
+    }
+    if (m.name === "channel.close") {
+      this.onClientClose();
+      return;
+    }
+    if (m.name === "channel.close-ok") return;
+    this.dispatch(m);
+  }
+
+  private onContentFrame(c: PendingContent, frame: Frame): void {
+    if (c.properties === undefined) {
+      if (frame.type !== "header") {
+        throw unexpectedFrame("expected content header for class 60, got non content header frame instead");
+      }
+      if (frame.classId !== 60) {
+        throw unexpectedFrame(
+          `expected content header for class 60, got one for class ${frame.classId} instead`,
+        );
+      }
+      if (frame.weight !== 0) throw unexpectedFrame(`content header weight must be 0, got ${frame.weight}`);
+      const max = this.conn.limits.maxMessageSize;
+      c.properties = toMessageProperties(frame.properties);
+      c.bodySize = Number(frame.bodySize);
+      if (c.bodySize > max) {
+        this.content = undefined;
+        // RabbitMQ's check (rabbit_channel:check_msg_size): a channel error; the body frames that
+        // follow are dropped with the closing channel.
+        this.fail(
+          new WarrenError(
+            "PRECONDITION_FAILED",
+            `message size ${c.bodySize} is larger than configured max size ${max}`,
+          ),
+          "basic.publish",
+        );
+        return;
+      }
+      if (c.bodySize === 0) this.completePublish(c);
+      return;
+    }
+    if (frame.type !== "body") {
+      throw unexpectedFrame("expected content body, got non content body frame instead");
+    }
+    c.received += frame.payload.byteLength;
+    if (c.received > c.bodySize) {
+      throw unexpectedFrame(`content body is longer than announced (${c.received} > ${c.bodySize})`);
+    }
+    c.chunks.push(frame.payload);
+    if (c.received === c.bodySize) this.completePublish(c);
+  }
+
+  private completePublish(c: PendingContent): void {
+    this.content = undefined;
+    const body = c.chunks.length === 1 ? (c.chunks[0] as Uint8Array) : Buffer.concat(c.chunks);
+    // The body may be a view into a parser buffer: own it before it outlives the frame.
+    const owned = c.chunks.length === 1 ? Buffer.from(body) : body;
+    const properties = c.properties ?? {};
+    this.dispatch(c.method, { properties, body: owned });
+  }
+
+  private onFrameWhileClosing(frame: Frame): void {
+    // After our channel.close, everything but close / close-ok is dropped (spec 1.5.2.5).
+    if (frame.type !== "method") return;
+    if (frame.method.name === "channel.close-ok") {
+      this.finishClose();
+    } else if (frame.method.name === "channel.close") {
+      this.conn.writer.method(this.number, { name: "channel.close-ok" });
+      this.finishClose();
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Dispatch
+  // --------------------------------------------------------------------------------------------
+
+  private dispatch(m: Method, content?: { properties: MessageProperties; body: Uint8Array }): void {
+    const handler = HANDLERS[m.name];
+    if (handler === undefined) {
+      throw new WarrenError("COMMAND_INVALID", `unimplemented method '${m.name}'`);
+    }
+    this.run(m.name, () => handler(this, m as never, content));
+  }
+
+  /** Queues a task after the channel's earlier ones; a failure closes the channel (or connection). */
+  run(what: string, task: () => Promise<void> | void): void {
+    this.chain = this.chain.then(async () => {
+      if (this.state !== "open") return;
+      try {
+        await task();
+      } catch (err) {
+        this.fail(err, what);
+      }
+    });
+  }
+
+  /** Tracks a broker call that does not hold the queue (publish, settle). */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = () => this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** A channel or connection error raised by `what`. */
+  fail(err: unknown, what: string): void {
+    if (this.state !== "open") return;
+    const reply = closeFor(err);
+    if (!(err instanceof WarrenError))
+      this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channel task failed");
+    const ids = methodIds(what);
+    if (reply.hard) {
+      this.conn.closeConnection(reply, ids.classId, ids.methodId);
+      return;
+    }
+    this.state = "closing";
+    this.conn.writer.method(this.number, {
+      name: "channel.close",
+      replyCode: reply.replyCode,
+      replyText: reply.replyText,
+      classId: ids.classId,
+      methodId: ids.methodId,
+    });
+    this.release();
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Closing
+  // --------------------------------------------------------------------------------------------
+
+  /** The client closes: its unacked messages go back to their queues, then close-ok. */
+  private onClientClose(): void {
+    this.state = "closing";
+    this.content = undefined;
+    const done = this.release();
+    done.then(
+      () => {
+        this.conn.writer.method(this.number, { name: "channel.close-ok" });
+        this.finishClose();
+      },
+      () => this.finishClose(),
+    );
+  }
+
+  private released: Promise<void> | undefined;
+
+  /** Tells the broker the channel is gone (once): consumers cancelled, unacked requeued. */
+  private release(): Promise<void> {
+    this.released ??= (async () => {
+      this.held.length = 0;
+      for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
+      this.consumers.clear();
+      // Let started publishes and settles reach their queues before `down` requeues the rest.
+      await Promise.allSettled([...this.inflight]);
+      if (this.conn.isOpen) {
+        await this.conn.broker.channelClosed(this.ctx, this.number).catch((err: unknown) => {
+          this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channelClosed failed");
+        });
+      }
+    })();
+    return this.released;
+  }
+
+  private finishClose(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.conn.channelGone(this.number);
+  }
+
+  /** The connection went away: nothing more is sent; the broker hears connectionClosed. */
+  detach(): void {
+    this.state = "closed";
+    this.held.length = 0;
+    for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
+    this.consumers.clear();
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Deliveries
+  // --------------------------------------------------------------------------------------------
+
+  /** A message for one of this channel's consumers (from the broker's sink, or direct reply-to). */
+  deliver(d: Delivery): void {
+    if (this.state !== "open") return;
+    const consumer = this.consumers.get(d.consumerTag);
+    if (consumer === undefined) return;
+    if (
+      !consumer.noAck &&
+      this.globalPrefetch > 0 &&
+      (this.held.length > 0 || this.tags.size >= this.globalPrefetch)
+    ) {
+      this.held.push(d);
+      return;
+    }
+    this.writeDelivery(d, consumer.noAck);
+  }
+
+  private writeDelivery(d: Delivery, noAck: boolean): void {
+    const tag = this.tags.add({ queue: d.queue, id: d.id, consumerTag: d.consumerTag }, !noAck);
+    this.sendContent(
+      {
+        name: "basic.deliver",
+        consumerTag: d.consumerTag,
+        deliveryTag: tag,
+        redelivered: d.redelivered,
+        exchange: d.exchange,
+        routingKey: d.routingKey,
+      },
+      d.properties,
+      d.body,
+    );
+  }
+
+  /** Acks freed room under the global prefetch: send what was held. */
+  releaseHeld(): void {
+    while (this.held.length > 0 && this.tags.size < this.globalPrefetch) {
+      const d = this.held.shift() as Delivery;
+      const consumer = this.consumers.get(d.consumerTag);
+      if (consumer !== undefined) this.writeDelivery(d, consumer.noAck);
+    }
+  }
+
+  /** The broker cancelled a consumer (queue deleted): basic.cancel if the client understands it. */
+  consumerCancelled(tag: string): void {
+    if (!this.consumers.delete(tag) || this.state !== "open") return;
+    if (this.conn.capability("consumer_cancel_notify")) {
+      this.send({ name: "basic.cancel", consumerTag: tag, noWait: true });
+    }
+  }
+
+  /** Turns on confirms (confirm.select). */
+  enableConfirms(): void {
+    this.confirms ??= new Confirms((kind, deliveryTag, multiple) => {
+      if (kind === "ack") this.send({ name: "basic.ack", deliveryTag, multiple });
+      else this.send({ name: "basic.nack", deliveryTag, multiple, requeue: false });
+    });
+  }
+}

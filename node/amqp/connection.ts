@@ -1,0 +1,477 @@
+/**
+ * One client connection: the protocol header, the handshake (start, SASL, tune, open), frames
+ * to channels, heartbeats both ways, flow control of socket reads, and closing.
+ *
+ * Frame order is the protocol: every frame is handled in arrival order, synchronously up to the
+ * point where a channel queues its work (see channel.ts). A connection error (hard) sends
+ * connection.close and ignores everything but close/close-ok until the socket ends; a socket
+ * that misbehaves after that is simply dropped.
+ */
+import type { Socket } from "node:net";
+import type { Logger } from "../../raft/logger.js";
+import type { Broker, ClientContext } from "../broker/types.js";
+import { WarrenError } from "../errors.js";
+import { AmqpChannel } from "./channel.js";
+import {
+  AmqpFrameError,
+  AmqpProtocolHeaderError,
+  decodeTableBody,
+  type Frame,
+  FrameParser,
+  type Method,
+  PROTOCOL_HEADER,
+} from "./codec/index.js";
+import { closeFor, commandInvalid, expectedChannelOpen, unexpectedFrame } from "./errors.js";
+import { loginRefused, MECHANISMS, negotiate, parseSaslResponse, serverProperties } from "./handshake.js";
+import type { ReplyTo } from "./reply-to.js";
+import { FrameWriter } from "./writer.js";
+
+export interface AmqpLimits {
+  readonly heartbeat: number;
+  readonly frameMax: number;
+  readonly channelMax: number;
+  readonly maxMessageSize: number;
+}
+
+export interface ConnectionServices {
+  readonly broker: Broker;
+  readonly limits: AmqpLimits;
+  readonly logger: Logger;
+  readonly replyTo: ReplyTo;
+  readonly newConnectionId: () => string;
+}
+
+/** The handshake's states, then `open`, then `closing` (we sent connection.close) and `closed`. */
+type State = "header" | "start-ok" | "tune-ok" | "open-wait" | "open" | "closing" | "closed";
+
+const FRAME_MIN_SIZE = 4096;
+/** How long we wait for close-ok after connection.close before dropping the socket. */
+const CLOSE_OK_TIMEOUT_MS = 3_000;
+/** Handshake must finish within this (RabbitMQ's handshake_timeout is 10 s). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Unconfirmed publishes (per connection) above which we stop reading the socket. */
+export const MAX_INFLIGHT_PUBLISHES = 4096;
+export const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+
+export class AmqpConnection {
+  readonly id: string;
+  private state: State = "header";
+  private readonly parser: FrameParser;
+  readonly writer: FrameWriter;
+  private readonly channels = new Map<number, AmqpChannel>();
+  private ctxValue: ClientContext | undefined;
+  private mechanism = "PLAIN";
+  private user = "";
+  private clientCapabilities: Record<string, unknown> = {};
+  clientProperties: Record<string, unknown> = {};
+  channelMax = 0;
+  frameMax = FRAME_MIN_SIZE;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+  private inflightCount = 0;
+  private inflightBytes = 0;
+  private pausedForInflight = false;
+  private pausedForBlock = false;
+  private hasPublished = false;
+  private blockedSent = false;
+  private closedHandlers: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly services: ConnectionServices,
+  ) {
+    this.id = services.newConnectionId();
+    this.parser = new FrameParser();
+    this.writer = new FrameWriter(socket);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err) => this.log.debug({ err, conn: this.id }, "amqp socket error"));
+    socket.on("close", () => this.onSocketClosed());
+    this.handshakeTimer = setTimeout(() => this.drop("handshake timeout"), HANDSHAKE_TIMEOUT_MS);
+  }
+
+  get log(): Logger {
+    return this.services.logger;
+  }
+
+  get broker(): Broker {
+    return this.services.broker;
+  }
+
+  get limits(): AmqpLimits {
+    return this.services.limits;
+  }
+
+  get replyTo(): ReplyTo {
+    return this.services.replyTo;
+  }
+
+  /** The client's context; only valid once the connection is open. */
+  get ctx(): ClientContext {
+    if (this.ctxValue === undefined) throw new WarrenError("INTERNAL_ERROR", "connection not open");
+    return this.ctxValue;
+  }
+
+  private isClosed(): boolean {
+    return this.state === "closed";
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  capability(name: string): boolean {
+    return this.clientCapabilities[name] === true;
+  }
+
+  onClosed(cb: () => void): void {
+    this.closedHandlers.push(cb);
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Input
+  // --------------------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
+    if (this.state === "closed") return;
+    try {
+      for (const frame of this.parser.push(chunk)) {
+        if (this.isClosed()) return;
+        if (frame.type === "protocol-header") {
+          this.sendStart();
+          continue;
+        }
+        try {
+          this.onFrame(frame);
+        } catch (err) {
+          this.failConnection(err);
+        }
+      }
+    } catch (err) {
+      if (err instanceof AmqpProtocolHeaderError) {
+        this.refuseHeader();
+        return;
+      }
+      this.failConnection(err);
+      // Frame sync is lost: nothing more can be read, not even close-ok.
+      if (this.parser.desynchronized) this.drop("frame sync lost");
+    }
+  }
+
+  /** A wrong protocol header gets the right one back and the socket closed (spec 4.2.2). */
+  private refuseHeader(): void {
+    this.state = "closed";
+    this.writer.raw(PROTOCOL_HEADER);
+    this.writer.end();
+    this.release();
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.state === "closing") {
+      // After our connection.close only close-ok (or a crossing close) matters.
+      if (frame.type === "method" && frame.channel === 0) {
+        if (frame.method.name === "connection.close-ok") this.drop("closed");
+        else if (frame.method.name === "connection.close") {
+          this.writer.method(0, { name: "connection.close-ok" });
+          this.drop("closed");
+        }
+      }
+      return;
+    }
+    if (frame.type === "heartbeat") {
+      if (frame.channel !== 0) throw new WarrenError("FRAME_ERROR", "heartbeat frame on non-zero channel");
+      return;
+    }
+    if (this.state !== "open") {
+      this.onHandshakeFrame(frame);
+      return;
+    }
+    if (frame.channel === 0) {
+      if (frame.type !== "method")
+        throw unexpectedFrame("expected method frame, got non method frame instead");
+      this.onConnectionMethod(frame.method);
+      return;
+    }
+    if (frame.channel > this.channelMax) {
+      throw new WarrenError(
+        "CHANNEL_ERROR",
+        `channel ${frame.channel} is above the negotiated channel_max (${this.channelMax})`,
+      );
+    }
+    let ch = this.channels.get(frame.channel);
+    if (ch === undefined) {
+      if (frame.type !== "method" || frame.method.name !== "channel.open") {
+        // A frame for a channel we closed and the client has not acknowledged yet is dropped.
+        throw expectedChannelOpen();
+      }
+      ch = new AmqpChannel(this, frame.channel);
+      this.channels.set(frame.channel, ch);
+      ch.open();
+      return;
+    }
+    ch.onFrame(frame);
+  }
+
+  private onHandshakeFrame(frame: Frame): void {
+    if (frame.type !== "method" || frame.channel !== 0) {
+      throw unexpectedFrame("expected method frame, got non method frame instead");
+    }
+    const m = frame.method;
+    if (m.name === "connection.close") {
+      this.writer.method(0, { name: "connection.close-ok" });
+      this.drop("closed by client during handshake");
+      return;
+    }
+    if (this.state === "start-ok" && m.name === "connection.start-ok") {
+      this.onStartOk(m);
+      return;
+    }
+    if (this.state === "tune-ok" && m.name === "connection.tune-ok") {
+      this.onTuneOk(m);
+      return;
+    }
+    if (this.state === "open-wait" && m.name === "connection.open") {
+      this.onOpen(m);
+      return;
+    }
+    const expected = {
+      "start-ok": "connection.start-ok",
+      "tune-ok": "connection.tune-ok",
+      "open-wait": "connection.open",
+    };
+    const want = expected[this.state as keyof typeof expected] ?? "connection.open";
+    throw commandInvalid(`expected '${want}', got '${m.name}'`);
+  }
+
+  private sendStart(): void {
+    this.state = "start-ok";
+    this.writer.method(0, {
+      name: "connection.start",
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(this.broker.nodeId),
+      mechanisms: Buffer.from(MECHANISMS.join(" ")),
+      locales: Buffer.from("en_US"),
+    } as Method);
+  }
+
+  private onStartOk(m: Extract<Method, { name: "connection.start-ok" }>): void {
+    const props = (m.clientProperties ?? {}) as Record<string, unknown>;
+    const caps = props.capabilities;
+    this.clientProperties = props;
+    if (caps !== null && typeof caps === "object") this.clientCapabilities = caps as Record<string, unknown>;
+    this.mechanism = m.mechanism;
+    const creds = parseSaslResponse(m.mechanism, m.response, (b) =>
+      decodeTableBody(Buffer.from(b), 0, b.length, 0),
+    );
+    // The handshake pauses for the password check; frames that arrive meanwhile wait in the parser.
+    this.socket.pause();
+    this.broker.authenticate(creds.username, creds.password, this.socket.remoteAddress).then(
+      (user) => {
+        if (this.state !== "start-ok") return;
+        this.user = user.name;
+        this.state = "tune-ok";
+        this.writer.method(0, {
+          name: "connection.tune",
+          channelMax: this.limits.channelMax,
+          frameMax: this.limits.frameMax,
+          heartbeat: this.limits.heartbeat,
+        } as Method);
+        this.socket.resume();
+      },
+      (err: unknown) => {
+        this.log.info({ conn: this.id, user: creds.username, err }, "amqp login refused");
+        this.socket.resume();
+        this.closeConnection(closeFor(loginRefused(this.mechanism)));
+      },
+    );
+  }
+
+  private onTuneOk(m: Extract<Method, { name: "connection.tune-ok" }>): void {
+    this.frameMax = negotiate("frame_max", this.limits.frameMax, FRAME_MIN_SIZE, m.frameMax);
+    this.channelMax = negotiate("channel_max", this.limits.channelMax, 1, m.channelMax);
+    this.parser.frameMax = this.frameMax;
+    this.writer.frameMax = this.frameMax;
+    this.startHeartbeats(m.heartbeat);
+    this.state = "open-wait";
+  }
+
+  private onOpen(m: Extract<Method, { name: "connection.open" }>): void {
+    const vhost = m.virtualHost;
+    this.broker.checkVhostAccess(this.user, vhost);
+    this.ctxValue = {
+      user: this.user,
+      vhost,
+      connection: this.id,
+      ...(this.socket.remoteAddress !== undefined ? { remoteAddress: this.socket.remoteAddress } : {}),
+    };
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.state = "open";
+    this.writer.method(0, { name: "connection.open-ok" });
+    if (this.broker.isBlocked()) this.setBlocked(true, "memory or backlog over its bound");
+  }
+
+  private onConnectionMethod(m: Method): void {
+    switch (m.name) {
+      case "connection.close":
+        this.writer.method(0, { name: "connection.close-ok" });
+        this.drop("closed by client");
+        return;
+      case "connection.close-ok":
+        return;
+      default:
+        throw commandInvalid(`unexpected method '${m.name}' on channel 0`);
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Heartbeats
+  // --------------------------------------------------------------------------------------------
+
+  /** The client's tune-ok value wins (RabbitMQ); 0 disables heartbeats both ways. */
+  private startHeartbeats(seconds: number): void {
+    if (seconds <= 0) return;
+    const intervalMs = seconds * 1000;
+    this.lastReceived = Date.now();
+    this.heartbeatTimer = setInterval(() => {
+      if (this.state === "closed") return;
+      if (Date.now() - this.lastReceived > 2 * intervalMs) {
+        this.log.info({ conn: this.id }, "amqp client missed heartbeats: closing");
+        this.drop("missed heartbeats");
+        return;
+      }
+      if (Date.now() - this.writer.lastWrite >= intervalMs / 2) this.writer.heartbeat();
+    }, intervalMs / 2);
+    this.heartbeatTimer.unref();
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Flow control
+  // --------------------------------------------------------------------------------------------
+
+  /** A publish went to the broker; reads pause while too many are unconfirmed. */
+  publishStarted(bytes: number): void {
+    this.hasPublished = true;
+    this.inflightCount++;
+    this.inflightBytes += bytes;
+    if (
+      !this.pausedForInflight &&
+      (this.inflightCount > MAX_INFLIGHT_PUBLISHES || this.inflightBytes > MAX_INFLIGHT_BYTES)
+    ) {
+      this.pausedForInflight = true;
+      this.updateReading();
+    }
+  }
+
+  publishDone(bytes: number): void {
+    this.inflightCount--;
+    this.inflightBytes -= bytes;
+    if (
+      this.pausedForInflight &&
+      this.inflightCount <= MAX_INFLIGHT_PUBLISHES / 2 &&
+      this.inflightBytes <= MAX_INFLIGHT_BYTES / 2
+    ) {
+      this.pausedForInflight = false;
+      this.updateReading();
+    }
+  }
+
+  /** connection.blocked to clients that asked for it; a publishing connection stops being read. */
+  setBlocked(blocked: boolean, reason: string): void {
+    if (this.state !== "open") return;
+    if (this.capability("connection.blocked") && blocked !== this.blockedSent) {
+      this.blockedSent = blocked;
+      this.writer.blocked(blocked, reason);
+    }
+    this.pausedForBlock = blocked && this.hasPublished;
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.state === "closed") return;
+    if (this.pausedForInflight || this.pausedForBlock) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // Closing
+  // --------------------------------------------------------------------------------------------
+
+  /** A connection error: connection.close with its code, then wait for close-ok. */
+  failConnection(err: unknown): void {
+    const reply = closeFor(err);
+    if (!(err instanceof WarrenError)) this.log.warn({ err, conn: this.id }, "amqp connection failed");
+    // A soft error outside a channel (a channel-less frame) is still fatal to the connection.
+    if (err instanceof AmqpFrameError) this.closeConnection(reply, err.classId, err.methodId);
+    else this.closeConnection(reply);
+  }
+
+  closeConnection(reply: { replyCode: number; replyText: string }, classId = 0, methodId = 0): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.state = "closing";
+    this.writer.method(0, {
+      name: "connection.close",
+      replyCode: reply.replyCode,
+      replyText: reply.replyText,
+      classId,
+      methodId,
+    } as Method);
+    this.socket.resume();
+    this.closeTimer = setTimeout(() => this.drop("no close-ok"), CLOSE_OK_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  /** Ends the socket (after writing what is queued) and releases everything. */
+  drop(reason: string): void {
+    if (this.state === "closed") return;
+    this.log.debug({ conn: this.id, reason }, "amqp connection closing");
+    this.state = "closed";
+    this.writer.end();
+    this.release();
+  }
+
+  /** Server shutdown: 320 CONNECTION_FORCED, as RabbitMQ on a stopping node. */
+  forceClose(text: string): void {
+    if (this.state === "open")
+      this.closeConnection({ replyCode: 320, replyText: `CONNECTION_FORCED - ${text}` });
+    else this.drop(text);
+  }
+
+  private onSocketClosed(): void {
+    if (this.state !== "closed") this.state = "closed";
+    this.release();
+  }
+
+  private released = false;
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    for (const ch of this.channels.values()) ch.detach();
+    this.channels.clear();
+    if (this.ctxValue !== undefined) {
+      const ctx = this.ctxValue;
+      this.broker
+        .connectionClosed(ctx)
+        .catch((err: unknown) => this.log.warn({ err, conn: this.id }, "amqp connectionClosed failed"));
+    }
+    for (const cb of this.closedHandlers) cb();
+    if (!this.socket.destroyed) {
+      // Give the socket a moment to flush the close before destroying it outright.
+      const t = setTimeout(() => this.socket.destroy(), 1000);
+      t.unref();
+    }
+  }
+
+  /** A channel finished closing (close-ok exchanged): its number may be opened again. */
+  channelGone(channel: number): void {
+    this.channels.delete(channel);
+  }
+}

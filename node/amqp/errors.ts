@@ -1,0 +1,44 @@
+/**
+ * Protocol errors raised by the AMQP door itself (frame sequencing, channel numbers, methods a
+ * client must not send), with RabbitMQ's texts. Broker errors arrive as WarrenError already;
+ * both become a close through `closeFor`.
+ */
+import { WarrenError } from "../errors.js";
+import { AmqpFrameError } from "./codec/index.js";
+
+/** 504: a method on a channel that is not open (rabbit_reader's text). */
+export function expectedChannelOpen(): WarrenError {
+  return new WarrenError("CHANNEL_ERROR", "expected 'channel.open'");
+}
+
+/** 505: a content frame where a method frame was expected, or the other way round. */
+export function unexpectedFrame(message: string): WarrenError {
+  return new WarrenError("UNEXPECTED_FRAME", message);
+}
+
+/** 503: a method the server never accepts from a client (basic.deliver, connection.start, ...). */
+export function commandInvalid(message: string): WarrenError {
+  return new WarrenError("COMMAND_INVALID", message);
+}
+
+export function notImplemented(message: string): WarrenError {
+  return new WarrenError("NOT_IMPLEMENTED", message);
+}
+
+export function preconditionFailed(message: string): WarrenError {
+  return new WarrenError("PRECONDITION_FAILED", message);
+}
+
+/** The close a failure becomes: a WarrenError's own AMQP reply, anything else 541. */
+export function closeFor(err: unknown): { replyCode: number; replyText: string; hard: boolean } {
+  // Codec errors are all hard: the peer and we no longer agree on the protocol.
+  if (err instanceof AmqpFrameError)
+    return { replyCode: err.replyCode, replyText: err.replyText, hard: true };
+  if (err instanceof WarrenError) {
+    const a = err.amqp;
+    if (a !== undefined) return a;
+  }
+  const internal = new WarrenError("INTERNAL_ERROR", err instanceof Error ? err.message : String(err));
+  // biome-ignore lint/style/noNonNullAssertion: INTERNAL_ERROR always has an AMQP row
+  return internal.amqp!;
+}

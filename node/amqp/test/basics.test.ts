@@ -1,0 +1,213 @@
+/**
+ * amqplib against a three-node cluster, clients on different nodes: declare, publish, consume,
+ * get, confirms, returns, prefetch, redelivery, exclusive and auto-delete queues, cancel notify.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Clients, failure, Inbox } from "./clients.js";
+import { AmqpCluster, eventually, unique } from "./harness.js";
+
+describe("AMQP over the wire (amqplib, three nodes)", () => {
+  let c: AmqpCluster;
+  let clients: Clients;
+  beforeAll(async () => {
+    c = await AmqpCluster.start(3);
+    clients = new Clients(c);
+  });
+  afterAll(async () => {
+    await clients.closeAll();
+    await c.close();
+  });
+
+  it("publishes through one node and consumes through another, properties intact", async () => {
+    const q = unique("q");
+    const a = await clients.channel(0);
+    const b = await clients.channel(1);
+    const ok = await a.assertQueue(q, { durable: true });
+    expect(ok).toEqual({ queue: q, messageCount: 0, consumerCount: 0 });
+    await clients.queueEverywhere(q);
+    const inbox = new Inbox();
+    const { consumerTag } = await b.consume(q, inbox.onMessage);
+    expect(consumerTag).toMatch(/^amq\.ctag-/);
+    a.sendToQueue(q, Buffer.from("hello"), {
+      contentType: "text/plain",
+      headers: { "x-app": "warren", n: 7, nested: { deep: true } },
+      correlationId: "c-1",
+      persistent: true,
+      priority: 3,
+      messageId: "m-1",
+      timestamp: 1_700_000_000,
+    });
+    const [m] = await inbox.take(1);
+    expect(m?.content.toString()).toBe("hello");
+    expect(m?.fields).toMatchObject({
+      consumerTag,
+      deliveryTag: 1,
+      redelivered: false,
+      exchange: "",
+      routingKey: q,
+    });
+    expect(m?.properties).toMatchObject({
+      contentType: "text/plain",
+      correlationId: "c-1",
+      deliveryMode: 2,
+      priority: 3,
+      messageId: "m-1",
+      timestamp: 1_700_000_000,
+    });
+    expect(m?.properties.headers).toMatchObject({ "x-app": "warren", n: 7, nested: { deep: true } });
+    b.ack(m!);
+  });
+
+  it("basic.get returns messages with the remaining count, then get-empty", async () => {
+    const q = unique("get");
+    const ch = await clients.channel(2);
+    await ch.assertQueue(q);
+    const cc = await (await clients.connect(2)).createConfirmChannel();
+    for (const s of ["a", "b"]) cc.sendToQueue(q, Buffer.from(s));
+    await cc.waitForConfirms();
+    const first = await ch.get(q);
+    expect(first?.content.toString()).toBe("a");
+    expect(first?.fields.messageCount).toBe(1);
+    const second = await ch.get(q, { noAck: true });
+    expect(second?.content.toString()).toBe("b");
+    expect(await ch.get(q)).toBe(false);
+    ch.ack(first as never);
+  });
+
+  it("confirms every publish and returns an unroutable mandatory message with 312 NO_ROUTE", async () => {
+    const cc = await (await clients.connect(1)).createConfirmChannel();
+    const returned: { replyCode: number; replyText: string; routingKey: string; body: string }[] = [];
+    cc.on("return", (m) => returned.push({ ...m.fields, body: m.content.toString() } as never));
+    const q = unique("confirm");
+    await cc.assertQueue(q);
+    for (let i = 0; i < 50; i++) cc.sendToQueue(q, Buffer.from(String(i)));
+    cc.publish("", unique("nowhere"), Buffer.from("lost"), { mandatory: true });
+    await cc.waitForConfirms();
+    expect(returned).toHaveLength(1);
+    expect(returned[0]).toMatchObject({ replyCode: 312, replyText: "NO_ROUTE", body: "lost" });
+    const info = await cc.checkQueue(q);
+    expect(info.messageCount).toBe(50);
+  });
+
+  it("honours per-consumer prefetch and redelivers unacked messages when the channel closes", async () => {
+    const q = unique("prefetch");
+    const pub = await clients.channel(0);
+    await pub.assertQueue(q);
+    await clients.queueEverywhere(q);
+    const conn = await clients.connect(1);
+    const ch = await conn.createChannel();
+    await ch.prefetch(2);
+    const inbox = new Inbox();
+    await ch.consume(q, inbox.onMessage);
+    for (let i = 0; i < 5; i++) pub.sendToQueue(q, Buffer.from(String(i)));
+    const firstTwo = await inbox.take(2);
+    expect(firstTwo.map((m) => m.content.toString())).toEqual(["0", "1"]);
+    // Nothing more until an ack: probe with a get on another channel (the rest are ready).
+    await eventually("3 ready", async () => (await pub.checkQueue(q)).messageCount === 3);
+    ch.ack(firstTwo[0]!);
+    const [third] = await inbox.take(1);
+    expect(third?.content.toString()).toBe("2");
+    await ch.close();
+    const other = await clients.channel(2);
+    const again = new Inbox();
+    await other.consume(q, again.onMessage, { noAck: true });
+    const rest = await again.take(4);
+    expect(rest.map((m) => m.content.toString()).sort()).toEqual(["1", "2", "3", "4"]);
+    expect(
+      rest
+        .filter((m) => m.fields.redelivered)
+        .map((m) => m.content.toString())
+        .sort(),
+    ).toEqual(["1", "2"]);
+  });
+
+  it("nack with requeue redelivers; reject without requeue drops", async () => {
+    const q = unique("nack");
+    const ch = await clients.channel(1);
+    await ch.assertQueue(q);
+    ch.sendToQueue(q, Buffer.from("x"));
+    const inbox = new Inbox();
+    await ch.consume(q, inbox.onMessage);
+    const [m1] = await inbox.take(1);
+    ch.nack(m1!, false, true);
+    const [m2] = await inbox.take(1);
+    expect(m2?.fields.redelivered).toBe(true);
+    expect(m2?.properties.headers?.["x-delivery-count"]).toBe(1);
+    ch.reject(m2!, false);
+    await eventually("queue empty", async () => (await ch.checkQueue(q)).messageCount === 0);
+  });
+
+  it("notifies a consumer with basic.cancel when its queue is deleted", async () => {
+    const q = unique("cancel");
+    const a = await clients.channel(0);
+    await a.assertQueue(q);
+    await clients.queueEverywhere(q);
+    const b = await clients.channel(2);
+    const inbox = new Inbox();
+    await b.consume(q, inbox.onMessage);
+    await a.deleteQueue(q);
+    await eventually("cancel notification", () => inbox.cancelled);
+  });
+
+  it("keeps exclusive queues to their connection (405) and deletes them when it closes", async () => {
+    const conn = await clients.connect(0);
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue("", { exclusive: true });
+    expect(queue).toMatch(/^amq\.gen-/);
+    await clients.queueEverywhere(queue);
+    const other = await clients.channel(1);
+    const err = await failure(other.consume(queue, () => {}));
+    expect(err.code).toBe(405);
+    expect(err.message).toContain("RESOURCE_LOCKED - cannot obtain exclusive access to locked queue");
+    await conn.close();
+    const probe = await clients.channel(2);
+    await eventually(
+      "exclusive queue gone",
+      async () => (await failure(probe.checkQueue(queue))).code === 404,
+    );
+  });
+
+  it("deletes an auto-delete queue when its last consumer cancels", async () => {
+    const q = unique("auto");
+    const ch = await clients.channel(1);
+    await ch.assertQueue(q, { autoDelete: true });
+    const { consumerTag } = await ch.consume(q, () => {});
+    await ch.cancel(consumerTag);
+    const probe = await clients.channel(0);
+    await eventually("auto-delete queue gone", async () => (await failure(probe.checkQueue(q))).code === 404);
+  });
+
+  it("routes through every exchange type", async () => {
+    const ch = await clients.channel(0);
+    const kinds = ["direct", "fanout", "topic", "headers"] as const;
+    const names = Object.fromEntries(kinds.map((k) => [k, unique(`ex-${k}`)]));
+    const qs = Array.from({ length: 4 }, (_, i) => unique(`exq${i}`));
+    for (const k of kinds) await ch.assertExchange(names[k]!, k);
+    for (const q of qs) await ch.assertQueue(q);
+    await ch.bindQueue(qs[0]!, names.direct!, "red");
+    await ch.bindQueue(qs[1]!, names.fanout!, "ignored");
+    await ch.bindQueue(qs[2]!, names.topic!, "a.*.c");
+    await ch.bindQueue(qs[3]!, names.headers!, "", { "x-match": "all", color: "red", size: 1 });
+    for (const q of qs) await clients.bindingsEverywhere(q, 2);
+    const cc = await (await clients.connect(2)).createConfirmChannel();
+    cc.publish(names.direct!, "red", Buffer.from("d1"));
+    cc.publish(names.direct!, "blue", Buffer.from("d2"));
+    cc.publish(names.fanout!, "whatever", Buffer.from("f1"));
+    cc.publish(names.topic!, "a.b.c", Buffer.from("t1"));
+    cc.publish(names.topic!, "a.b.b.c", Buffer.from("t2"));
+    cc.publish(names.headers!, "", Buffer.from("h1"), { headers: { color: "red", size: 1 } });
+    cc.publish(names.headers!, "", Buffer.from("h2"), { headers: { color: "red" } });
+    await cc.waitForConfirms();
+    const got: string[][] = [];
+    for (const q of qs) {
+      const bodies: string[] = [];
+      for (;;) {
+        const m = await ch.get(q, { noAck: true });
+        if (m === false) break;
+        bodies.push(m.content.toString());
+      }
+      got.push(bodies);
+    }
+    expect(got).toEqual([["d1"], ["f1"], ["t1"], ["h1"]]);
+  });
+});

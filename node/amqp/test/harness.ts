@@ -1,0 +1,68 @@
+/**
+ * A real in-process three-node cluster (node/broker/test/harness.ts) with an AMQP listener on
+ * every node, for over-the-wire tests with real clients. `url(i)` points a client at node i.
+ */
+
+import type { BrokerSettings } from "../../broker/context.js";
+import { BrokerCluster } from "../../broker/test/harness.js";
+import { type AmqpServer, startAmqpServer } from "../server.js";
+
+export { eventually } from "../../broker/test/harness.js";
+
+export interface AmqpTestOptions {
+  readonly heartbeat?: number;
+  readonly frameMax?: number;
+  readonly channelMax?: number;
+  readonly maxMessageSize?: number;
+  readonly settings?: Partial<BrokerSettings>;
+}
+
+export class AmqpCluster {
+  private constructor(
+    readonly cluster: BrokerCluster,
+    readonly servers: AmqpServer[],
+  ) {}
+
+  static async start(size = 3, opts: AmqpTestOptions = {}): Promise<AmqpCluster> {
+    const maxMessageSize = opts.maxMessageSize ?? 1024 * 1024;
+    const cluster = await BrokerCluster.start(size, { maxMessageSize, ...opts.settings });
+    const servers: AmqpServer[] = [];
+    for (const n of cluster.nodes) {
+      servers.push(
+        await startAmqpServer({
+          broker: n.broker,
+          config: {
+            host: "127.0.0.1",
+            port: 0,
+            heartbeat: opts.heartbeat ?? 60,
+            frameMax: opts.frameMax ?? 131_072,
+            channelMax: opts.channelMax ?? 2047,
+            maxMessageSize,
+          },
+        }),
+      );
+    }
+    return new AmqpCluster(cluster, servers);
+  }
+
+  port(i: number): number {
+    const s = this.servers[i];
+    if (s === undefined) throw new Error(`no node ${i}`);
+    return s.port;
+  }
+
+  url(i: number, vhost = "%2F", query = ""): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port(i)}/${vhost}${query}`;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.close()));
+    await this.cluster.close();
+  }
+}
+
+/** A unique name per test, so tests sharing a cluster never collide. */
+let seq = 0;
+export function unique(prefix: string): string {
+  return `${prefix}-${process.pid}-${++seq}`;
+}
