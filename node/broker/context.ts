@@ -51,6 +51,19 @@ export interface BrokerContext {
   stopped: boolean;
 }
 
+/**
+ * Runs a callback the Raft host (or the transport) calls us from. An exception there would
+ * unwind into the host's apply loop and stop every group on the node; a broken derived-state
+ * update is logged instead (the state machines themselves are unaffected).
+ */
+export function guarded(logger: Logger, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    logger.error({ err, what }, "broker callback failed");
+  }
+}
+
 /** The node that owns a connection id (`${nodeId}/${local id}`). */
 export function ownerOf(connection: string): NodeId {
   const slash = connection.indexOf("/");

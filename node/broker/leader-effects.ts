@@ -12,7 +12,7 @@
 import type { QueueRecord } from "../meta/index.js";
 import type { DeliverEffect, EnqueueCommand, QueueEffect } from "../queue/index.js";
 import type { Consumers, DeliverFrame } from "./consumers.js";
-import { type BrokerContext, ownerOf, recordKey } from "./context.js";
+import { type BrokerContext, guarded, ownerOf, recordKey } from "./context.js";
 import type { DeadLetterer } from "./dead-lettering.js";
 import type { BodyReader, EffectSink, QueueGroups } from "./queue-groups.js";
 import type { Delivery } from "./types.js";
@@ -38,7 +38,7 @@ export class LeaderEffects implements EffectSink {
       const f = payload as DeliverFrame;
       if (typeof f !== "object" || f === null || typeof f.connection !== "string") return;
       if (ownerOf(f.connection) !== ctx.nodeId) return;
-      this.consumers.deliver({ ...f, delivery: normalizeDelivery(f.delivery) });
+      guarded(ctx.logger, "remote delivery", () => this.consumers.deliver(f));
       void from;
     });
   }
@@ -144,7 +144,8 @@ export class LeaderEffects implements EffectSink {
       delivery,
     };
     const owner = ownerOf(e.consumer.connection);
-    if (owner === this.ctx.nodeId) this.consumers.deliver(frame);
+    if (owner === this.ctx.nodeId)
+      guarded(this.ctx.logger, "local delivery", () => this.consumers.deliver(frame));
     else this.ctx.transport.send(owner, DELIVER_CHANNEL, frame);
   }
 
@@ -221,9 +222,4 @@ export class LeaderEffects implements EffectSink {
     if (record.type === "transient") return record.leader === this.ctx.nodeId;
     return record.group !== undefined && this.queues.leaderOf(record.group) === this.ctx.nodeId;
   }
-}
-
-/** A delivery after msgpack: byte strings arrive as Buffers, which are Uint8Arrays already. */
-function normalizeDelivery(d: Delivery): Delivery {
-  return d;
 }

@@ -10,6 +10,7 @@
 import type { NodeId } from "../../raft/core/types.js";
 import type { RaftHost } from "../../raft/host/index.js";
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import { type Logger, noopLogger } from "../../raft/logger.js";
 import type { Forwarder } from "../cluster/forward.js";
 import { WarrenError } from "../errors.js";
 import {
@@ -21,6 +22,7 @@ import {
   type MetaResult,
   unwrapReply,
 } from "../meta/index.js";
+import { guarded } from "./context.js";
 
 export const META_GROUP = "meta";
 
@@ -58,17 +60,20 @@ export class MetaClient {
     private readonly forwarder: Forwarder,
     readonly voters: readonly NodeId[],
     private readonly timeoutMs: number,
+    private readonly logger: Logger = noopLogger,
   ) {
     this.observed = new ObservedMetaMachine(this.machine, (index) => {
       this.applied = Math.max(this.applied, index);
-      for (const l of this.rebuildListeners) l(this.machine);
+      for (const l of this.rebuildListeners) guarded(this.logger, "metadata rebuild", () => l(this.machine));
       this.settleWaiters();
     });
     host.onApplied((group, meta, result) => {
       if (group !== META_GROUP) return;
       this.applied = meta.index;
       const changes = (result as MetaResult).changes;
-      if (changes.length > 0) for (const l of this.changeListeners) l(changes);
+      if (changes.length > 0) {
+        for (const l of this.changeListeners) guarded(this.logger, "metadata changes", () => l(changes));
+      }
       this.settleWaiters();
     });
   }

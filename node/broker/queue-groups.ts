@@ -8,6 +8,7 @@
  */
 import type { GroupId } from "../../raft/core/types.js";
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
+import { RpcTimeoutError, RpcUnreachableError } from "../cluster/rpc.js";
 import { WarrenError } from "../errors.js";
 import type { MetaChange, MetaMachine, QueueRecord } from "../meta/index.js";
 import {
@@ -22,7 +23,7 @@ import {
   type QueueReply,
   type QueueResult,
 } from "../queue/index.js";
-import { type BrokerContext, queueKey, recordKey } from "./context.js";
+import { type BrokerContext, guarded, queueKey, recordKey } from "./context.js";
 
 /** Reads a message's enqueue command for an effect (sync for transient queues and cache hits). */
 export type BodyReader = (id: MessageId) => EnqueueCommand | undefined | Promise<EnqueueCommand | undefined>;
@@ -79,22 +80,25 @@ export class QueueGroups {
     private readonly effects: EffectSink,
   ) {
     const { host, rpc } = ctx;
-    host.onApplied((group, meta, result, isLeader) => {
+    host.onApplied((group, _meta, result, isLeader) => {
       const r = this.replicas.get(group);
       if (r === undefined) return;
       const res = result as QueueResult;
       if (isLeader && res.effects.length > 0) {
-        this.effects.run(r.record, res.effects, (id) => this.readQuorum(group, id));
+        guarded(ctx.logger, "queue effects", () =>
+          this.effects.run(r.record, res.effects, (id) => this.readQuorum(group, id)),
+        );
       }
       // Released bodies were read above (synchronously from the cache) if an effect needed them.
       for (const id of r.released) ctx.bodies.delete(group, id);
       r.released = [];
-      void meta;
     });
     host.onLeaderChange((group, leader) => {
       const r = this.replicas.get(group);
       if (r === undefined || leader !== ctx.nodeId) return;
-      this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id));
+      guarded(ctx.logger, "leader effects", () =>
+        this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id)),
+      );
     });
     rpc.handle("transient", (_from, args) => {
       const a = args as { vhost: string; name: string; command: QueueCommand };
@@ -190,12 +194,24 @@ export class QueueGroups {
     if (record.type === "transient") {
       const home = record.leader;
       if (home === this.ctx.nodeId) return this.applyLocal(record.vhost, record.name, command);
-      return this.ctx.rpc.call<QueueReply>(
-        home,
-        "transient",
-        { vhost: record.vhost, name: record.name, command },
-        this.ctx.settings.proposalTimeoutMs,
-      );
+      try {
+        return await this.ctx.rpc.call<QueueReply>(
+          home,
+          "transient",
+          { vhost: record.vhost, name: record.name, command },
+          this.ctx.settings.proposalTimeoutMs,
+        );
+      } catch (err) {
+        if (err instanceof RpcUnreachableError || err instanceof RpcTimeoutError) {
+          // rabbit_amqqueue's answer when a queue's node is down.
+          throw new WarrenError(
+            "NOT_FOUND",
+            `home node '${home}' of queue '${record.name}' in vhost '${record.vhost}' is down or inaccessible`,
+            { cause: err },
+          );
+        }
+        throw err;
+      }
     }
     if (record.group === undefined)
       throw new WarrenError("INTERNAL_ERROR", `queue ${record.name} has no group`);

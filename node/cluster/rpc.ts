@@ -135,7 +135,9 @@ export class Rpc {
   }
 
   call<T = unknown>(peer: NodeId, method: string, args: unknown, timeoutMs: number): Promise<T> {
-    if (this.closed) return Promise.reject(new RpcUnreachableError(peer));
+    // A peer with no live connection would only hold the request in a reconnect queue until the
+    // deadline: fail at once so a forwarder tries another node.
+    if (this.closed || !this.transport.isPeerUp(peer)) return Promise.reject(new RpcUnreachableError(peer));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
