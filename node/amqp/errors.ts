@@ -39,6 +39,5 @@ export function closeFor(err: unknown): { replyCode: number; replyText: string; 
     if (a !== undefined) return a;
   }
   const internal = new WarrenError("INTERNAL_ERROR", err instanceof Error ? err.message : String(err));
-  // biome-ignore lint/style/noNonNullAssertion: INTERNAL_ERROR always has an AMQP row
-  return internal.amqp!;
+  return internal.amqp ?? { replyCode: 541, replyText: `INTERNAL_ERROR - ${internal.message}`, hard: true };
 }

@@ -66,10 +66,12 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     for (const s of ["a", "b"]) cc.sendToQueue(q, Buffer.from(s));
     await cc.waitForConfirms();
     const first = await ch.get(q);
-    expect(first?.content.toString()).toBe("a");
-    expect(first?.fields.messageCount).toBe(1);
+    if (first === false) throw new Error("expected a message");
+    expect(first.content.toString()).toBe("a");
+    expect(first.fields.messageCount).toBe(1);
     const second = await ch.get(q, { noAck: true });
-    expect(second?.content.toString()).toBe("b");
+    if (second === false) throw new Error("expected a message");
+    expect(second.content.toString()).toBe("b");
     expect(await ch.get(q)).toBe(false);
     ch.ack(first as never);
   });
