@@ -168,10 +168,11 @@ function writeValue(w: Writer, v: FieldValue, depth: number): void {
       w.u8(v ? 1 : 0);
       return;
     case "number":
-      if (Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
+      // -0 is not an integer to AMQP: only a double keeps its sign.
+      if (Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX && !Object.is(v, -0)) {
         w.u8(0x49);
         w.i32(v);
-      } else if (Number.isSafeInteger(v)) {
+      } else if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
         w.u8(0x6c);
         w.i64(BigInt(v));
       } else {
