@@ -168,7 +168,7 @@ describe("dead-lettering over AMQP", () => {
       return m === false ? undefined : m;
     });
     expect(dead.content.toString()).toBe("1");
-    expect((dead.properties.headers?.["x-death"] as Death[])[0]).toMatchObject({
+    expect(deaths(dead as unknown as ConsumeMessage)[0]).toMatchObject({
       reason: "maxlen",
       queue: dropHead,
     });
@@ -211,7 +211,7 @@ describe("dead-lettering over AMQP", () => {
       return m === false ? undefined : m;
     });
     expect(deliveries).toBe(3);
-    expect((dead.properties.headers?.["x-death"] as Death[])[0]).toMatchObject({
+    expect(deaths(dead as unknown as ConsumeMessage)[0]).toMatchObject({
       reason: "delivery_limit",
       queue: q,
     });
