@@ -28,6 +28,8 @@ export interface ChaosRates {
   readonly restart: number;
   readonly pause: number;
   readonly outage: number;
+  /** Chance that a leader which just took proposals crashes a tick later (partial replication). */
+  readonly crashAfterPropose: number;
   readonly confChange: number;
   readonly transfer: number;
   readonly read: number;
@@ -43,6 +45,7 @@ export const DEFAULT_RATES: ChaosRates = {
   restart: 0.04,
   pause: 0.008,
   outage: 0.002,
+  crashAfterPropose: 0,
   confChange: 0.012,
   transfer: 0.008,
   read: 0.08,
@@ -61,6 +64,7 @@ export const STORM_RATES: ChaosRates = {
   restart: 0.15,
   pause: 0.02,
   transfer: 0.02,
+  crashAfterPropose: 0.3,
 };
 
 /** Client flow control: uncommitted entries a leader may have before clients wait. */
@@ -72,6 +76,8 @@ const MAX_UNCOMMITTED = 64;
  */
 export class Chaos {
   private commandSeq = 0;
+  /** Crashes decided last tick, carried out on this one (if the node did not crash meanwhile). */
+  private pendingCrashes: { node: SimNode; inc: number }[] = [];
   private readSeq = 0;
   private nextNodeNum: number;
 
@@ -106,9 +112,16 @@ export class Chaos {
     if (rng.chance(r.confChange)) this.changeMembership();
     if (rng.chance(r.transfer)) this.transfer();
     if (rng.chance(r.read)) this.read();
+    this.dueCrashes();
     if (rng.chance(r.propose)) {
       const leader = this.cluster.leader();
-      if (leader) for (let i = this.rng.range(1, 3); i > 0; i--) this.propose(leader);
+      if (leader) {
+        for (let i = this.rng.range(1, 3); i > 0; i--) this.propose(leader);
+        // A leader dying with its newest entries on only some followers leaves divergent,
+        // uncommitted suffixes across terms: the ground for Figure 8.
+        if (rng.chance(r.crashAfterPropose))
+          this.pendingCrashes.push({ node: leader, inc: leader.incarnation });
+      }
     }
     if (rng.chance(r.proposeToAnyNode)) {
       const alive = this.cluster.alive();
@@ -243,6 +256,12 @@ export class Chaos {
     const victim = this.rng.pick(syncing.length > 0 && this.rng.chance(0.5) ? syncing : alive);
     const wouldLoseQuorum = voters.includes(victim.id) && aliveVoters - 1 < quorum;
     if (wouldLoseQuorum && !this.rng.chance(0.15)) return;
+    this.crashNode(victim);
+  }
+
+  /** Crashes `victim` and gives its reachable followers the leader-lost hint. */
+  private crashNode(victim: SimNode): void {
+    const cluster = this.cluster;
     const wasLeader = victim.id;
     const lost = victim.crash();
     cluster.stats.crashes++;
@@ -255,6 +274,12 @@ export class Chaos {
         if (peer.lead === wasLeader) peer.core.reportLeaderLost();
       });
     }
+  }
+
+  private dueCrashes(): void {
+    const due = this.pendingCrashes;
+    this.pendingCrashes = [];
+    for (const { node, inc } of due) if (node.alive && node.incarnation === inc) this.crashNode(node);
   }
 
   /**
