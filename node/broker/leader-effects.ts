@@ -19,6 +19,9 @@ import type { Delivery } from "./types.js";
 
 export const DELIVER_CHANNEL = "deliver";
 
+/** How long after its declare a queue's first leader hands it to the placed leader. */
+const PREFERRED_HANDOFF_WINDOW_MS = 10_000;
+
 /** setTimeout's limit (~24.8 days); a later timer is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -184,10 +187,21 @@ export class LeaderEffects implements EffectSink {
     const group = record.group;
     if (record.type !== "quorum" || group === undefined || preferred === this.ctx.nodeId) return;
     if (this.handedOff.has(group) || !this.ctx.transport.isPeerUp(preferred)) return;
+    // Only for the group's first elections, right after the declare: after a failover or a
+    // rebalance (later terms) the rebalancer decides, and a hand-off would undo its work.
+    if (Date.now() - record.createdAt > PREFERRED_HANDOFF_WINDOW_MS || this.termOf(group) > 2) return;
     this.handedOff.add(group);
     this.ctx.host.transferLeadership(group, preferred).catch((err: unknown) => {
       this.ctx.logger.debug({ err, group, to: preferred }, "hand-off to the preferred leader failed");
     });
+  }
+
+  private termOf(group: string): number {
+    try {
+      return this.ctx.host.status(group).term;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
   }
 
   private tickWhileLeading(record: QueueRecord, attempt: number): void {

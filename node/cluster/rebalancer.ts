@@ -35,12 +35,18 @@ export class Rebalancer {
     this.timer.unref?.();
   }
 
-  /** Run shortly (a peer came back: give its elections time to settle first). */
-  schedule(delayMs = 2000): void {
+  /**
+   * Run shortly (a peer came back: give its elections time to settle first), and again every
+   * second while this node still has leadership to shed (a transfer to a node that is still
+   * catching up fails), at most `followUps` times.
+   */
+  schedule(delayMs = 1000, followUps = 5): void {
     if (this.soon !== undefined) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.runOnce();
+      void this.runOnce().then((acted) => {
+        if (acted && followUps > 0) this.schedule(1000, followUps - 1);
+      });
     }, delayMs);
     this.soon.unref?.();
   }
@@ -50,8 +56,9 @@ export class Rebalancer {
     if (this.soon !== undefined) clearTimeout(this.soon);
   }
 
-  async runOnce(): Promise<void> {
-    if (this.running) return;
+  /** One round; true when this node had leadership to hand over. */
+  async runOnce(): Promise<boolean> {
+    if (this.running) return false;
     this.running = true;
     try {
       const { host, nodeId } = this.deps;
@@ -64,9 +71,15 @@ export class Rebalancer {
         }
         return { group: g.group, leader, members: g.members };
       });
-      const transfers = rebalance({ nodes: this.deps.upNodes(), groups: views, seed: nodeId });
-      for (const t of transfers) {
-        if (t.from !== nodeId) continue;
+      // The same seed on every node: nodes with the same view compute the same plan, and each
+      // carries out its own part of it (no two nodes shed leadership for the same deficit).
+      const transfers = rebalance({
+        nodes: [...this.deps.upNodes()].sort(),
+        groups: views,
+        seed: "rebalance",
+      });
+      const mine = transfers.filter((t) => t.from === nodeId);
+      for (const t of mine) {
         try {
           await host.transferLeadership(t.group, t.to);
           this.deps.logger.info({ group: t.group, to: t.to }, "leadership moved to rebalance");
@@ -74,6 +87,7 @@ export class Rebalancer {
           this.deps.logger.debug({ group: t.group, to: t.to, err }, "leadership transfer failed");
         }
       }
+      return mine.length > 0;
     } finally {
       this.running = false;
     }

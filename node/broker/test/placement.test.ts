@@ -41,3 +41,26 @@ it("spreads the leaders of new queues evenly over the nodes", async () => {
     ["n3", true, 2],
   ]);
 });
+
+it("rebalances leadership after a node returns", async () => {
+  const perNode = async () => {
+    const qs = await c.node("n1").broker.listQueues("/");
+    const per = new Map<string, number>();
+    for (const q of qs) if (q.leader !== undefined) per.set(q.leader, (per.get(q.leader) ?? 0) + 1);
+    return per;
+  };
+  await c.kill("n3");
+  await eventually("n1 and n2 lead everything", async () => {
+    const per = await perNode();
+    return (per.get("n1") ?? 0) + (per.get("n2") ?? 0) === 6;
+  });
+  await c.restart("n3");
+  await eventually(
+    "n3 leads its share again",
+    async () => {
+      const per = await perNode();
+      return ["n1", "n2", "n3"].every((n) => per.get(n) === 2);
+    },
+    15_000,
+  );
+}, 30_000);
