@@ -113,7 +113,7 @@ export class AmqpChannel {
 
   private onContentFrame(c: PendingContent, frame: Frame): void {
     if (c.properties === undefined) {
-      if (frame.type !== "header") {
+      if (frame.type !== "header" || frame.weight !== 0) {
         throw unexpectedFrame("expected content header for class 60, got non content header frame instead");
       }
       if (frame.classId !== 60) {
@@ -121,7 +121,6 @@ export class AmqpChannel {
           `expected content header for class 60, got one for class ${frame.classId} instead`,
         );
       }
-      if (frame.weight !== 0) throw unexpectedFrame(`content header weight must be 0, got ${frame.weight}`);
       const max = this.conn.limits.maxMessageSize;
       c.properties = toMessageProperties(frame.properties);
       c.bodySize = Number(frame.bodySize);
@@ -146,7 +145,8 @@ export class AmqpChannel {
     }
     c.received += frame.payload.byteLength;
     if (c.received > c.bodySize) {
-      throw unexpectedFrame(`content body is longer than announced (${c.received} > ${c.bodySize})`);
+      // rabbit_command_assembler: more body than the header announced is a frame error.
+      throw new WarrenError("FRAME_ERROR", "content body frame exceeds remaining content size");
     }
     c.chunks.push(frame.payload);
     if (c.received === c.bodySize) this.completePublish(c);
