@@ -2,6 +2,7 @@
  * fast-check arbitraries shared by the codec's property tests: field values paired with what the
  * decoder must return for them, and arguments for every method built from the method table.
  */
+import "./fc-config.js";
 import fc from "fast-check";
 import { int64Value } from "../binary.js";
 import { type FieldTable, type FieldValue, typed } from "../field-value.js";

@@ -22,13 +22,17 @@ function decodeMethodBytes(bytes: Buffer): Method {
   return f.method;
 }
 
-/** Tables amqplib and we encode alike: strings, booleans, nesting (amqplib infers numbers as b/s). */
+/**
+ * Tables amqplib and we encode alike: strings, booleans, nesting (amqplib infers numbers as b/s).
+ * No "__proto__" key: amqplib's decoder assigns it as the object's prototype.
+ */
+const plainKey = shortString.filter((k) => k !== "__proto__");
 const plainTable = fc.dictionary(
-  shortString,
+  plainKey,
   fc.oneof(
     fc.string({ maxLength: 10 }),
     fc.boolean(),
-    fc.dictionary(shortString, fc.string({ maxLength: 5 }), { maxKeys: 2 }),
+    fc.dictionary(plainKey, fc.string({ maxLength: 5 }), { maxKeys: 2 }),
   ),
   { maxKeys: 4 },
 );
