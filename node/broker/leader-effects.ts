@@ -149,7 +149,14 @@ export class LeaderEffects implements EffectSink {
     const owner = ownerOf(e.consumer.connection);
     if (owner === this.ctx.nodeId)
       guarded(this.ctx.logger, "local delivery", () => this.consumers.deliver(frame));
-    else this.ctx.transport.send(owner, DELIVER_CHANNEL, frame);
+    else if (!this.ctx.transport.send(owner, DELIVER_CHANNEL, frame)) {
+      // The message stays checked out to the consumer: it returns when its channel closes or
+      // its node is declared down.
+      this.ctx.logger.warn(
+        { queue: record.name, id: e.id, peer: owner },
+        "delivery to a consumer's node dropped",
+      );
+    }
   }
 
   private setTimer(record: QueueRecord, at: number): void {

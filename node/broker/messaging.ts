@@ -107,7 +107,8 @@ export class Messaging {
     };
     this.consumers.add(entry);
     this.consumers.noteUse(c.connection, req.channel, record);
-    const priority = req.arguments["x-priority"];
+    const raw = req.arguments["x-priority"];
+    const priority = typeof raw === "bigint" ? Number(raw) : raw;
     let reply: QueueReply;
     try {
       reply = await this.queues.execute(record, {

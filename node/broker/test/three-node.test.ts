@@ -318,4 +318,58 @@ describe("a three-node broker", () => {
       async () => (await a!.broker.getQueue("/", "live"))?.messages === 0,
     );
   });
+  it("deletes through any node with RabbitMQ's if-unused / if-empty rules", async () => {
+    const [, a, b] = await queueOn("busy");
+    await a!.broker.publish(a!.ctx, {
+      exchange: "",
+      routingKey: "busy",
+      properties: {},
+      body: text("x"),
+      mandatory: false,
+    });
+    const notEmpty = await b!.broker
+      .deleteQueue(b!.ctx, "busy", { ifUnused: false, ifEmpty: true })
+      .catch((e: unknown) => e);
+    expect((notEmpty as Error).message).toBe("queue 'busy' in vhost '/' not empty");
+    await b!.broker.consume(
+      b!.ctx,
+      {
+        queue: "busy",
+        channel: 4,
+        consumerTag: "u",
+        prefetch: 0,
+        noAck: false,
+        exclusive: false,
+        arguments: {},
+      },
+      recorder(),
+    );
+    const inUse = await a!.broker
+      .deleteQueue(a!.ctx, "busy", { ifUnused: true, ifEmpty: false })
+      .catch((e: unknown) => e);
+    expect((inUse as Error).message).toBe("queue 'busy' in vhost '/' in use");
+    await b!.broker.channelClosed(b!.ctx, 4);
+    expect(await a!.broker.deleteQueue(a!.ctx, "busy", { ifUnused: false, ifEmpty: false })).toBe(1);
+    expect(await a!.broker.getQueue("/", "busy")).toBeUndefined();
+
+    const n3 = c.node("n3");
+    const ctx3 = client(n3);
+    await n3.broker.declareExchange(ctx3, {
+      name: "gone",
+      type: "fanout",
+      passive: false,
+      durable: true,
+      autoDelete: false,
+      internal: false,
+      arguments: {},
+    });
+    await n3.broker.deleteExchange(ctx3, "gone", { ifUnused: false });
+    expect(n3.broker.getExchange("/", "gone")).toBeUndefined();
+    await n3.broker.createVhost("guest", "tmp", {});
+    await n3.broker.deleteVhost("guest", "tmp");
+    expect(n3.broker.listVhosts().map((v) => v.name)).not.toContain("tmp");
+    await n3.broker.putUser("guest", "carol", { password: "x", tags: [] });
+    await n3.broker.deleteUser("guest", "carol");
+    expect(n3.broker.getUser("carol")).toBeUndefined();
+  });
 });
