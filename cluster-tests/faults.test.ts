@@ -1,0 +1,280 @@
+/**
+ * Faults on a real three-node cluster (child processes): a queue leader killed with SIGKILL in
+ * the middle of a publish stream, a graceful SIGTERM, and a restart of every node. What a user
+ * must see: every confirmed publish is consumed afterwards, a new leader serves within seconds,
+ * and everything committed (messages and metadata) survives restarts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClusterNode, seg, TestCluster, waitFor } from "./harness/index.js";
+
+const V = seg("/");
+/** "Within a few seconds" on a loaded 2-core machine: election timeout 1-2 s plus slack. */
+const FAILOVER_BUDGET_MS = 10_000;
+
+interface Message {
+  payload: string;
+  delivery_id?: string;
+}
+interface QueueInfo {
+  leader: string | null;
+  members: string[];
+  messages: number;
+}
+
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await TestCluster.start();
+});
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+async function queueInfo(via: ClusterNode, vhost: string, name: string): Promise<QueueInfo> {
+  const res = await via.http.get<QueueInfo>(`/api/queues/${seg(vhost)}/${seg(name)}`);
+  if (res.status !== 200)
+    throw new Error(`GET queue ${name} via ${via.id}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** The queue's current leader as seen from `via` (polls: right after a change there may be none). */
+async function leaderOf(via: ClusterNode, name: string, not?: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const leader = (await queueInfo(via, "/", name)).leader;
+      return leader !== null && leader !== not ? leader : undefined;
+    },
+    { timeoutMs: FAILOVER_BUDGET_MS * 2, what: `a leader of ${name}${not ? ` other than ${not}` : ""}` },
+  );
+}
+
+/** Publish one persistent message; true only when the broker confirmed it (routed after commit). */
+async function tryPublish(n: ClusterNode, queue: string, payload: string): Promise<boolean> {
+  try {
+    const res = await n.http.post<{ routed?: boolean }>(`/api/exchanges/${V}/amq.default/publish`, {
+      routing_key: queue,
+      payload,
+      payload_encoding: "string",
+      properties: { delivery_mode: 2 },
+    });
+    return res.status === 200 && res.body.routed === true;
+  } catch {
+    return false; // connection refused or reset: the node died under us; not confirmed.
+  }
+}
+
+/** Consume and ack through `via` until every payload of `expected` arrived; returns all payloads seen. */
+async function drain(via: ClusterNode, queue: string, expected: ReadonlySet<string>): Promise<Set<string>> {
+  const seen = new Set<string>();
+  await waitFor(
+    async () => {
+      const res = await via.http.post<Message[]>(`/api/queues/${V}/${seg(queue)}/consume`, {
+        max: 500,
+        wait_ms: 1000,
+      });
+      if (res.status !== 200) throw new Error(`consume: ${res.status} ${JSON.stringify(res.body)}`);
+      const ids = res.body.map((m) => m.delivery_id);
+      if (ids.length > 0) {
+        const ack = await via.http.post(`/api/queues/${V}/${seg(queue)}/ack`, { delivery_ids: ids });
+        if (ack.status !== 200) throw new Error(`ack: ${ack.status}`);
+      }
+      for (const m of res.body) seen.add(m.payload);
+      return [...expected].every((p) => seen.has(p));
+    },
+    { timeoutMs: 30_000, what: `every confirmed message of ${queue} via ${via.id}` },
+  ).catch((err: Error) => {
+    const missing = [...expected].filter((p) => !seen.has(p));
+    throw new Error(`${err.message}; ${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`);
+  });
+  return seen;
+}
+
+describe("kill -9 of a queue leader mid-stream", () => {
+  it("loses no confirmed message and a new leader serves within seconds", async () => {
+    const n1 = cluster.node("n1");
+    expect((await n1.http.put(`/api/queues/${V}/stream`, {})).status).toBe(201);
+    const victimId = await leaderOf(n1, "stream");
+    const victim = cluster.node(victimId);
+    for (const n of cluster.nodes) {
+      await waitFor(() => queueInfo(n, "/", "stream"), {
+        timeoutMs: 10_000,
+        what: `${n.id} to know the queue`,
+      });
+    }
+
+    const confirmed = new Set<string>();
+    let killedAt = 0;
+    let firstConfirmAfterKill = 0;
+    let stop = false;
+    // Two publishers over every running node in turn, as clients behind a load balancer would.
+    const publishers = [0, 1].map(async (w) => {
+      for (let i = 0; !stop; i++) {
+        const targets = cluster.running();
+        const n = targets[i % targets.length] as ClusterNode;
+        const payload = `w${w}-${i}`;
+        const startedAfterKill = killedAt > 0;
+        if (await tryPublish(n, "stream", payload)) {
+          confirmed.add(payload);
+          // Only a publish begun after the kill proves a new leader commits.
+          if (startedAfterKill && firstConfirmAfterKill === 0) firstConfirmAfterKill = Date.now();
+        }
+      }
+    });
+    try {
+      await waitFor(() => confirmed.size >= 60, { timeoutMs: 20_000, what: "60 confirms before the kill" });
+      killedAt = Date.now();
+      const exit = await victim.proc.kill();
+      expect(exit.signal).toBe("SIGKILL");
+      const survivor = cluster.running()[0] as ClusterNode;
+      const newLeader = await leaderOf(survivor, "stream", victimId);
+      expect(newLeader).not.toBe(victimId);
+      const before = confirmed.size;
+      await waitFor(() => confirmed.size >= before + 60, {
+        timeoutMs: 30_000,
+        what: "60 more confirms after the kill",
+      });
+    } finally {
+      stop = true;
+      await Promise.all(publishers);
+    }
+    const failoverMs = firstConfirmAfterKill - killedAt;
+    expect(failoverMs).toBeGreaterThan(0);
+    expect(failoverMs).toBeLessThan(FAILOVER_BUDGET_MS);
+    console.log(`failover: first confirmed publish ${failoverMs} ms after kill -9 of ${victimId}`);
+
+    const survivor = cluster.running()[0] as ClusterNode;
+    const seen = await drain(survivor, "stream", confirmed);
+    expect(seen.size).toBeGreaterThanOrEqual(confirmed.size);
+
+    // The killed node comes back with its data and catches up.
+    await cluster.restart(victimId);
+    await waitFor(async () => (await queueInfo(victim, "/", "stream")).leader !== null, {
+      timeoutMs: 20_000,
+      what: "the restarted node to know the queue's leader",
+    });
+  });
+});
+
+describe("graceful SIGTERM", () => {
+  it("exits 0 and hands leadership over", async () => {
+    const n1 = cluster.node("n1");
+    expect((await n1.http.put(`/api/queues/${V}/handover`, {})).status).toBe(201);
+    const leaderId = await leaderOf(n1, "handover");
+    const leader = cluster.node(leaderId);
+    expect(await tryPublish(leader, "handover", "before")).toBe(true);
+
+    const exit = await leader.proc.stop("SIGTERM");
+    expect(exit).toEqual({ code: 0, signal: null });
+    // The queue got a leader among the others, and serves through them.
+    const survivor = cluster.running()[0] as ClusterNode;
+    const next = await leaderOf(survivor, "handover", leaderId);
+    expect(cluster.running().map((n) => n.id)).toContain(next);
+    expect(await tryPublish(survivor, "handover", "after")).toBe(true);
+
+    await cluster.restart(leaderId);
+    const got = await leader.http.post<Message[]>(`/api/queues/${V}/handover/get`, {
+      count: 10,
+      ackmode: "ack_requeue_false",
+      encoding: "auto",
+    });
+    expect(got.body.map((m) => m.payload)).toEqual(["before", "after"]);
+  });
+});
+
+describe("restart of every node", () => {
+  it("keeps every confirmed message and all metadata", async () => {
+    const n1 = cluster.node("n1");
+    const vh = seg("persist");
+    expect((await n1.http.put(`/api/vhosts/${vh}`, { description: "survives" })).status).toBe(201);
+    expect(
+      (await n1.http.put("/api/users/alice", { password: "s3cret-pass", tags: "management" })).status,
+    ).toBe(201);
+    expect(
+      (await n1.http.put(`/api/permissions/${vh}/guest`, { configure: ".*", write: ".*", read: ".*" }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await n1.http.put(`/api/permissions/${vh}/alice`, { configure: ".*", write: ".*", read: ".*" }))
+        .status,
+    ).toBe(201);
+    expect((await n1.http.put(`/api/exchanges/${vh}/events`, { type: "topic", durable: true })).status).toBe(
+      201,
+    );
+    expect(
+      (await n1.http.put(`/api/queues/${vh}/audit`, { durable: true, arguments: { "x-max-length": 1000 } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await n1.http.post(`/api/bindings/${vh}/e/events/q/audit`, { routing_key: "order.#" })).status,
+    ).toBe(201);
+    const confirmed: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const via = cluster.nodes[i % 3] as ClusterNode;
+      await waitFor(async () => (await via.http.get(`/api/exchanges/${vh}/events`)).status === 200, {
+        timeoutMs: 10_000,
+        what: `${via.id} to see the exchange`,
+      });
+      const res = await via.http.post<{ routed: boolean }>(`/api/exchanges/${vh}/events/publish`, {
+        routing_key: `order.${i}`,
+        payload: `event-${i}`,
+        payload_encoding: "string",
+        properties: { delivery_mode: 2 },
+      });
+      expect(res.body).toEqual({ routed: true });
+      confirmed.push(`event-${i}`);
+    }
+
+    for (const n of cluster.nodes) {
+      const exit = await n.proc.stop("SIGTERM");
+      expect(exit, `${n.id} exit\n${n.proc.tail()}`).toEqual({ code: 0, signal: null });
+    }
+    for (const n of cluster.nodes) n.proc.start();
+    await cluster.waitReady(cluster.nodes.map((n) => n.id));
+
+    for (const n of cluster.nodes) {
+      await waitFor(async () => (await n.http.get(`/api/queues/${vh}/audit`)).status === 200, {
+        timeoutMs: 20_000,
+        what: `${n.id} to know the queue after restart`,
+      });
+      expect((await n.http.get(`/api/vhosts/${vh}`)).body).toMatchObject({
+        name: "persist",
+        description: "survives",
+      });
+      expect((await n.http.get("/api/users/alice")).body).toMatchObject({ name: "alice" });
+      expect((await n.http.get(`/api/permissions/${vh}/alice`)).body).toMatchObject({ configure: ".*" });
+      expect((await n.http.get(`/api/exchanges/${vh}/events`)).body).toMatchObject({
+        type: "topic",
+        durable: true,
+      });
+      expect((await n.http.get(`/api/queues/${vh}/audit`)).body).toMatchObject({
+        durable: true,
+        arguments: { "x-max-length": 1000 },
+      });
+      const b = await n.http.get<unknown[]>(`/api/bindings/${vh}/e/events/q/audit`);
+      expect(b.body).toEqual([expect.objectContaining({ routing_key: "order.#" })]);
+    }
+    // The user's password survived too: alice logs in.
+    const alice = new (n1.http.constructor as typeof import("./harness/http.js").HttpClient)(
+      n1.http.baseUrl,
+      {
+        user: "alice",
+        password: "s3cret-pass",
+      },
+    );
+    expect((await alice.get("/api/whoami")).body).toMatchObject({ name: "alice" });
+
+    const got = await waitFor(
+      async () => {
+        const res = await n1.http.post<Message[]>(`/api/queues/${vh}/audit/get`, {
+          count: 100,
+          ackmode: "ack_requeue_false",
+          encoding: "auto",
+        });
+        return res.status === 200 ? res.body : undefined;
+      },
+      { timeoutMs: 20_000, what: "get from the restarted queue" },
+    );
+    expect(got.map((m) => m.payload)).toEqual(confirmed);
+  });
+});
