@@ -24,8 +24,10 @@ describe("deterministic simulation", () => {
         const r = runSeed({ seed, steps: STEPS, nodes });
         if (!r.ok) failures.push(failureReport(r, { steps: STEPS, nodes }));
       }
-      // The first report in full (seed, invariant, replay command, trace); the rest by seed.
-      expect(failures.length, failures.join("\n\n")).toBe(0);
+      // The first reports in full (seed, invariant, replay command, trace); the rest by seed.
+      const shown = failures.slice(0, 3).join("\n\n");
+      const more = failures.length > 3 ? `\n\n...and ${failures.length - 3} more failing seeds` : "";
+      expect(failures.length, shown + more).toBe(0);
     });
   }
 
