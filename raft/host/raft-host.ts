@@ -63,13 +63,28 @@ export class RaftHost implements LiveEntryReader {
   private ticker: ReturnType<typeof setInterval> | undefined;
   /** Set by stop(): incoming messages are ignored and no new batch starts. Never unset. */
   private stopped = false;
-  /** Fans group events out to subscribers (a listener throwing is a bug in that listener). */
+  /**
+   * Fans group events out to subscribers. A listener that throws is logged and skipped: it
+   * runs inside the loop, and one subscriber's bug must not stop replication of every group.
+   */
   private readonly events: GroupEvents = {
     applied: (group, meta, result, isLeader) => {
-      for (const l of this.appliedListeners) l(group, meta, result, isLeader);
+      for (const l of this.appliedListeners) {
+        try {
+          l(group, meta, result, isLeader);
+        } catch (err) {
+          this.listenerFailed("onApplied", group, err);
+        }
+      }
     },
     leaderChanged: (group, leader) => {
-      for (const l of this.leaderListeners) l(group, leader);
+      for (const l of this.leaderListeners) {
+        try {
+          l(group, leader);
+        } catch (err) {
+          this.listenerFailed("onLeaderChange", group, err);
+        }
+      }
     },
   };
 
@@ -399,6 +414,13 @@ export class RaftHost implements LiveEntryReader {
     const g = this.groups.get(group);
     if (g === undefined || this.stopped) throw new UnknownGroupError(group);
     return g;
+  }
+
+  private listenerFailed(kind: string, group: GroupId, err: unknown): void {
+    this.logger.error(
+      { group, err: (err as Error).message, stack: (err as Error).stack },
+      `${kind} listener threw`,
+    );
   }
 
   /** The core's refusals, with this group's id and the best leader hint the host knows. */

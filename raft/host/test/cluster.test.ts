@@ -147,6 +147,21 @@ describe("RaftHost: many groups on three nodes", () => {
     await expect(c.propose("b", { v: "after" })).resolves.toMatchObject({ v: "after" });
   });
 
+  it("keeps replicating when a subscriber's listener throws", async () => {
+    c = await TestCluster.start(IDS);
+    for (const n of c.nodes.values()) {
+      n.host.onApplied(() => {
+        throw new Error("buggy subscriber");
+      });
+      n.host.onLeaderChange(() => {
+        throw new Error("buggy subscriber");
+      });
+    }
+    await c.createGroup("q");
+    await expect(c.propose("q", { v: "a" })).resolves.toMatchObject({ v: "a" });
+    await expect(c.propose("q", { v: "b" })).resolves.toMatchObject({ v: "b" });
+  });
+
   it("serves linearizable reads on the leader only", async () => {
     c = await TestCluster.start(IDS);
     await c.createGroup("q");
