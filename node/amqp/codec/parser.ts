@@ -113,13 +113,21 @@ export class FrameParser {
     return this.buffered;
   }
 
-  /** Adds a chunk and yields every frame now complete, in order. */
-  *push(chunk: Buffer): Generator<Frame | ProtocolHeaderFrame, void, undefined> {
-    if (this.desync) return;
-    if (chunk.length > 0) {
+  /**
+   * Adds a chunk (at once, whether or not the result is iterated) and returns the frames now
+   * complete, in order, decoded one by one as the caller iterates. Leaving the loop early leaves
+   * the rest buffered: the next push yields them first.
+   */
+  push(chunk: Buffer): Generator<Frame | ProtocolHeaderFrame, void, undefined> {
+    if (!this.desync && chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
+    return this.drain();
+  }
+
+  private *drain(): Generator<Frame | ProtocolHeaderFrame, void, undefined> {
+    if (this.desync) return;
     if (this.awaitingHeader) {
       if (this.buffered < 8) {
         if (this.prefixMismatch()) this.failHeader();

@@ -102,6 +102,7 @@ function print(spec: SpecModel): string {
         `${cls.index}/${m.index}`,
         m.synchronous ? "synchronous" : "asynchronous",
         ...(m.content ? ["carries content"] : []),
+        `${m.chassis.length === 2 ? "both ways" : m.chassis.includes("server") ? "client to server" : "server to client"}`,
         ...(m.responses.length > 0
           ? [`answered by ${m.responses.map((r) => `${cls.name}.${r}`).join(" or ")}`]
           : []),
@@ -135,6 +136,12 @@ function print(spec: SpecModel): string {
   emit("  /** Followed by a content header and body frames. */");
   emit("  readonly content: boolean;");
   emit("  readonly responses: readonly MethodName[];");
+  emit(
+    '  /** The server receives it (a spec `<chassis name="server">`): anything else from a client is 503. */',
+  );
+  emit("  readonly server: boolean;");
+  emit("  /** The client receives it. */");
+  emit("  readonly client: boolean;");
   emit("  readonly fields: readonly FieldSpec[];");
   emit("}\n");
 
@@ -148,6 +155,8 @@ function print(spec: SpecModel): string {
       emit(`    synchronous: ${m.synchronous},`);
       emit(`    content: ${m.content},`);
       emit(`    responses: [${m.responses.map((r) => `"${cls.name}.${r}"`).join(", ")}],`);
+      emit(`    server: ${m.chassis.includes("server")},`);
+      emit(`    client: ${m.chassis.includes("client")},`);
       const oneLine = `    fields: [${m.fields.map((f) => fieldLiteral(f, "field")).join(", ")}],`;
       if (m.fields.length <= 1 && oneLine.length <= 110) {
         emit(oneLine);

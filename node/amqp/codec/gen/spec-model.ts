@@ -25,6 +25,8 @@ export interface SpecMethod {
   readonly content: boolean;
   readonly responses: readonly string[];
   readonly fields: readonly SpecField[];
+  /** The peers that receive (implement) the method, from its `<chassis>` elements. */
+  readonly chassis: readonly ("server" | "client")[];
 }
 
 export interface SpecClass {
@@ -102,6 +104,7 @@ export function readSpec(xml: string, ...extensions: string[]): SpecModel {
         content: boolean;
         responses: string[];
         fields: SpecField[];
+        chassis: ("server" | "client")[];
       }
     | undefined;
 
@@ -166,6 +169,7 @@ export function readSpec(xml: string, ...extensions: string[]): SpecModel {
           content: t.attrs.get("content") === "1",
           responses: [],
           fields: [],
+          chassis: [],
         };
         if (t.selfClosing) {
           cls.methods.push(method);
@@ -181,6 +185,14 @@ export function readSpec(xml: string, ...extensions: string[]): SpecModel {
         else if (cls !== undefined) cls.properties.push(resolve(t));
         else throw new Error("spec: <field> outside <class>");
         break;
+      case "chassis": {
+        // A class's chassis says who implements the class; only a method's matters here.
+        if (method === undefined) break;
+        const who = attr(t, "name");
+        if (who !== "server" && who !== "client") throw new Error(`spec: chassis ${who}`);
+        method.chassis.push(who);
+        break;
+      }
       case "amqp-extensions":
         break;
       default:

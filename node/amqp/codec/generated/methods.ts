@@ -78,7 +78,7 @@ export type FieldType =
   | "timestamp"
   | "table";
 
-/** connection.start (10/10, synchronous, answered by connection.start-ok). */
+/** connection.start (10/10, synchronous, server to client, answered by connection.start-ok). */
 export interface ConnectionStart {
   name: "connection.start";
   versionMajor: number;
@@ -88,7 +88,7 @@ export interface ConnectionStart {
   locales: Buffer;
 }
 
-/** connection.start-ok (10/11, synchronous). */
+/** connection.start-ok (10/11, synchronous, client to server). */
 export interface ConnectionStartOk {
   name: "connection.start-ok";
   clientProperties: FieldTable;
@@ -97,19 +97,19 @@ export interface ConnectionStartOk {
   locale: string;
 }
 
-/** connection.secure (10/20, synchronous, answered by connection.secure-ok). */
+/** connection.secure (10/20, synchronous, server to client, answered by connection.secure-ok). */
 export interface ConnectionSecure {
   name: "connection.secure";
   challenge: Buffer;
 }
 
-/** connection.secure-ok (10/21, synchronous). */
+/** connection.secure-ok (10/21, synchronous, client to server). */
 export interface ConnectionSecureOk {
   name: "connection.secure-ok";
   response: Buffer;
 }
 
-/** connection.tune (10/30, synchronous, answered by connection.tune-ok). */
+/** connection.tune (10/30, synchronous, server to client, answered by connection.tune-ok). */
 export interface ConnectionTune {
   name: "connection.tune";
   channelMax: number;
@@ -117,7 +117,7 @@ export interface ConnectionTune {
   heartbeat: number;
 }
 
-/** connection.tune-ok (10/31, synchronous). */
+/** connection.tune-ok (10/31, synchronous, client to server). */
 export interface ConnectionTuneOk {
   name: "connection.tune-ok";
   channelMax: number;
@@ -125,18 +125,18 @@ export interface ConnectionTuneOk {
   heartbeat: number;
 }
 
-/** connection.open (10/40, synchronous, answered by connection.open-ok). */
+/** connection.open (10/40, synchronous, client to server, answered by connection.open-ok). */
 export interface ConnectionOpen {
   name: "connection.open";
   virtualHost: string;
 }
 
-/** connection.open-ok (10/41, synchronous). */
+/** connection.open-ok (10/41, synchronous, server to client). */
 export interface ConnectionOpenOk {
   name: "connection.open-ok";
 }
 
-/** connection.close (10/50, synchronous, answered by connection.close-ok). */
+/** connection.close (10/50, synchronous, both ways, answered by connection.close-ok). */
 export interface ConnectionClose {
   name: "connection.close";
   replyCode: number;
@@ -145,57 +145,57 @@ export interface ConnectionClose {
   methodId: number;
 }
 
-/** connection.close-ok (10/51, synchronous). */
+/** connection.close-ok (10/51, synchronous, both ways). */
 export interface ConnectionCloseOk {
   name: "connection.close-ok";
 }
 
-/** connection.blocked (10/60, asynchronous). */
+/** connection.blocked (10/60, asynchronous, server to client). */
 export interface ConnectionBlocked {
   name: "connection.blocked";
   reason: string;
 }
 
-/** connection.unblocked (10/61, asynchronous). */
+/** connection.unblocked (10/61, asynchronous, server to client). */
 export interface ConnectionUnblocked {
   name: "connection.unblocked";
 }
 
-/** connection.update-secret (10/70, synchronous, answered by connection.update-secret-ok). */
+/** connection.update-secret (10/70, synchronous, client to server, answered by connection.update-secret-ok). */
 export interface ConnectionUpdateSecret {
   name: "connection.update-secret";
   newSecret: Buffer;
   reason: string;
 }
 
-/** connection.update-secret-ok (10/71, synchronous). */
+/** connection.update-secret-ok (10/71, synchronous, server to client). */
 export interface ConnectionUpdateSecretOk {
   name: "connection.update-secret-ok";
 }
 
-/** channel.open (20/10, synchronous, answered by channel.open-ok). */
+/** channel.open (20/10, synchronous, client to server, answered by channel.open-ok). */
 export interface ChannelOpen {
   name: "channel.open";
 }
 
-/** channel.open-ok (20/11, synchronous). */
+/** channel.open-ok (20/11, synchronous, server to client). */
 export interface ChannelOpenOk {
   name: "channel.open-ok";
 }
 
-/** channel.flow (20/20, synchronous, answered by channel.flow-ok). */
+/** channel.flow (20/20, synchronous, both ways, answered by channel.flow-ok). */
 export interface ChannelFlow {
   name: "channel.flow";
   active: boolean;
 }
 
-/** channel.flow-ok (20/21, asynchronous). */
+/** channel.flow-ok (20/21, asynchronous, both ways). */
 export interface ChannelFlowOk {
   name: "channel.flow-ok";
   active: boolean;
 }
 
-/** channel.close (20/40, synchronous, answered by channel.close-ok). */
+/** channel.close (20/40, synchronous, both ways, answered by channel.close-ok). */
 export interface ChannelClose {
   name: "channel.close";
   replyCode: number;
@@ -204,12 +204,12 @@ export interface ChannelClose {
   methodId: number;
 }
 
-/** channel.close-ok (20/41, synchronous). */
+/** channel.close-ok (20/41, synchronous, both ways). */
 export interface ChannelCloseOk {
   name: "channel.close-ok";
 }
 
-/** exchange.declare (40/10, synchronous, answered by exchange.declare-ok). */
+/** exchange.declare (40/10, synchronous, client to server, answered by exchange.declare-ok). */
 export interface ExchangeDeclare {
   name: "exchange.declare";
   exchange: string;
@@ -222,12 +222,12 @@ export interface ExchangeDeclare {
   arguments: FieldTable;
 }
 
-/** exchange.declare-ok (40/11, synchronous). */
+/** exchange.declare-ok (40/11, synchronous, server to client). */
 export interface ExchangeDeclareOk {
   name: "exchange.declare-ok";
 }
 
-/** exchange.delete (40/20, synchronous, answered by exchange.delete-ok). */
+/** exchange.delete (40/20, synchronous, client to server, answered by exchange.delete-ok). */
 export interface ExchangeDelete {
   name: "exchange.delete";
   exchange: string;
@@ -235,12 +235,12 @@ export interface ExchangeDelete {
   noWait: boolean;
 }
 
-/** exchange.delete-ok (40/21, synchronous). */
+/** exchange.delete-ok (40/21, synchronous, server to client). */
 export interface ExchangeDeleteOk {
   name: "exchange.delete-ok";
 }
 
-/** exchange.bind (40/30, synchronous, answered by exchange.bind-ok). */
+/** exchange.bind (40/30, synchronous, client to server, answered by exchange.bind-ok). */
 export interface ExchangeBind {
   name: "exchange.bind";
   destination: string;
@@ -250,12 +250,12 @@ export interface ExchangeBind {
   arguments: FieldTable;
 }
 
-/** exchange.bind-ok (40/31, synchronous). */
+/** exchange.bind-ok (40/31, synchronous, server to client). */
 export interface ExchangeBindOk {
   name: "exchange.bind-ok";
 }
 
-/** exchange.unbind (40/40, synchronous, answered by exchange.unbind-ok). */
+/** exchange.unbind (40/40, synchronous, client to server, answered by exchange.unbind-ok). */
 export interface ExchangeUnbind {
   name: "exchange.unbind";
   destination: string;
@@ -265,12 +265,12 @@ export interface ExchangeUnbind {
   arguments: FieldTable;
 }
 
-/** exchange.unbind-ok (40/51, synchronous). */
+/** exchange.unbind-ok (40/51, synchronous, server to client). */
 export interface ExchangeUnbindOk {
   name: "exchange.unbind-ok";
 }
 
-/** queue.declare (50/10, synchronous, answered by queue.declare-ok). */
+/** queue.declare (50/10, synchronous, client to server, answered by queue.declare-ok). */
 export interface QueueDeclare {
   name: "queue.declare";
   queue: string;
@@ -282,7 +282,7 @@ export interface QueueDeclare {
   arguments: FieldTable;
 }
 
-/** queue.declare-ok (50/11, synchronous). */
+/** queue.declare-ok (50/11, synchronous, server to client). */
 export interface QueueDeclareOk {
   name: "queue.declare-ok";
   queue: string;
@@ -290,7 +290,7 @@ export interface QueueDeclareOk {
   consumerCount: number;
 }
 
-/** queue.bind (50/20, synchronous, answered by queue.bind-ok). */
+/** queue.bind (50/20, synchronous, client to server, answered by queue.bind-ok). */
 export interface QueueBind {
   name: "queue.bind";
   queue: string;
@@ -300,12 +300,12 @@ export interface QueueBind {
   arguments: FieldTable;
 }
 
-/** queue.bind-ok (50/21, synchronous). */
+/** queue.bind-ok (50/21, synchronous, server to client). */
 export interface QueueBindOk {
   name: "queue.bind-ok";
 }
 
-/** queue.unbind (50/50, synchronous, answered by queue.unbind-ok). */
+/** queue.unbind (50/50, synchronous, client to server, answered by queue.unbind-ok). */
 export interface QueueUnbind {
   name: "queue.unbind";
   queue: string;
@@ -314,25 +314,25 @@ export interface QueueUnbind {
   arguments: FieldTable;
 }
 
-/** queue.unbind-ok (50/51, synchronous). */
+/** queue.unbind-ok (50/51, synchronous, server to client). */
 export interface QueueUnbindOk {
   name: "queue.unbind-ok";
 }
 
-/** queue.purge (50/30, synchronous, answered by queue.purge-ok). */
+/** queue.purge (50/30, synchronous, client to server, answered by queue.purge-ok). */
 export interface QueuePurge {
   name: "queue.purge";
   queue: string;
   noWait: boolean;
 }
 
-/** queue.purge-ok (50/31, synchronous). */
+/** queue.purge-ok (50/31, synchronous, server to client). */
 export interface QueuePurgeOk {
   name: "queue.purge-ok";
   messageCount: number;
 }
 
-/** queue.delete (50/40, synchronous, answered by queue.delete-ok). */
+/** queue.delete (50/40, synchronous, client to server, answered by queue.delete-ok). */
 export interface QueueDelete {
   name: "queue.delete";
   queue: string;
@@ -341,13 +341,13 @@ export interface QueueDelete {
   noWait: boolean;
 }
 
-/** queue.delete-ok (50/41, synchronous). */
+/** queue.delete-ok (50/41, synchronous, server to client). */
 export interface QueueDeleteOk {
   name: "queue.delete-ok";
   messageCount: number;
 }
 
-/** basic.qos (60/10, synchronous, answered by basic.qos-ok). */
+/** basic.qos (60/10, synchronous, client to server, answered by basic.qos-ok). */
 export interface BasicQos {
   name: "basic.qos";
   prefetchSize: number;
@@ -355,12 +355,12 @@ export interface BasicQos {
   global: boolean;
 }
 
-/** basic.qos-ok (60/11, synchronous). */
+/** basic.qos-ok (60/11, synchronous, server to client). */
 export interface BasicQosOk {
   name: "basic.qos-ok";
 }
 
-/** basic.consume (60/20, synchronous, answered by basic.consume-ok). */
+/** basic.consume (60/20, synchronous, client to server, answered by basic.consume-ok). */
 export interface BasicConsume {
   name: "basic.consume";
   queue: string;
@@ -372,26 +372,26 @@ export interface BasicConsume {
   arguments: FieldTable;
 }
 
-/** basic.consume-ok (60/21, synchronous). */
+/** basic.consume-ok (60/21, synchronous, server to client). */
 export interface BasicConsumeOk {
   name: "basic.consume-ok";
   consumerTag: string;
 }
 
-/** basic.cancel (60/30, synchronous, answered by basic.cancel-ok). */
+/** basic.cancel (60/30, synchronous, both ways, answered by basic.cancel-ok). */
 export interface BasicCancel {
   name: "basic.cancel";
   consumerTag: string;
   noWait: boolean;
 }
 
-/** basic.cancel-ok (60/31, synchronous). */
+/** basic.cancel-ok (60/31, synchronous, both ways). */
 export interface BasicCancelOk {
   name: "basic.cancel-ok";
   consumerTag: string;
 }
 
-/** basic.publish (60/40, asynchronous, carries content). */
+/** basic.publish (60/40, asynchronous, carries content, client to server). */
 export interface BasicPublish {
   name: "basic.publish";
   exchange: string;
@@ -400,7 +400,7 @@ export interface BasicPublish {
   immediate: boolean;
 }
 
-/** basic.return (60/50, asynchronous, carries content). */
+/** basic.return (60/50, asynchronous, carries content, server to client). */
 export interface BasicReturn {
   name: "basic.return";
   replyCode: number;
@@ -409,7 +409,7 @@ export interface BasicReturn {
   routingKey: string;
 }
 
-/** basic.deliver (60/60, asynchronous, carries content). */
+/** basic.deliver (60/60, asynchronous, carries content, server to client). */
 export interface BasicDeliver {
   name: "basic.deliver";
   consumerTag: string;
@@ -419,14 +419,14 @@ export interface BasicDeliver {
   routingKey: string;
 }
 
-/** basic.get (60/70, synchronous, answered by basic.get-ok or basic.get-empty). */
+/** basic.get (60/70, synchronous, client to server, answered by basic.get-ok or basic.get-empty). */
 export interface BasicGet {
   name: "basic.get";
   queue: string;
   noAck: boolean;
 }
 
-/** basic.get-ok (60/71, synchronous, carries content). */
+/** basic.get-ok (60/71, synchronous, carries content, server to client). */
 export interface BasicGetOk {
   name: "basic.get-ok";
   deliveryTag: number;
@@ -436,43 +436,43 @@ export interface BasicGetOk {
   messageCount: number;
 }
 
-/** basic.get-empty (60/72, synchronous). */
+/** basic.get-empty (60/72, synchronous, server to client). */
 export interface BasicGetEmpty {
   name: "basic.get-empty";
 }
 
-/** basic.ack (60/80, asynchronous). */
+/** basic.ack (60/80, asynchronous, both ways). */
 export interface BasicAck {
   name: "basic.ack";
   deliveryTag: number;
   multiple: boolean;
 }
 
-/** basic.reject (60/90, asynchronous). */
+/** basic.reject (60/90, asynchronous, client to server). */
 export interface BasicReject {
   name: "basic.reject";
   deliveryTag: number;
   requeue: boolean;
 }
 
-/** basic.recover-async (60/100, asynchronous). */
+/** basic.recover-async (60/100, asynchronous, client to server). */
 export interface BasicRecoverAsync {
   name: "basic.recover-async";
   requeue: boolean;
 }
 
-/** basic.recover (60/110, asynchronous). */
+/** basic.recover (60/110, asynchronous, client to server). */
 export interface BasicRecover {
   name: "basic.recover";
   requeue: boolean;
 }
 
-/** basic.recover-ok (60/111, synchronous). */
+/** basic.recover-ok (60/111, synchronous, server to client). */
 export interface BasicRecoverOk {
   name: "basic.recover-ok";
 }
 
-/** basic.nack (60/120, asynchronous). */
+/** basic.nack (60/120, asynchronous, both ways). */
 export interface BasicNack {
   name: "basic.nack";
   deliveryTag: number;
@@ -480,43 +480,43 @@ export interface BasicNack {
   requeue: boolean;
 }
 
-/** tx.select (90/10, synchronous, answered by tx.select-ok). */
+/** tx.select (90/10, synchronous, client to server, answered by tx.select-ok). */
 export interface TxSelect {
   name: "tx.select";
 }
 
-/** tx.select-ok (90/11, synchronous). */
+/** tx.select-ok (90/11, synchronous, server to client). */
 export interface TxSelectOk {
   name: "tx.select-ok";
 }
 
-/** tx.commit (90/20, synchronous, answered by tx.commit-ok). */
+/** tx.commit (90/20, synchronous, client to server, answered by tx.commit-ok). */
 export interface TxCommit {
   name: "tx.commit";
 }
 
-/** tx.commit-ok (90/21, synchronous). */
+/** tx.commit-ok (90/21, synchronous, server to client). */
 export interface TxCommitOk {
   name: "tx.commit-ok";
 }
 
-/** tx.rollback (90/30, synchronous, answered by tx.rollback-ok). */
+/** tx.rollback (90/30, synchronous, client to server, answered by tx.rollback-ok). */
 export interface TxRollback {
   name: "tx.rollback";
 }
 
-/** tx.rollback-ok (90/31, synchronous). */
+/** tx.rollback-ok (90/31, synchronous, server to client). */
 export interface TxRollbackOk {
   name: "tx.rollback-ok";
 }
 
-/** confirm.select (85/10, synchronous, answered by confirm.select-ok). */
+/** confirm.select (85/10, synchronous, client to server, answered by confirm.select-ok). */
 export interface ConfirmSelect {
   name: "confirm.select";
   noWait: boolean;
 }
 
-/** confirm.select-ok (85/11, synchronous). */
+/** confirm.select-ok (85/11, synchronous, server to client). */
 export interface ConfirmSelectOk {
   name: "confirm.select-ok";
 }
@@ -606,6 +606,10 @@ export interface MethodSpec {
   /** Followed by a content header and body frames. */
   readonly content: boolean;
   readonly responses: readonly MethodName[];
+  /** The server receives it (a spec `<chassis name="server">`): anything else from a client is 503. */
+  readonly server: boolean;
+  /** The client receives it. */
+  readonly client: boolean;
   readonly fields: readonly FieldSpec[];
 }
 
@@ -617,6 +621,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.start-ok"],
+    server: false,
+    client: true,
     fields: [
       { name: "versionMajor", type: "octet" },
       { name: "versionMinor", type: "octet" },
@@ -632,6 +638,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [
       { name: "clientProperties", type: "table" },
       { name: "mechanism", type: "shortstr" },
@@ -646,6 +654,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.secure-ok"],
+    server: false,
+    client: true,
     fields: [{ name: "challenge", type: "longstr" }],
   },
   {
@@ -655,6 +665,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [{ name: "response", type: "longstr" }],
   },
   {
@@ -664,6 +676,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.tune-ok"],
+    server: false,
+    client: true,
     fields: [
       { name: "channelMax", type: "short" },
       { name: "frameMax", type: "long" },
@@ -677,6 +691,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [
       { name: "channelMax", type: "short" },
       { name: "frameMax", type: "long" },
@@ -690,6 +706,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.open-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "virtualHost", type: "shortstr" },
       { name: "reserved1", type: "shortstr", reserved: true },
@@ -703,6 +721,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "reserved1", type: "shortstr", reserved: true }],
   },
   {
@@ -712,6 +732,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.close-ok"],
+    server: true,
+    client: true,
     fields: [
       { name: "replyCode", type: "short" },
       { name: "replyText", type: "shortstr" },
@@ -726,6 +748,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [],
   },
   {
@@ -735,6 +759,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "reason", type: "shortstr" }],
   },
   {
@@ -744,6 +770,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -753,6 +781,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["connection.update-secret-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "newSecret", type: "longstr" },
       { name: "reason", type: "shortstr" },
@@ -765,6 +795,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -774,6 +806,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["channel.open-ok"],
+    server: true,
+    client: false,
     fields: [{ name: "reserved1", type: "shortstr", reserved: true }],
   },
   {
@@ -783,6 +817,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "reserved1", type: "longstr", reserved: true }],
   },
   {
@@ -792,6 +828,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["channel.flow-ok"],
+    server: true,
+    client: true,
     fields: [{ name: "active", type: "bit" }],
   },
   {
@@ -801,6 +839,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [{ name: "active", type: "bit" }],
   },
   {
@@ -810,6 +850,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["channel.close-ok"],
+    server: true,
+    client: true,
     fields: [
       { name: "replyCode", type: "short" },
       { name: "replyText", type: "shortstr" },
@@ -824,6 +866,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [],
   },
   {
@@ -833,6 +877,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["exchange.declare-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "exchange", type: "shortstr" },
@@ -852,6 +898,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -861,6 +909,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["exchange.delete-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "exchange", type: "shortstr" },
@@ -875,6 +925,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -884,6 +936,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["exchange.bind-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "destination", type: "shortstr" },
@@ -900,6 +954,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -909,6 +965,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["exchange.unbind-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "destination", type: "shortstr" },
@@ -925,6 +983,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -934,6 +994,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["queue.declare-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -952,6 +1014,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [
       { name: "queue", type: "shortstr" },
       { name: "messageCount", type: "long" },
@@ -965,6 +1029,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["queue.bind-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -981,6 +1047,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -990,6 +1058,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["queue.unbind-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -1005,6 +1075,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1014,6 +1086,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["queue.purge-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -1027,6 +1101,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "messageCount", type: "long" }],
   },
   {
@@ -1036,6 +1112,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["queue.delete-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -1051,6 +1129,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "messageCount", type: "long" }],
   },
   {
@@ -1060,6 +1140,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["basic.qos-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "prefetchSize", type: "long" },
       { name: "prefetchCount", type: "short" },
@@ -1073,6 +1155,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1082,6 +1166,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["basic.consume-ok"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -1100,6 +1186,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "consumerTag", type: "shortstr" }],
   },
   {
@@ -1109,6 +1197,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["basic.cancel-ok"],
+    server: true,
+    client: true,
     fields: [
       { name: "consumerTag", type: "shortstr" },
       { name: "noWait", type: "bit" },
@@ -1121,6 +1211,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [{ name: "consumerTag", type: "shortstr" }],
   },
   {
@@ -1130,6 +1222,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: true,
     responses: [],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "exchange", type: "shortstr" },
@@ -1145,6 +1239,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: true,
     responses: [],
+    server: false,
+    client: true,
     fields: [
       { name: "replyCode", type: "short" },
       { name: "replyText", type: "shortstr" },
@@ -1159,6 +1255,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: true,
     responses: [],
+    server: false,
+    client: true,
     fields: [
       { name: "consumerTag", type: "shortstr" },
       { name: "deliveryTag", type: "longlong" },
@@ -1174,6 +1272,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["basic.get-ok", "basic.get-empty"],
+    server: true,
+    client: false,
     fields: [
       { name: "reserved1", type: "short", reserved: true },
       { name: "queue", type: "shortstr" },
@@ -1187,6 +1287,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: true,
     responses: [],
+    server: false,
+    client: true,
     fields: [
       { name: "deliveryTag", type: "longlong" },
       { name: "redelivered", type: "bit" },
@@ -1202,6 +1304,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [{ name: "reserved1", type: "shortstr", reserved: true }],
   },
   {
@@ -1211,6 +1315,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [
       { name: "deliveryTag", type: "longlong" },
       { name: "multiple", type: "bit" },
@@ -1223,6 +1329,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [
       { name: "deliveryTag", type: "longlong" },
       { name: "requeue", type: "bit" },
@@ -1235,6 +1343,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [{ name: "requeue", type: "bit" }],
   },
   {
@@ -1244,6 +1354,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: false,
     fields: [{ name: "requeue", type: "bit" }],
   },
   {
@@ -1253,6 +1365,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1262,6 +1376,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: false,
     content: false,
     responses: [],
+    server: true,
+    client: true,
     fields: [
       { name: "deliveryTag", type: "longlong" },
       { name: "multiple", type: "bit" },
@@ -1275,6 +1391,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["tx.select-ok"],
+    server: true,
+    client: false,
     fields: [],
   },
   {
@@ -1284,6 +1402,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1293,6 +1413,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["tx.commit-ok"],
+    server: true,
+    client: false,
     fields: [],
   },
   {
@@ -1302,6 +1424,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1311,6 +1435,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["tx.rollback-ok"],
+    server: true,
+    client: false,
     fields: [],
   },
   {
@@ -1320,6 +1446,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
   {
@@ -1329,6 +1457,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: ["confirm.select-ok"],
+    server: true,
+    client: false,
     fields: [{ name: "noWait", type: "bit" }],
   },
   {
@@ -1338,6 +1468,8 @@ export const METHOD_SPECS: readonly MethodSpec[] = [
     synchronous: true,
     content: false,
     responses: [],
+    server: false,
+    client: true,
     fields: [],
   },
 ];

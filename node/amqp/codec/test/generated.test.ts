@@ -68,6 +68,34 @@ describe("generated method tables", () => {
     expect(spec("connection.update-secret").responses).toEqual(["connection.update-secret-ok"]);
   });
 
+  it("knows who receives each method (the spec's chassis): what a server must refuse from a client", () => {
+    for (const m of METHOD_SPECS) expect(m.server || m.client, m.name).toBe(true);
+    const clientOnly = METHOD_SPECS.filter((m) => !m.server).map((m) => m.name);
+    expect(clientOnly).toEqual(
+      expect.arrayContaining([
+        "connection.start",
+        "connection.tune",
+        "connection.blocked",
+        "basic.deliver",
+        "basic.return",
+        "basic.get-ok",
+        "queue.declare-ok",
+        "confirm.select-ok",
+      ]),
+    );
+    for (const both of [
+      "basic.ack",
+      "basic.nack",
+      "basic.cancel",
+      "channel.flow",
+      "channel.close",
+      "connection.close",
+    ]) {
+      expect(spec(both), both).toMatchObject({ server: true, client: true });
+    }
+    expect(spec("basic.publish")).toMatchObject({ server: true, client: false });
+  });
+
   it("includes RabbitMQ's extensions: confirm, exchange.bind, basic.nack, connection.blocked", () => {
     expect(spec("confirm.select")).toMatchObject({ classId: 85, methodId: 10 });
     expect(spec("exchange.bind")).toMatchObject({ classId: 40, methodId: 30 });

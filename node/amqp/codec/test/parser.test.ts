@@ -196,6 +196,16 @@ describe("FrameParser", () => {
   });
 });
 
+it("a chunk pushed is kept even if the result is not iterated", () => {
+  const parser = new FrameParser({ expectProtocolHeader: false });
+  const frame = encodeMethodFrame(1, ack);
+  parser.push(frame.subarray(0, 5));
+  parser.push(frame.subarray(5));
+  expect(collect(parser, [Buffer.alloc(0)]).map(plain)).toEqual([
+    { type: "method", channel: 1, method: ack },
+  ]);
+});
+
 describe("encodeContentFrames", () => {
   it("splits a body into frames of at most frame_max octets, each a view of the body", () => {
     fc.assert(
