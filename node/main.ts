@@ -9,9 +9,27 @@
 
 import { ConfigError, describeConfig, loadConfig, usage, wantsHelp } from "./config/index.js";
 import { formatAddress } from "./config/kinds.js";
+import { NodeMetrics } from "./http/metrics.js";
 import { startHttpServer } from "./http/server.js";
 import { createRootLogger } from "./log.js";
-import { startNode } from "./node.js";
+import { type NodeHandle, startNode } from "./node.js";
+
+/**
+ * Feeds the WAL fsync histogram from the storage's counters. The storage keeps a latency window,
+ * not a per-flush callback, so this samples: every 100 ms in which flushes happened adds the
+ * latest flush's latency once (a sampled histogram, not one observation per flush).
+ */
+function feedFsyncLatency(node: NodeHandle, metrics: NodeMetrics): () => void {
+  let flushes = node.storage.stats().flushes;
+  const timer = setInterval(() => {
+    const st = node.storage.stats();
+    if (st.flushes === flushes) return;
+    flushes = st.flushes;
+    metrics.observeFsync(st.fsyncMs.last);
+  }, 100);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -34,10 +52,13 @@ async function main(): Promise<number> {
   logger.info({ config: describeConfig(config) }, "starting");
 
   const node = await startNode(config, { logger });
+  const metrics = new NodeMetrics();
+  const stopFsyncFeed = feedFsyncLatency(node, metrics);
   const http = await startHttpServer({
     broker: node.broker,
     config: { host: config.http.host, port: config.http.port, bodyLimit: config.http.bodyLimit },
     logger,
+    metrics,
   });
 
   let stopping = false;
@@ -50,6 +71,7 @@ async function main(): Promise<number> {
     logger.info({ signal }, "shutting down");
     try {
       await http.close();
+      stopFsyncFeed();
       await node.stop();
       logger.info("stopped");
       logger.flush?.();

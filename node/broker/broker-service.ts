@@ -37,7 +37,7 @@ import * as auth from "./auth.js";
 import { Backpressure } from "./backpressure.js";
 import { BodyCache } from "./body-cache.js";
 import { Consumers } from "./consumers.js";
-import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS } from "./context.js";
+import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, guarded } from "./context.js";
 import { DeadLetterer } from "./dead-lettering.js";
 import { LeaderEffects } from "./leader-effects.js";
 import { Messaging } from "./messaging.js";
@@ -108,6 +108,8 @@ export class BrokerService implements Broker {
   private readonly membership: Membership;
   private readonly rebalancer: Rebalancer;
   private restartAnnounced = false;
+  private readonly revokeListeners: ((which: { user?: string; vhost?: string }, reason: string) => void)[] =
+    [];
   private connectionCounter = 0;
   /** Distinguishes this process's connection ids from a previous process's on the same node. */
   private readonly bootId = Date.now().toString(36);
@@ -173,6 +175,11 @@ export class BrokerService implements Broker {
     meta.onChanges((changes) => {
       this.ctx.routing.apply(changes);
       this.queues.handleChanges(changes);
+      for (const ch of changes) {
+        if (ch.type === "user-deleted") this.revoke({ user: ch.user }, `user '${ch.user}' deleted`);
+        else if (ch.type === "vhost-deleted")
+          this.revoke({ vhost: ch.vhost }, `vhost '${ch.vhost}' is deleted`);
+      }
     });
     meta.onRebuild((machine) => {
       this.ctx.routing.rebuild(machine);
@@ -190,6 +197,15 @@ export class BrokerService implements Broker {
     });
     this.membership.onNodeUp(() => this.rebalancer.schedule());
     this.membership.onNodeDown((peer) => this.peerGone(peer));
+  }
+
+  onConnectionsRevoked(cb: (which: { user?: string; vhost?: string }, reason: string) => void): void {
+    this.revokeListeners.push(cb);
+  }
+
+  private revoke(which: { user?: string; vhost?: string }, reason: string): void {
+    for (const l of this.revokeListeners)
+      guarded(this.ctx.logger, "connections revoked", () => l(which, reason));
   }
 
   /** A connection id for a front door: `${nodeId}/${bootId}.${n}`, unique across the cluster and restarts. */

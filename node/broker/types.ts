@@ -294,6 +294,13 @@ export interface Broker {
   /** As channelClosed for every channel, and the connection's exclusive queues are deleted. */
   connectionClosed(ctx: ClientContext): Promise<void>;
 
+  /**
+   * Connections a door must close (AMQP 320 CONNECTION_FORCED with `reason`), as RabbitMQ does:
+   * every connection of a deleted user, every connection to a deleted vhost. Called on every
+   * node once it applied the deletion. Optional so test doubles may omit it.
+   */
+  onConnectionsRevoked?(cb: (which: { user?: string; vhost?: string }, reason: string) => void): void;
+
   // --- flow control ---
   /** True while publishes should be held back (memory or backlog over its bound): AMQP connection.blocked. */
   isBlocked(): boolean;

@@ -365,11 +365,22 @@ describe("a three-node broker", () => {
     });
     await n3.broker.deleteExchange(ctx3, "gone", { ifUnused: false });
     expect(n3.broker.getExchange("/", "gone")).toBeUndefined();
+    const revoked: string[] = [];
+    c.node("n1").broker.onConnectionsRevoked((which, reason) =>
+      revoked.push(`${JSON.stringify(which)} ${reason}`),
+    );
     await n3.broker.createVhost("guest", "tmp", {});
     await n3.broker.deleteVhost("guest", "tmp");
     expect(n3.broker.listVhosts().map((v) => v.name)).not.toContain("tmp");
+    await eventually("n1 told to close connections to tmp", () =>
+      revoked.includes(`{"vhost":"tmp"} vhost 'tmp' is deleted`),
+    );
     await n3.broker.putUser("guest", "carol", { password: "x", tags: [] });
     await n3.broker.deleteUser("guest", "carol");
     expect(n3.broker.getUser("carol")).toBeUndefined();
+    // Every node closes the deleted user's connections, as RabbitMQ does.
+    await eventually("n1 told to close carol's connections", () =>
+      revoked.includes(`{"user":"carol"} user 'carol' deleted`),
+    );
   });
 });
