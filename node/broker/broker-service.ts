@@ -23,6 +23,7 @@ import { Membership } from "../cluster/membership.js";
 import { Rebalancer } from "../cluster/rebalancer.js";
 import { Rpc } from "../cluster/rpc.js";
 import * as D from "../config/defaults.js";
+import { WarrenError } from "../errors.js";
 import type {
   BindingRecord,
   DestinationKind,
@@ -41,7 +42,7 @@ import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, gu
 import { DeadLetterer } from "./dead-lettering.js";
 import { LeaderEffects } from "./leader-effects.js";
 import { Messaging } from "./messaging.js";
-import { MetaClient } from "./meta-client.js";
+import { META_GROUP, MetaClient } from "./meta-client.js";
 import { MetaOps } from "./meta-ops.js";
 import { Publisher } from "./publish.js";
 import { BrokerQueries } from "./queries.js";
@@ -171,6 +172,12 @@ export class BrokerService implements Broker {
     this.metaOps = new MetaOps(this.ctx, this.queues);
     this.queries = new BrokerQueries(this.ctx, this.queues);
     forwarder.setReplyEnricher((group, reply) => this.withBody(group, reply));
+    forwarder.setGoneCheck((group) => {
+      if (group === META_GROUP || meta.machine.queues({ type: "quorum" }).some((q) => q.group === group)) {
+        return undefined;
+      }
+      return new WarrenError("NOT_FOUND", `queue of group ${group} no longer exists`);
+    });
 
     meta.onChanges((changes) => {
       this.ctx.routing.apply(changes);

@@ -66,14 +66,24 @@ export class Publisher {
   /** Enqueues one message into every target; resolves once all answered. */
   async enqueue(targets: readonly QueueRecord[], command: EnqueueCommand): Promise<PublishOutcome> {
     if (targets.length === 0) return { kind: "unroutable" };
-    const replies = await Promise.all(targets.map((q) => this.queues.execute(q, command)));
+    const settled = await Promise.allSettled(targets.map((q) => this.queues.execute(q, command)));
     let rejected = false;
     let stored = 0;
-    for (const r of replies) {
+    let reached = 0;
+    for (const s of settled) {
+      if (s.status === "rejected") {
+        // A target deleted since routing, or a transient queue whose home node is down, simply
+        // does not get the message (as RabbitMQ drops it); anything else fails the publish.
+        if (WarrenError.is(s.reason, "NOT_FOUND")) continue;
+        throw s.reason;
+      }
+      reached++;
+      const r = s.value;
       if (r.type === "rejected") rejected = true;
       else if (r.type === "enqueued") stored++;
       else if (r.type === "error") throw new WarrenError(r.code, r.message);
     }
+    if (reached === 0) return { kind: "unroutable" };
     return rejected ? { kind: "rejected", queues: stored } : { kind: "routed", queues: stored };
   }
 }

@@ -43,6 +43,7 @@ export type ReplyEnricher = (group: GroupId, reply: unknown) => unknown | Promis
 
 export class Forwarder {
   private enrich: ReplyEnricher = (_group, reply) => reply;
+  private whenGone: (group: GroupId) => Error | undefined = () => undefined;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -58,6 +59,11 @@ export class Forwarder {
 
   setReplyEnricher(fn: ReplyEnricher): void {
     this.enrich = fn;
+  }
+
+  /** Tells a group that will never exist again (its queue was deleted): the error to fail with. */
+  setGoneCheck(fn: (group: GroupId) => Error | undefined): void {
+    this.whenGone = fn;
   }
 
   /** Proposes on this node, which must lead the group. */
@@ -107,11 +113,11 @@ export class Forwarder {
             hint = err.leaderHint;
             continue;
           }
-        } else if (
-          !(err instanceof UnknownGroupError) &&
-          !(err instanceof ProposalDroppedError) &&
-          !(err instanceof RpcUnreachableError)
-        ) {
+        } else if (err instanceof UnknownGroupError) {
+          // Not created yet (a new queue), or removed (its queue was deleted meanwhile).
+          const gone = this.whenGone(group);
+          if (gone !== undefined) throw gone;
+        } else if (!(err instanceof ProposalDroppedError) && !(err instanceof RpcUnreachableError)) {
           throw err;
         }
       }
