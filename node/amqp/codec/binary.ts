@@ -82,6 +82,12 @@ export class Reader {
     this.pos += 8;
     return hi * 0x1_0000_0000 + lo;
   }
+  u64big(): bigint {
+    this.need(8, "longlong");
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
   i64(): bigint {
     this.need(8, "longlong");
     const v = this.buf.readBigInt64BE(this.pos);
@@ -174,6 +180,10 @@ export class Writer {
     this.ensure(8);
     this.pos = this.buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), this.pos);
     this.pos = this.buf.writeUInt32BE(v % 0x1_0000_0000, this.pos);
+  }
+  u64big(v: bigint): void {
+    this.ensure(8);
+    this.pos = this.buf.writeBigUInt64BE(v, this.pos);
   }
   i64(v: bigint): void {
     this.ensure(8);

@@ -17,6 +17,9 @@ import {
 /** RabbitMQ has no limit, but no real header nests this deep; a frame that does is an attack. */
 export const MAX_DEPTH = 64;
 
+/** The latest second a Date can represent (8.64e15 ms). */
+const MAX_DATE_SECONDS = 8_640_000_000_000n;
+
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 
@@ -93,8 +96,9 @@ function readValue(r: Reader, depth: number): FieldValue {
       return int64Value(r.i64());
     case 0x54 /* T */:
       {
-        const secs = r.u64();
-        return new Date(secs * 1000);
+        // A Date holds ±8.64e12 s; a later stamp (a peer's garbage) stays exact as a typed value.
+        const secs = r.u64big();
+        return secs <= MAX_DATE_SECONDS ? new Date(Number(secs) * 1000) : { "!": "timestamp", value: secs };
       }
     case 0x62 /* b */:
       return r.i8();
@@ -286,7 +290,11 @@ function writeTyped(w: Writer, t: TypedFieldValue, depth: number): void {
       return;
     case "T":
       if (v instanceof Date) writeTimestamp(w, v);
-      else {
+      else if (typeof v === "bigint") {
+        if (v < 0n || v >= 1n << 64n) throw new AmqpEncodeError(`timestamp out of range: ${v}`);
+        w.u8(0x54);
+        w.u64big(v);
+      } else {
         w.u8(0x54);
         w.u64(intIn(v, 0, Number.MAX_SAFE_INTEGER, "timestamp (seconds)"));
       }

@@ -15,6 +15,9 @@ import {
   type MethodSpec,
 } from "./generated/methods.js";
 
+/** The latest second a Date can represent (8.64e15 ms). */
+const MAX_DATE_SECONDS = 8_640_000_000_000;
+
 const byId = new Map<number, MethodSpec>();
 const byName = new Map<string, MethodSpec>();
 for (const spec of METHOD_SPECS) {
@@ -101,8 +104,11 @@ function readField(r: Reader, f: FieldSpec): unknown {
       return r.shortstr();
     case "longstr":
       return r.longstrBytes();
-    case "timestamp":
-      return new Date(r.u64() * 1000);
+    case "timestamp": {
+      // Beyond what a Date holds (a peer's garbage): seconds as a number, which encodes back.
+      const secs = r.u64();
+      return secs <= MAX_DATE_SECONDS ? new Date(secs * 1000) : secs;
+    }
     case "table":
       return readTable(r);
     case "bit":

@@ -143,7 +143,7 @@ export class FrameParser {
       const { type, channel, size } = this.peekHeader();
       // rabbit_reader allows frame_max - 8 + 8: clients are often off by the frame overhead.
       if (this.frameMax !== 0 && size > this.frameMax) {
-        this.desync = true;
+        this.abandon();
         throw new AmqpFrameError(
           FrameErrorCode.FRAME_ERROR,
           `type ${type}, frame_too_large: ${size} > ${this.frameMax - FRAME_OVERHEAD}`,
@@ -154,7 +154,7 @@ export class FrameParser {
       const { buf, start } = this.take(size + FRAME_OVERHEAD);
       const end = buf[start + 7 + size]!;
       if (end !== FRAME_END) {
-        this.desync = true;
+        this.abandon();
         throw new AmqpFrameError(
           FrameErrorCode.FRAME_ERROR,
           `type ${type}, invalid_frame_end_marker ${end}`,

@@ -143,6 +143,13 @@ describe("field tables", () => {
     expect(encodeTable({ a: 1n }).subarray(6, 7).toString()).toBe("l");
   });
 
+  it("a timestamp beyond what a Date holds stays exact as a typed value and re-encodes byte for byte", () => {
+    const bytes = hex("0000000b 0174 54 ffffffffffffffff");
+    const t = decode(bytes);
+    expect(t).toEqual({ t: { "!": "timestamp", value: 2n ** 64n - 1n } });
+    expect(encodeTable(t)).toEqual(bytes);
+  });
+
   it("keeps a __proto__ key as an ordinary entry", () => {
     const t = decode(hex("0000000f 095f5f70726f746f5f5f 49 00000001"));
     expect(Object.getPrototypeOf(t)).toBe(Object.prototype);
