@@ -174,10 +174,13 @@ export class SimCluster implements NodeWorld {
       case "deliver":
         this.deliver(ev);
         return;
-      case "fsync":
-        this.note(ev.node, "fsync");
-        this.nodes.get(ev.node)?.fsyncDone(ev.inc);
+      case "fsync": {
+        const node = this.nodes.get(ev.node);
+        if (!node?.alive || node.incarnation !== ev.inc) return;
+        this.note(ev.node, "fsync", `${node.disk.pendingWrites} buffered writes`);
+        node.fsyncDone(ev.inc);
         return;
+      }
       case "local": {
         const node = this.nodes.get(ev.node);
         if (!node?.alive || node.incarnation !== ev.inc) return;
