@@ -90,6 +90,11 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
   });
   await host.start();
   const raftAddress = transport.address();
+  const cleanup = async () => {
+    await host.stop();
+    await transport.close();
+    await storage.close();
+  };
   const broker = await BrokerService.start({
     nodeId: config.nodeId,
     host,
@@ -101,6 +106,9 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
       ...opts.settings,
     },
     ...(logger ? { logger } : {}),
+  }).catch(async (err: unknown) => {
+    await cleanup().catch(() => undefined);
+    throw err;
   });
 
   let stopping: Promise<void> | undefined;
