@@ -7,9 +7,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CommandAssembler } from "../assembler.js";
 import { AmqpFrameError, AmqpProtocolHeaderError } from "../errors.js";
+import { decodeTableBody } from "../field-table.js";
 import { encodeContentFrames, encodeMethodFrame, PROTOCOL_HEADER } from "../frame.js";
 import { METHOD_SPECS, type Method } from "../generated/methods.js";
+import { decodeMethod } from "../method-codec.js";
 import { FrameParser } from "../parser.js";
+import { decodeProperties } from "../properties.js";
 import { methodArgs } from "./arbitraries.js";
 
 const CODES = [501, 502, 505, 540];
@@ -156,6 +159,36 @@ describe("codec fuzzing", () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it("random bytes as a table, as any method's arguments, as basic properties: a typed error or a value", () => {
+    const typedOnly = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        expect(e).toBeInstanceOf(AmqpFrameError);
+        expect(CODES).toContain((e as AmqpFrameError).replyCode);
+      }
+    };
+    // Bytes biased towards valid tags and small lengths, so decoding gets past the first octets.
+    const octets = fc.array(
+      fc.oneof(
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom(..."tbBsuIilLfdDSATFVx".split("").map((c) => c.charCodeAt(0))),
+        fc.constantFrom(0, 1, 2, 3),
+      ),
+      { maxLength: 300 },
+    );
+    fc.assert(
+      fc.property(octets, fc.constantFrom(...METHOD_SPECS), (bytes, spec) => {
+        const buf = Buffer.from(bytes);
+        typedOnly(() => decodeTableBody(buf, 0, buf.length, 0));
+        typedOnly(() => decodeProperties(60, buf, 0, buf.length));
+        const payload = Buffer.concat([Buffer.from([0, spec.classId, 0, spec.methodId]), buf]);
+        typedOnly(() => decodeMethod(payload, 0, payload.length, 1));
+      }),
+      { numRuns: 1500 },
     );
   });
 
