@@ -7,7 +7,7 @@
  * their broker call in order and let the queue move on, so a publisher is pipelined while a
  * publish still never overtakes the declare sent before it.
  */
-import type { ClientContext, Delivery } from "../broker/types.js";
+import type { ClientContext, Delivery, MessageId } from "../broker/types.js";
 import { WarrenError } from "../errors.js";
 import type { MessageProperties } from "../queue/types.js";
 import { type Frame, METHOD_SPECS, type Method } from "./codec/index.js";
@@ -33,6 +33,11 @@ export interface ConsumerState {
   readonly noAck: boolean;
   /** Direct reply-to consumers live in the door, not in a queue. */
   readonly replyTo: boolean;
+  /**
+   * A no-ack consumer the queue sees as an acking one: the door acks each delivery once the
+   * socket took it, so a slow client holds at most the consumer's window (see docs/amqp.md).
+   */
+  readonly autoAck: boolean;
 }
 
 const METHOD_IDS = new Map(METHOD_SPECS.map((s) => [s.name, { classId: s.classId, methodId: s.methodId }]));
@@ -56,6 +61,9 @@ export class AmqpChannel {
   private readonly held: Delivery[] = [];
   /** The last queue declared on this channel: "" in queue methods means it (spec). */
   lastQueue: string | undefined;
+  /** No-ack deliveries written out and not yet acked to their queues, by queue. */
+  private readonly autoAcks = new Map<string, MessageId[]>();
+  private autoAckScheduled = false;
   /** Broker calls started and not finished (publishes, settles): close waits for them. */
   private readonly inflight = new Set<Promise<unknown>>();
 
@@ -294,11 +302,12 @@ export class AmqpChannel {
       this.held.push(d);
       return;
     }
-    this.writeDelivery(d, consumer.noAck);
+    this.writeDelivery(d, consumer);
   }
 
-  private writeDelivery(d: Delivery, noAck: boolean): void {
-    const tag = this.tags.add({ queue: d.queue, id: d.id, consumerTag: d.consumerTag }, !noAck);
+  private writeDelivery(d: Delivery, consumer: ConsumerState): void {
+    const tag = this.tags.add({ queue: d.queue, id: d.id, consumerTag: d.consumerTag }, !consumer.noAck);
+    if (consumer.autoAck) this.noteAutoAck(d.queue, d.id);
     this.sendContent(
       {
         name: "basic.deliver",
@@ -318,8 +327,35 @@ export class AmqpChannel {
     while (this.held.length > 0 && this.tags.size < this.globalPrefetch) {
       const d = this.held.shift() as Delivery;
       const consumer = this.consumers.get(d.consumerTag);
-      if (consumer !== undefined) this.writeDelivery(d, consumer.noAck);
+      if (consumer !== undefined) this.writeDelivery(d, consumer);
     }
+  }
+
+  /**
+   * Acks written no-ack deliveries in batches, once the socket is not backed up: while a client
+   * reads slowly its queue sees unacked messages and stops at the consumer's window.
+   */
+  private noteAutoAck(queue: string, id: MessageId): void {
+    let ids = this.autoAcks.get(queue);
+    if (ids === undefined) {
+      ids = [];
+      this.autoAcks.set(queue, ids);
+    }
+    ids.push(id);
+    if (this.autoAckScheduled) return;
+    this.autoAckScheduled = true;
+    setImmediate(() => this.conn.writer.onDrain(() => this.flushAutoAcks()));
+  }
+
+  private flushAutoAcks(): void {
+    this.autoAckScheduled = false;
+    if (this.state !== "open") return;
+    for (const [queue, ids] of this.autoAcks) {
+      this.track(this.conn.broker.settle(this.ctx, this.number, queue, "ack", ids)).catch((err: unknown) =>
+        this.fail(err, "basic.deliver"),
+      );
+    }
+    this.autoAcks.clear();
   }
 
   /** The broker cancelled a consumer (queue deleted): basic.cancel if the client understands it. */

@@ -8,7 +8,7 @@ import type { MessageProperties } from "../queue/types.js";
 import { encodeContentFrames, encodeHeartbeat, encodeMethodFrame, type Method } from "./codec/index.js";
 
 /** Above this many bytes queued in the socket we consider the client slow. */
-export const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+export const SOCKET_HIGH_WATER = 1024 * 1024;
 
 export class FrameWriter {
   frameMax = 131_072;

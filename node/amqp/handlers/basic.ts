@@ -19,6 +19,12 @@ import type { HandlerMap } from "./types.js";
 /** rabbit_quorum_queue's ?UNLIMITED_PREFETCH_COUNT: what prefetch 0 means for a quorum queue. */
 export const UNLIMITED_PREFETCH = 2000;
 
+/**
+ * How many written-but-not-yet-acked deliveries a no-ack consumer may have: with the socket's
+ * high-water mark this bounds what a client that stops reading costs the node.
+ */
+export const NO_ACK_WINDOW = 500;
+
 /** RabbitMQ's server-generated consumer tags: `amq.ctag-` + 22 url-safe characters. */
 export function generateConsumerTag(): string {
   return `amq.ctag-${randomBytes(16).toString("base64url")}`;
@@ -69,7 +75,7 @@ export const basicHandlers: HandlerMap = {
       if (!m.noAck) throw preconditionFailed("reply consumer cannot acknowledge");
       if (ch.conn.replyTo.register(ch, tag) === undefined)
         throw preconditionFailed("reply consumer already set");
-      ch.consumers.set(tag, { tag, queue: REPLY_TO_QUEUE, noAck: true, replyTo: true });
+      ch.consumers.set(tag, { tag, queue: REPLY_TO_QUEUE, noAck: true, replyTo: true, autoAck: false });
       if (!m.noWait) ch.send({ name: "basic.consume-ok", consumerTag: tag });
       return;
     }
@@ -81,7 +87,7 @@ export const basicHandlers: HandlerMap = {
       cancelled: () => ch.consumerCancelled(tag),
     };
     // Registered before the broker call: the broker holds deliveries until consume resolves.
-    ch.consumers.set(tag, { tag, queue, noAck: m.noAck, replyTo: false });
+    ch.consumers.set(tag, { tag, queue, noAck: m.noAck, replyTo: false, autoAck: m.noAck });
     try {
       await ch.conn.broker.consume(
         ch.ctx,
@@ -89,8 +95,10 @@ export const basicHandlers: HandlerMap = {
           queue,
           channel: ch.number,
           consumerTag: tag,
-          prefetch: m.noAck ? 0 : own,
-          noAck: m.noAck,
+          // No-ack consumers are acking ones to the queue (auto-acked by the door once written),
+          // so socket backpressure bounds them too.
+          prefetch: m.noAck ? NO_ACK_WINDOW : own,
+          noAck: false,
           exclusive: m.exclusive,
           arguments: m.arguments,
         },

@@ -63,8 +63,10 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     const ch = await clients.channel(2);
     await ch.assertQueue(q);
     const cc = await (await clients.connect(2)).createConfirmChannel();
-    for (const s of ["a", "b"]) cc.sendToQueue(q, Buffer.from(s));
-    await cc.waitForConfirms();
+    for (const s of ["a", "b"]) {
+      cc.sendToQueue(q, Buffer.from(s));
+      await cc.waitForConfirms();
+    }
     const first = await ch.get(q);
     if (first === false) throw new Error("expected a message");
     expect(first.content.toString()).toBe("a");

@@ -40,9 +40,15 @@ export class Clients {
   }
 
   /** Every node has `count` bindings to the destination. */
-  async bindingsEverywhere(destination: string, count: number, vhost = "/"): Promise<void> {
+  async bindingsEverywhere(
+    destination: string,
+    count: number,
+    kind: "queue" | "exchange" = "queue",
+  ): Promise<void> {
     await eventually(`${count} bindings to ${destination} on every node`, () =>
-      this.c.cluster.nodes.every((n) => n.broker.listBindings({ vhost, destination }).length >= count),
+      this.c.cluster.nodes.every(
+        (n) => n.broker.listBindings({ vhost: "/", destination, destinationKind: kind }).length >= count,
+      ),
     );
   }
 

@@ -161,8 +161,12 @@ describe("dead-lettering over AMQP", () => {
     await clients.queueEverywhere(dropHead);
     await clients.queueEverywhere(rejecting);
     const cc = await (await clients.connect(2)).createConfirmChannel();
-    for (const s of ["1", "2", "3"]) cc.sendToQueue(dropHead, Buffer.from(s));
-    await cc.waitForConfirms();
+    // One at a time: "oldest" must not depend on how the cluster orders concurrent publishes
+    // while a leader moves (see docs/amqp.md, ordering).
+    for (const s of ["1", "2", "3"]) {
+      cc.sendToQueue(dropHead, Buffer.from(s));
+      await cc.waitForConfirms();
+    }
     const dead = await eventually("the dropped head", async () => {
       const m = await ch.get(dlq, { noAck: true });
       return m === false ? undefined : m;

@@ -1,0 +1,158 @@
+/**
+ * Flow control and the less common methods: a no-ack consumer that stops reading its socket
+ * holds up its queue instead of growing the node's buffers; global prefetch limits a channel's
+ * consumers together; basic.recover requeues; exchange-to-exchange bindings; direct reply-to
+ * through amqplib.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Clients, Inbox } from "./clients.js";
+import { AmqpCluster, eventually, unique } from "./harness.js";
+import { RawClient } from "./raw-client.js";
+
+describe("AMQP flow control and extensions", () => {
+  let c: AmqpCluster;
+  let clients: Clients;
+  beforeAll(async () => {
+    c = await AmqpCluster.start(3, { maxMessageSize: 1024 * 1024 });
+    clients = new Clients(c);
+  });
+  afterAll(async () => {
+    await clients.closeAll();
+    await c.close();
+  });
+
+  it("a no-ack consumer that stops reading holds its queue back, then gets everything", async () => {
+    const q = unique("slow");
+    const total = 3000;
+    const size = 8 * 1024;
+    const setup = await clients.channel(0);
+    await setup.assertQueue(q);
+    await clients.queueEverywhere(q);
+    const slow = await RawClient.open(c.port(0));
+    await slow.openChannel(1);
+    slow.send(1, {
+      name: "basic.consume",
+      queue: q,
+      consumerTag: "slow",
+      noLocal: false,
+      noAck: true,
+      exclusive: false,
+      noWait: false,
+      arguments: {},
+    });
+    await slow.method(1, "basic.consume-ok");
+    slow.socket.pause();
+
+    const pub = await (await clients.connect(1)).createConfirmChannel();
+    for (let i = 0; i < total; i++) pub.sendToQueue(q, Buffer.alloc(size, i % 251));
+    await pub.waitForConfirms();
+    // Whatever the kernel's socket buffers take, much of the 24 MiB is still in the queue.
+    const info = await eventually("queue figures", async () => {
+      const i = await c.cluster.nodes[0]!.broker.getQueue("/", q);
+      return i !== undefined && i.messages > 0 ? i : undefined;
+    });
+    expect(info.messagesReady).toBeGreaterThan(0);
+    expect(info.messagesUnacknowledged).toBeLessThanOrEqual(500);
+
+    slow.socket.resume();
+    await eventually(
+      `${total} deliveries`,
+      () =>
+        slow.frames.filter((f) => f.type === "method" && f.method.name === "basic.deliver").length >= total,
+      30_000,
+    );
+    await eventually(
+      "queue drained",
+      async () => (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.messages === 0,
+    );
+    slow.destroy();
+  });
+
+  it("global prefetch limits the channel's consumers together", async () => {
+    const q1 = unique("g1");
+    const q2 = unique("g2");
+    const ch = await clients.channel(2);
+    await ch.assertQueue(q1);
+    await ch.assertQueue(q2);
+    await ch.prefetch(3, true);
+    const inbox = new Inbox();
+    await ch.consume(q1, inbox.onMessage);
+    await ch.consume(q2, inbox.onMessage);
+    const cc = await (await clients.connect(2)).createConfirmChannel();
+    for (let i = 0; i < 5; i++) {
+      cc.sendToQueue(q1, Buffer.from(`a${i}`));
+      cc.sendToQueue(q2, Buffer.from(`b${i}`));
+    }
+    await cc.waitForConfirms();
+    const first = await inbox.take(3);
+    // The fourth waits for an ack.
+    const probe = await clients.channel(2);
+    await eventually("the rest held back", async () => {
+      const a = await probe.checkQueue(q1);
+      const b = await probe.checkQueue(q2);
+      return a.messageCount + b.messageCount <= 7;
+    });
+    expect(inbox.messages).toHaveLength(0);
+    ch.ack(first[0]!);
+    await inbox.take(1);
+    ch.ack(first[2]!, true);
+    await inbox.take(2);
+  });
+
+  it("basic.recover requeues unacked deliveries as redelivered", async () => {
+    const q = unique("recover");
+    const ch = await clients.channel(1);
+    await ch.assertQueue(q);
+    ch.sendToQueue(q, Buffer.from("r"));
+    const inbox = new Inbox();
+    await ch.consume(q, inbox.onMessage);
+    await inbox.take(1);
+    await ch.recover();
+    const [again] = await inbox.take(1);
+    expect(again?.fields.redelivered).toBe(true);
+    ch.ack(again!);
+  });
+
+  it("routes through exchange-to-exchange bindings", async () => {
+    const ch = await clients.channel(0);
+    const up = unique("up");
+    const down = unique("down");
+    const q = unique("e2e");
+    await ch.assertExchange(up, "direct");
+    await ch.assertExchange(down, "fanout");
+    await ch.bindExchange(down, up, "k");
+    await ch.assertQueue(q);
+    await ch.bindQueue(q, down, "");
+    await clients.bindingsEverywhere(q, 2);
+    await clients.bindingsEverywhere(down, 1, "exchange");
+    const cc = await (await clients.connect(1)).createConfirmChannel();
+    cc.publish(up, "k", Buffer.from("via-e2e"));
+    cc.publish(up, "other", Buffer.from("dropped"));
+    await cc.waitForConfirms();
+    const m = await ch.get(q, { noAck: true });
+    expect(m !== false && m.content.toString()).toBe("via-e2e");
+    expect(await ch.get(q)).toBe(false);
+  });
+
+  it("direct reply-to with amqplib: reply_to is rewritten and the reply comes straight back", async () => {
+    const q = unique("rpc");
+    const conn = await clients.connect(2);
+    const server = await conn.createChannel();
+    await server.assertQueue(q);
+    await server.consume(q, (m) => {
+      if (m === null) return;
+      server.sendToQueue(m.properties.replyTo, Buffer.from(`re:${m.content.toString()}`), {
+        correlationId: m.properties.correlationId,
+      });
+      server.ack(m);
+    });
+    const client = await conn.createChannel();
+    const inbox = new Inbox();
+    await client.consume("amq.rabbitmq.reply-to", inbox.onMessage, { noAck: true });
+    client.sendToQueue(q, Buffer.from("hi"), { replyTo: "amq.rabbitmq.reply-to", correlationId: "c1" });
+    const [reply] = await inbox.take(1);
+    expect(reply?.content.toString()).toBe("re:hi");
+    expect(reply?.properties.correlationId).toBe("c1");
+    expect(reply?.fields.routingKey).toMatch(/^amq\.rabbitmq\.reply-to\./);
+  });
+});
