@@ -109,6 +109,7 @@ export class BrokerService implements Broker {
   private readonly membership: Membership;
   private readonly rebalancer: Rebalancer;
   private restartAnnounced = false;
+  private markRecovered: () => void = () => {};
   private readonly revokeListeners: ((which: { user?: string; vhost?: string }, reason: string) => void)[] =
     [];
   private connectionCounter = 0;
@@ -123,6 +124,7 @@ export class BrokerService implements Broker {
     b.rebalancer.start();
     const announced = announceRestart(b.ctx, b.queues).then(() => {
       b.restartAnnounced = true;
+      b.markRecovered();
     });
     // Serve clients only after the previous process's consumers were released, unless there is
     // no quorum yet: then go on and let it finish in the background.
@@ -158,6 +160,9 @@ export class BrokerService implements Broker {
       logger,
       nodes,
       stopped: false,
+      recovered: new Promise<void>((resolve) => {
+        this.markRecovered = resolve;
+      }),
     };
     this.backpressure = new Backpressure(settings.maxUncommittedBytes, settings.memoryHighWatermark);
     this.consumers = new Consumers(opts.nodeId, (c, n) => {

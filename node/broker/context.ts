@@ -8,6 +8,7 @@ import type { Logger } from "../../raft/logger.js";
 import type { Transport } from "../../raft/transport/index.js";
 import type { Forwarder } from "../cluster/forward.js";
 import type { Rpc } from "../cluster/rpc.js";
+import { WarrenError } from "../errors.js";
 import type { QueueRecord } from "../meta/index.js";
 import type { BodyCache } from "./body-cache.js";
 import type { MetaClient } from "./meta-client.js";
@@ -49,6 +50,29 @@ export interface BrokerContext {
   /** Every node of the cluster, this one included, sorted. */
   readonly nodes: readonly NodeId[];
   stopped: boolean;
+  /**
+   * Resolves once this node's previous process was declared gone (`node.down`, `node-down`:
+   * startup.ts). Those commands name the node, not a connection, so anything this process
+   * registers for its own connections before they commit (a consumer, a basic.get, a transient
+   * queue) would be swept away with the old process's: such operations wait for it.
+   */
+  readonly recovered: Promise<void>;
+}
+
+/** Waits (bounded by the proposal timeout) until this node's restart was announced. */
+export async function awaitRecovered(ctx: BrokerContext): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new WarrenError("NO_QUORUM", `node ${ctx.nodeId} is still recovering (no quorum yet)`)),
+      ctx.settings.proposalTimeoutMs,
+    );
+  });
+  try {
+    await Promise.race([ctx.recovered, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { NO_ACK_WINDOW } from "../queue/index.js";
 import { authorize } from "./auth.js";
 import type { Backpressure } from "./backpressure.js";
 import type { ConsumerEntry, Consumers } from "./consumers.js";
-import type { BrokerContext } from "./context.js";
+import { awaitRecovered, type BrokerContext } from "./context.js";
 import { type Publisher, routingKeysOf, withoutBcc } from "./publish.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type {
@@ -80,6 +80,7 @@ export class Messaging {
   async consume(c: ClientContext, req: ConsumeRequest, sink: ConsumerSink): Promise<string> {
     const record = this.machine.accessQueue(c.vhost, req.queue, c.connection);
     authorize(this.machine, c, "read", { kind: "queue", name: req.queue });
+    await awaitRecovered(this.ctx);
     const tag = req.consumerTag === "" ? this.consumers.generateTag() : req.consumerTag;
     if (this.consumers.has(c.connection, req.channel, tag)) {
       throw new WarrenError("NOT_ALLOWED", `attempt to reuse consumer tag '${tag}'`);
@@ -183,7 +184,10 @@ export class Messaging {
   ): Promise<GetResult | undefined> {
     const record = this.machine.accessQueue(c.vhost, queue, c.connection);
     authorize(this.machine, c, "read", { kind: "queue", name: queue });
-    if (!noAck) this.consumers.noteUse(c.connection, channel, record);
+    if (!noAck) {
+      await awaitRecovered(this.ctx);
+      this.consumers.noteUse(c.connection, channel, record);
+    }
     const reply = (await this.queues.execute(record, {
       type: "get",
       connection: c.connection,

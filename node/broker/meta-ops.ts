@@ -12,7 +12,7 @@ import {
   SERVER_NAMED_PREFIX,
 } from "../meta/index.js";
 import { authorize } from "./auth.js";
-import type { BrokerContext } from "./context.js";
+import { awaitRecovered, type BrokerContext } from "./context.js";
 import { hashPassword, SHA256_SCHEME } from "./passwords.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type {
@@ -73,6 +73,9 @@ export class MetaOps {
     if (!req.passive && req.name !== "")
       authorize(this.machine, c, "configure", { kind: "queue", name: req.name });
     const replicated = req.durable && !req.exclusive && !req.autoDelete;
+    // A transient queue homed here must not be declared before node.down for this node's
+    // previous process committed (it would delete it).
+    if (!replicated && !req.passive) await awaitRecovered(this.ctx);
     const base: QueueDeclare = {
       type: "queue.declare",
       vhost: c.vhost,
