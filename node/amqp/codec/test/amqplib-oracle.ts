@@ -36,6 +36,25 @@ const lib = join(dirname(require.resolve("amqplib")), "lib");
 export const defs = require(join(lib, "defs.js")) as AmqplibDefs;
 export const codec = require(join(lib, "codec.js")) as AmqplibCodec;
 
+interface AmqplibFrameStructure {
+  readonly type: number;
+  readonly channel: number;
+  readonly payload: Buffer;
+  readonly rest: Buffer;
+}
+interface AmqplibFrame {
+  parseFrame(bin: Buffer, max: number): AmqplibFrameStructure | false;
+  decodeFrame(f: AmqplibFrameStructure): {
+    id?: number;
+    channel: number;
+    size?: number;
+    fields?: Record<string, unknown>;
+    content?: Buffer;
+  };
+  makeBodyFrame(channel: number, payload: Buffer): Buffer;
+}
+export const frame = require(join(lib, "frame.js")) as AmqplibFrame;
+
 /** Every method amqplib knows. */
 export const amqplibMethods: readonly AmqplibMethodInfo[] = Object.keys(defs)
   .filter((k) => k.startsWith("methodInfo"))
