@@ -13,7 +13,7 @@ export interface Sample {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-function unescape(v: string): string {
+function unescapeLabel(v: string): string {
   return v.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
 }
 
@@ -25,7 +25,7 @@ export function parsePromText(text: string): Sample[] {
     const m = LINE.exec(line);
     if (m === null) continue;
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(LABEL)) labels[l[1] as string] = unescape(l[2] as string);
+    for (const l of (m[2] ?? "").matchAll(LABEL)) labels[l[1] as string] = unescapeLabel(l[2] as string);
     const value = Number(m[3]);
     if (!Number.isNaN(value)) out.push({ name: m[1] as string, labels, value });
   }
