@@ -96,9 +96,7 @@ export class QueueGroups {
     host.onLeaderChange((group, leader) => {
       const r = this.replicas.get(group);
       if (r === undefined || leader !== ctx.nodeId) return;
-      guarded(ctx.logger, "leader effects", () =>
-        this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id)),
-      );
+      this.whenCaughtUp(group, r, 0);
     });
     rpc.handle("transient", (_from, args) => {
       const a = args as { vhost: string; name: string; command: QueueCommand };
@@ -108,6 +106,27 @@ export class QueueGroups {
       const a = args as { group?: string; vhost: string; name: string };
       return this.localCounts(a.group, a.vhost, a.name) ?? null;
     });
+  }
+
+  /**
+   * A new leader may not have applied everything its predecessor committed yet: its machine's
+   * `leaderEffects()` would then re-deliver messages already acked. A read barrier (it resolves
+   * once the leader committed an entry of its term and applied everything before it) comes first.
+   */
+  private whenCaughtUp(group: GroupId, r: ReplicaMachine, attempt: number): void {
+    this.ctx.host.readIndex(group).then(
+      () => {
+        if (this.replicas.get(group) !== r || this.leaderOf(group) !== this.ctx.nodeId) return;
+        guarded(this.ctx.logger, "leader effects", () =>
+          this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id)),
+        );
+      },
+      () => {
+        if (attempt >= 20 || this.ctx.stopped || this.replicas.get(group) !== r) return;
+        if (this.leaderOf(group) !== this.ctx.nodeId) return;
+        setTimeout(() => this.whenCaughtUp(group, r, attempt + 1), 50).unref?.();
+      },
+    );
   }
 
   // ---- derived state -------------------------------------------------------------------------
