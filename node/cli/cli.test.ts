@@ -1,0 +1,121 @@
+/**
+ * The launcher's and the ctl CLI's pure parts: the port layout and node environments, flag
+ * parsing, and reading a node's /metrics. (The processes themselves: cluster-tests/launcher.test.ts.)
+ */
+import { describe, expect, it } from "vitest";
+import { describePorts, planCluster } from "./cluster-plan.js";
+import { DEFAULT_URLS, parseCtlArgs } from "./ctl-args.js";
+import { parseLauncherArgs } from "./launcher-args.js";
+import { groupViews, parsePromText } from "./prom-text.js";
+import { renderTable } from "./table.js";
+
+const base = { host: "127.0.0.1", dataDir: "/d", secretFile: "/d/cluster-secret" };
+
+describe("planCluster", () => {
+  it("lays three nodes out on RabbitMQ's ports, each peering with the other two", () => {
+    const plan = planCluster({ ...base, nodes: 3, ports: { amqp: 5672, http: 15672, raft: 25672 } });
+    expect(plan.map((n) => [n.id, n.amqpPort, n.httpPort, n.raftPort, n.dataDir])).toEqual([
+      ["n1", 5672, 15672, 25672, "/d/n1"],
+      ["n2", 5673, 15673, 25673, "/d/n2"],
+      ["n3", 5674, 15674, 25674, "/d/n3"],
+    ]);
+    expect(plan[1]?.env).toMatchObject({
+      WARREN_NODE_ID: "n2",
+      WARREN_HTTP_PORT: "15673",
+      WARREN_CLUSTER_SECRET_FILE: "/d/cluster-secret",
+      WARREN_PEERS:
+        "n1=127.0.0.1:25672;amqp=127.0.0.1:5672;http=127.0.0.1:15672,n3=127.0.0.1:25674;amqp=127.0.0.1:5674;http=127.0.0.1:15674",
+    });
+    expect(describePorts(plan)).toContainEqual({ port: 25674, what: "Raft of n3" });
+  });
+
+  it("runs a single node without peers", () => {
+    const [only] = planCluster({ ...base, nodes: 1, ports: { amqp: 5672, http: 15672, raft: 25672 } });
+    expect(only?.env.WARREN_PEERS).toBeUndefined();
+  });
+
+  it("refuses overlapping port ranges and impossible sizes", () => {
+    expect(() => planCluster({ ...base, nodes: 3, ports: { amqp: 7000, http: 7001, raft: 9000 } })).toThrow(
+      /port 7001 would be used twice/,
+    );
+    expect(() => planCluster({ ...base, nodes: 0, ports: { amqp: 1, http: 100, raft: 200 } })).toThrow(
+      /--nodes/,
+    );
+    expect(() => planCluster({ ...base, nodes: 3, ports: { amqp: 65534, http: 100, raft: 200 } })).toThrow(
+      /no room/,
+    );
+  });
+});
+
+describe("launcher flags", () => {
+  it("defaults to three nodes on RabbitMQ's ports with data in ./data", () => {
+    expect(parseLauncherArgs([])).toMatchObject({
+      nodes: 3,
+      ports: { amqp: 5672, http: 15672, raft: 25672 },
+      dataDir: "./data",
+      fresh: false,
+    });
+  });
+
+  it("moves the whole layout with --base-port, single ports with their own flag", () => {
+    expect(parseLauncherArgs(["--base-port", "6672", "--raft-port=40000", "--fresh"])).toMatchObject({
+      ports: { amqp: 6672, http: 16672, raft: 40000 },
+      fresh: true,
+    });
+    expect(() => parseLauncherArgs(["--nodes", "three"])).toThrow(/--nodes expects a whole number/);
+    expect(() => parseLauncherArgs(["--bogus"])).toThrow();
+  });
+});
+
+describe("ctl flags", () => {
+  it("tries the three local nodes as guest by default", () => {
+    expect(parseCtlArgs(["status"])).toMatchObject({
+      command: "status",
+      urls: [...DEFAULT_URLS],
+      user: "guest",
+    });
+  });
+
+  it("takes fallback URLs repeated or comma-separated", () => {
+    const a = parseCtlArgs([
+      "get",
+      "q",
+      "--url",
+      "http://h:1/,http://h:2",
+      "--url=http://h:3",
+      "--count",
+      "5",
+    ]);
+    expect(a).toMatchObject({
+      command: "get",
+      positionals: ["q"],
+      urls: ["http://h:1", "http://h:2", "http://h:3"],
+      count: 5,
+    });
+    expect(() => parseCtlArgs(["status", "--url", "h:1"])).toThrow(/--url expects/);
+  });
+});
+
+describe("metrics text", () => {
+  it("reads each group's term, indexes and leader", () => {
+    const text = [
+      "# HELP warren_raft_term Current Raft term",
+      "# TYPE warren_raft_term gauge",
+      'warren_raft_term{group="meta",vhost="",queue=""} 2',
+      'warren_raft_commit_index{group="q:/:a \\"b\\":1",vhost="/",queue="a \\"b\\""} 17',
+      'warren_raft_applied_index{group="q:/:a \\"b\\":1",vhost="/",queue="a \\"b\\""} 16',
+      'warren_raft_is_leader{group="meta",vhost="",queue=""} 1',
+      'warren_raft_leader{group="meta",vhost="",queue="",leader="n1"} 1',
+      "warren_raft_groups 2",
+    ].join("\n");
+    const views = groupViews(parsePromText(text));
+    expect(views.get("meta")).toMatchObject({ term: 2, isLeader: true, leader: "n1" });
+    expect(views.get('q:/:a "b":1')).toMatchObject({ queue: 'a "b"', commit: 17, applied: 16 });
+  });
+});
+
+describe("renderTable", () => {
+  it("aligns columns", () => {
+    expect(renderTable(["A", "BB"], [["xyz", "1"]])).toBe("A    BB\nxyz  1");
+  });
+});
