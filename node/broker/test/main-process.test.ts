@@ -1,62 +1,156 @@
 /**
- * `node/main.ts` as a real process: starts from the environment, logs a ready line with its
- * addresses, serves HTTP, and exits 0 on SIGTERM after a graceful shutdown.
+ * `node/main.ts` as real processes: a single node and a three-node cluster configured from the
+ * environment; each logs a ready line with its addresses, serves HTTP (any node serves any
+ * client), and exits 0 on SIGTERM after a graceful shutdown.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { eventually } from "./harness.js";
 
-it("runs one node, logs ready, and exits 0 on SIGTERM", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "warren-main-"));
+const ROOT = join(import.meta.dirname, "../../..");
+const AUTH = { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` };
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+const procs: Proc[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) p.child.kill("SIGKILL");
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+function spawnNode(env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ["--import", "tsx", "node/main.ts"], {
-    cwd: join(import.meta.dirname, "../../.."),
-    env: {
-      ...process.env,
-      WARREN_NODE_ID: "solo",
-      WARREN_DATA_DIR: dir,
-      WARREN_RAFT_HOST: "127.0.0.1",
-      WARREN_RAFT_PORT: "0",
-      WARREN_HTTP_HOST: "127.0.0.1",
-      WARREN_HTTP_PORT: "0",
-      WARREN_LOG_LEVEL: "info",
-    },
+    cwd: ROOT,
+    env: { ...process.env, WARREN_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout.on("data", (b: Buffer) => {
+  child.stdout?.on("data", (b: Buffer) => {
     out += b.toString();
   });
-  child.stderr.on("data", (b: Buffer) => {
+  child.stderr?.on("data", (b: Buffer) => {
     out += b.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  try {
-    const ready = await eventually(
-      "the ready line",
-      () =>
-        out
-          .split("\n")
-          .filter((l) => l.startsWith("{"))
-          .map((l) => JSON.parse(l) as Record<string, unknown>)
-          .find((r) => r.msg === "ready"),
-      30_000,
-    );
-    expect(ready.nodeId).toBe("solo");
-    expect(String(ready.http)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const res = await eventually("the node to be ready over HTTP", async () => {
-      const r = await fetch(`${String(ready.http)}/api/overview`, {
-        headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
-      });
-      return r.status === 200 ? r : undefined;
+  const p = { child, out: () => out, exited };
+  procs.push(p);
+  return p;
+}
+
+function readyLine(p: Proc): Record<string, unknown> | undefined {
+  return p
+    .out()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((r) => r.msg === "ready");
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
     });
-    expect(res.status).toBe(200);
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-  } finally {
-    child.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+}
+
+it("runs one node, logs ready, and exits 0 on SIGTERM", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "warren-main-"));
+  dirs.push(dir);
+  const p = spawnNode({
+    WARREN_NODE_ID: "solo",
+    WARREN_DATA_DIR: dir,
+    WARREN_RAFT_HOST: "127.0.0.1",
+    WARREN_RAFT_PORT: "0",
+    WARREN_HTTP_HOST: "127.0.0.1",
+    WARREN_HTTP_PORT: "0",
+  });
+  const ready = await eventually("the ready line", () => readyLine(p), 30_000);
+  expect(ready.nodeId).toBe("solo");
+  expect(String(ready.http)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const res = await eventually("the node to answer over HTTP", async () => {
+    const r = await fetch(`${String(ready.http)}/api/overview`, { headers: AUTH });
+    return r.status === 200 ? r : undefined;
+  });
+  expect(res.status).toBe(200);
+  p.child.kill("SIGTERM");
+  expect(await p.exited).toBe(0);
 }, 60_000);
+
+it("runs a three-node cluster of processes: declare on one, publish via another, get via the third", async () => {
+  const ids = ["a", "b", "c"];
+  const raft = await Promise.all(ids.map(() => freePort()));
+  const http = await Promise.all(ids.map(() => freePort()));
+  const nodes: Proc[] = [];
+  for (const [i, id] of ids.entries()) {
+    const dir = await mkdtemp(join(tmpdir(), `warren-main-${id}-`));
+    dirs.push(dir);
+    const peers = ids
+      .map((p, j) => (j === i ? undefined : `${p}=127.0.0.1:${raft[j]};http=127.0.0.1:${http[j]}`))
+      .filter((x) => x !== undefined)
+      .join(",");
+    nodes.push(
+      spawnNode({
+        WARREN_NODE_ID: id,
+        WARREN_DATA_DIR: dir,
+        WARREN_PEERS: peers,
+        WARREN_CLUSTER_SECRET: "main-process-test-secret",
+        WARREN_RAFT_HOST: "127.0.0.1",
+        WARREN_RAFT_PORT: String(raft[i]),
+        WARREN_HTTP_HOST: "127.0.0.1",
+        WARREN_HTTP_PORT: String(http[i]),
+      }),
+    );
+  }
+  await eventually("three ready lines", () => nodes.every((p) => readyLine(p) !== undefined), 30_000);
+  const url = (i: number, path: string) => `http://127.0.0.1:${http[i]}${path}`;
+  const call = (i: number, method: string, path: string, body?: unknown) =>
+    fetch(url(i, path), {
+      method,
+      headers: { ...AUTH, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  await eventually("guest on every node", async () => {
+    for (let i = 0; i < 3; i++) if ((await call(i, "GET", "/api/overview")).status !== 200) return false;
+    return true;
+  });
+  expect((await call(0, "PUT", "/api/queues/%2F/jobs", { durable: true })).status).toBe(201);
+  await eventually("the queue led and known on node b", async () => {
+    const r = await call(1, "GET", "/api/queues/%2F/jobs");
+    return r.status === 200 && ((await r.json()) as { leader: string | null }).leader !== null;
+  });
+  const pub = await call(1, "POST", "/api/exchanges/%2F/amq.default/publish", {
+    routing_key: "jobs",
+    payload: "job-1",
+    payload_encoding: "string",
+    properties: {},
+  });
+  expect(await pub.json()).toEqual({ routed: true });
+  const got = await eventually("the message via node c", async () => {
+    const r = await call(2, "POST", "/api/queues/%2F/jobs/get", {
+      count: 1,
+      ackmode: "ack_requeue_false",
+      encoding: "auto",
+    });
+    if (r.status !== 200) return undefined;
+    const list = (await r.json()) as { payload: string }[];
+    return list.length > 0 ? list : undefined;
+  });
+  expect(got[0]!.payload).toBe("job-1");
+
+  for (const p of nodes) p.child.kill("SIGTERM");
+  expect(await Promise.all(nodes.map((p) => p.exited))).toEqual([0, 0, 0]);
+}, 90_000);
