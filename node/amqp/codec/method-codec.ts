@@ -159,7 +159,7 @@ function uint(v: unknown, max: number, f: FieldSpec, what: string): number {
   return v;
 }
 
-function writeField(w: Writer, f: FieldSpec, v: unknown, what: string): void {
+export function writeField(w: Writer, f: FieldSpec, v: unknown, what: string): void {
   switch (f.type) {
     case "octet":
       w.u8(uint(v, 0xff, f, what));

@@ -1,14 +1,15 @@
 /**
  * Content header properties (§4.2.6.1): 16-bit flag words (bit 15 = first property, bit 0 =
  * another flag word follows), then the present properties in spec order. Only basic carries
- * content in 0-9-1; its property list comes from the generated CLASS_PROPERTIES.
+ * content in 0-9-1; its property list comes from the generated CLASS_PROPERTIES. No class has a
+ * bit property (whose value would be its flag alone); generated.test.ts checks that stays so.
  */
 
 import type { MessageProperties } from "../../queue/types.js";
 import { Reader, Writer } from "./binary.js";
 import { AmqpEncodeError, AmqpFrameError, FrameErrorCode } from "./errors.js";
 import { CLASS_PROPERTIES, type FieldSpec } from "./generated/methods.js";
-import { readFields, writeFields } from "./method-codec.js";
+import { readFields, writeField, writeFields } from "./method-codec.js";
 
 /** basic's properties as decoded (timestamp is a Date; `clusterId` is 0-8's deprecated field). */
 export interface ContentProperties extends MessageProperties {
@@ -69,6 +70,21 @@ export function writeProperties(w: Writer, classId: number, props: ContentProper
   const specs = CLASS_PROPERTIES.get(classId);
   if (specs === undefined) throw new AmqpEncodeError(`class ${classId} has no content`);
   const values = props as Record<string, unknown>;
+  if (specs.length <= 15) {
+    // One flag word (basic has 14 properties): reserve it, write values, then fill it in.
+    const flagsAt = w.pos;
+    w.u16(0);
+    let flags = 0;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      const v = values[spec.name];
+      if (v === undefined) continue;
+      flags |= 1 << (15 - i);
+      writeField(w, spec, v, "properties");
+    }
+    w.buf.writeUInt16BE(flags, flagsAt);
+    return;
+  }
   const present: FieldSpec[] = [];
   const words: number[] = [];
   for (let i = 0; i < specs.length; i++) {
