@@ -21,8 +21,11 @@ export const FRAME_END = Constant.FRAME_END;
 export const FRAME_MIN_SIZE = Constant.FRAME_MIN_SIZE;
 /** Octets a frame adds around its payload: 7 of header, 1 of frame end. */
 export const FRAME_OVERHEAD = 8;
-/** What a 0-9-1 client sends first (§4.2.2). */
+/** What a 0-9-1 client sends first (§4.2.2). Shared: write it, never write into it. */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
+
+/** Shared and never written to: every body frame's last octet. */
+const FRAME_END_BYTE: Buffer = Buffer.from([FRAME_END]);
 
 /** Bodies up to this size are copied next to their header frame: one small write beats three. */
 const COPY_BODY_BELOW = 4096;
@@ -54,6 +57,7 @@ export function encodeMethodFrame(channel: number, method: Method): Buffer {
   return w.finish();
 }
 
+/** A heartbeat frame. Shared: write it, never write into it (encodeHeartbeat gives a copy). */
 export const HEARTBEAT_FRAME: Buffer = Buffer.from([FrameType.HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END]);
 
 /** A heartbeat frame (channel 0, empty payload). Returns a fresh copy each time. */
@@ -115,6 +119,3 @@ export function encodeContentFrames(
   }
   return out;
 }
-
-/** Shared and never written to: every body frame's last octet. */
-const FRAME_END_BYTE: Buffer = Buffer.from([FRAME_END]);
