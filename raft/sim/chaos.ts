@@ -33,6 +33,8 @@ export interface ChaosRates {
   readonly confChange: number;
   readonly transfer: number;
   readonly read: number;
+  /** A host-forced election (`RawNode.campaign()`) on a random node. */
+  readonly campaign: number;
 }
 
 export const DEFAULT_RATES: ChaosRates = {
@@ -49,6 +51,7 @@ export const DEFAULT_RATES: ChaosRates = {
   confChange: 0.012,
   transfer: 0.008,
   read: 0.08,
+  campaign: 0.003,
 };
 
 /**
@@ -92,7 +95,8 @@ export class Chaos {
 
   /** The payload of the next client command (unique within the run). */
   nextCommand(): Uint8Array {
-    return commandData(++this.commandSeq);
+    // One command in ten is large (100-300 bytes), so batches hit maxSizePerMsg at odd points.
+    return commandData(++this.commandSeq, this.rng.chance(0.1) ? this.rng.range(100, 300) : 0);
   }
 
   /**
@@ -112,6 +116,7 @@ export class Chaos {
     if (rng.chance(r.confChange)) this.changeMembership();
     if (rng.chance(r.transfer)) this.transfer();
     if (rng.chance(r.read)) this.read();
+    if (rng.chance(r.campaign)) this.forceCampaign();
     this.dueCrashes();
     if (rng.chance(r.propose)) {
       const leader = this.cluster.leader();
@@ -346,6 +351,11 @@ export class Chaos {
     for (const l of learners) options.push({ type: ConfChangeType.AddVoter, node: l });
     if (voters.length > 3) for (const v of voters) options.push({ type: ConfChangeType.RemoveNode, node: v });
     for (const l of learners) options.push({ type: ConfChangeType.RemoveNode, node: l });
+    // Changes that change nothing (add a present voter, remove an absent node) must be no-ops.
+    const someVoter = voters[0];
+    if (someVoter !== undefined && this.rng.chance(0.1))
+      options.push({ type: ConfChangeType.AddVoter, node: someVoter });
+    if (this.rng.chance(0.1)) options.push({ type: ConfChangeType.RemoveNode, node: "n-absent" });
     if (options.length === 0) return;
     const cc = this.rng.pick(options);
     const accepted = leader.client((core) => core.proposeConfChange(cc));
@@ -367,6 +377,15 @@ export class Chaos {
     this.cluster.stats.transfers++;
     this.cluster.note(leader.id, "transfer", `to ${to}`);
     leader.client((core) => core.transferLeader(to));
+  }
+
+  /** An operator forces an election on a random node (pre-vote first when enabled). */
+  private forceCampaign(): void {
+    const candidates = this.cluster.alive().filter((n) => n.ready);
+    if (candidates.length === 0) return;
+    const node = this.rng.pick(candidates);
+    this.cluster.note(node.id, "campaign", "forced");
+    node.client((core) => core.campaign());
   }
 
   /** A ReadIndex request on a random node; followers forward it to their leader. */

@@ -22,7 +22,7 @@ export function describeMessage(m: Message): string {
   if (m.entries && m.entries.length > 0) {
     const shown = m.entries
       .slice(0, 4)
-      .map((e) => `${e.index}:${e.term} ${e.type === 1 ? "conf" : describeData(e.data)}`);
+      .map((e) => `${e.index}:${e.term} ${e.type === 1 ? "conf" : describeData(e.data).slice(0, 12)}`);
     if (m.entries.length > 4) shown.push(`+${m.entries.length - 4}`);
     parts.push(`entries=[${shown.join(",")}]`);
   }

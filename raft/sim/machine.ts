@@ -115,9 +115,12 @@ export function decodeMachineState(data: Uint8Array): MachineState {
   return JSON.parse(decoder.decode(data)) as MachineState;
 }
 
-/** The payload of client command number `seq` (unique per run, so duplicates are visible). */
-export function commandData(seq: number): Uint8Array {
-  return encoder.encode(`c${seq}`);
+/**
+ * The payload of client command number `seq` (unique per run, so duplicates are visible),
+ * optionally padded so entries of different sizes meet `maxSizePerMsg` limits.
+ */
+export function commandData(seq: number, padding = 0): Uint8Array {
+  return encoder.encode(padding > 0 ? `c${seq}:${"x".repeat(padding)}` : `c${seq}`);
 }
 
 /** Human-readable payload for traces. */
