@@ -12,6 +12,7 @@ import { WarrenError } from "../errors.js";
 export class Backpressure {
   private inflight = 0;
   private memoryAlarm = false;
+  private leaderBacklog = false;
   private blocked = false;
   private readonly listeners: ((blocked: boolean, reason: string) => void)[] = [];
   private waiters: (() => void)[] = [];
@@ -28,6 +29,12 @@ export class Backpressure {
     }
   }
 
+  /** A queue this node leads holds more uncommitted bytes than its bound (leader-admission.ts). */
+  setLeaderBacklog(over: boolean): void {
+    this.leaderBacklog = over;
+    this.update();
+  }
+
   isBlocked(): boolean {
     return this.blocked;
   }
@@ -42,7 +49,9 @@ export class Backpressure {
    */
   async acquire(bytes: number, timeoutMs: number): Promise<() => void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.blocked) {
+    // A leader's backlog is bounded where it is (leader-admission.ts); here only this node's own
+    // in-flight bytes and memory hold a publish back.
+    while (this.memoryAlarm || this.inflight > this.maxInflightBytes) {
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new WarrenError("RESOURCE_ERROR", `publishing blocked: ${this.reason()}`);
@@ -76,18 +85,22 @@ export class Backpressure {
   }
 
   private reason(): string {
-    return this.memoryAlarm ? "memory high watermark reached" : "too many uncommitted bytes in flight";
+    if (this.memoryAlarm) return "memory high watermark reached";
+    return this.leaderBacklog
+      ? "a queue leader's uncommitted backlog is over its bound"
+      : "too many uncommitted bytes in flight";
   }
 
   private update(): void {
-    const blocked = this.memoryAlarm || this.inflight > this.maxInflightBytes;
-    if (blocked === this.blocked) return;
-    this.blocked = blocked;
-    for (const l of this.listeners) l(blocked, blocked ? this.reason() : "");
-    if (!blocked) {
+    const holding = this.memoryAlarm || this.inflight > this.maxInflightBytes;
+    if (!holding && this.waiters.length > 0) {
       const w = this.waiters;
       this.waiters = [];
       for (const f of w) f();
     }
+    const blocked = holding || this.leaderBacklog;
+    if (blocked === this.blocked) return;
+    this.blocked = blocked;
+    for (const l of this.listeners) l(blocked, blocked ? this.reason() : "");
   }
 }

@@ -40,6 +40,7 @@ import { BodyCache } from "./body-cache.js";
 import { Consumers } from "./consumers.js";
 import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, guarded } from "./context.js";
 import { DeadLetterer } from "./dead-lettering.js";
+import { LeaderAdmission } from "./leader-admission.js";
 import { LeaderEffects } from "./leader-effects.js";
 import { Messaging } from "./messaging.js";
 import { META_GROUP, MetaClient } from "./meta-client.js";
@@ -177,6 +178,14 @@ export class BrokerService implements Broker {
     this.metaOps = new MetaOps(this.ctx, this.queues);
     this.queries = new BrokerQueries(this.ctx, this.queues);
     forwarder.setReplyEnricher((group, reply) => this.withBody(group, reply));
+    const admission = new LeaderAdmission(settings.maxUncommittedBytes, (over) =>
+      this.backpressure.setLeaderBacklog(over),
+    );
+    forwarder.setAdmission(async (group, command) => {
+      const cmd = command as Partial<EnqueueCommand>;
+      if (cmd.type !== "enqueue" || !(cmd.body instanceof Uint8Array)) return undefined;
+      return admission.acquire(group, cmd.body.byteLength, settings.proposalTimeoutMs);
+    });
     forwarder.setGoneCheck((group) => {
       if (group === META_GROUP || meta.machine.queues({ type: "quorum" }).some((q) => q.group === group)) {
         return undefined;

@@ -41,9 +41,13 @@ const RETRY_BACKOFF_MS = 20;
  */
 export type ReplyEnricher = (group: GroupId, reply: unknown) => unknown | Promise<unknown>;
 
+/** Waits until a proposal may go in; resolves with what to call once it is done (or nothing). */
+export type Admission = (group: GroupId, command: unknown) => Promise<(() => void) | undefined>;
+
 export class Forwarder {
   private enrich: ReplyEnricher = (_group, reply) => reply;
   private whenGone: (group: GroupId) => Error | undefined = () => undefined;
+  private admit: Admission = async () => undefined;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -61,6 +65,11 @@ export class Forwarder {
     this.enrich = fn;
   }
 
+  /** Runs before every proposal made on this node (the leader): backpressure on its backlog. */
+  setAdmission(fn: Admission): void {
+    this.admit = fn;
+  }
+
   /** Tells a group that will never exist again (its queue was deleted): the error to fail with. */
   setGoneCheck(fn: (group: GroupId) => Error | undefined): void {
     this.whenGone = fn;
@@ -68,7 +77,13 @@ export class Forwarder {
 
   /** Proposes on this node, which must lead the group. */
   async proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
-    const result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
+    const release = await this.admit(group, command);
+    let result: { reply?: unknown } | undefined;
+    try {
+      result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
+    } finally {
+      release?.();
+    }
     const reply = await this.enrich(group, result?.reply);
     let index = 0;
     try {

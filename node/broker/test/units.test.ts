@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
 import { Backpressure } from "../backpressure.js";
 import { BodyCache } from "../body-cache.js";
+import { LeaderAdmission } from "../leader-admission.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 
 describe("rabbit_password_hashing_sha256", () => {
@@ -76,5 +77,35 @@ describe("the body cache", () => {
     expect(cache.get("g", 2)).toBeUndefined();
     cache.dropGroup("g");
     expect(cache.get("g", 3)).toBeUndefined();
+  });
+});
+
+describe("a queue leader's uncommitted backlog", () => {
+  it("holds enqueues over the bound until earlier ones commit, and reports it", async () => {
+    const over: boolean[] = [];
+    const a = new LeaderAdmission(100, (o) => over.push(o));
+    const big = await a.acquire("g", 150, 1000); // an empty backlog takes anything
+    expect(over).toEqual([true]);
+    let admitted = false;
+    const next = a.acquire("g", 10, 1000).then((r) => {
+      admitted = true;
+      return r;
+    });
+    // Another group is not held back by this one.
+    (await a.acquire("h", 10, 1000))();
+    expect(admitted).toBe(false);
+    big();
+    (await next)();
+    expect(admitted).toBe(true);
+    expect(over).toEqual([true, false]);
+    expect(a.held("g")).toBe(0);
+  });
+
+  it("refuses with RESOURCE_ERROR when the backlog does not drain in time", async () => {
+    const a = new LeaderAdmission(10);
+    const held = await a.acquire("g", 20, 1000);
+    const err = await a.acquire("g", 5, 30).catch((e: unknown) => e);
+    expect(WarrenError.is(err, "RESOURCE_ERROR")).toBe(true);
+    held();
   });
 });
