@@ -114,6 +114,11 @@ export class AmqpConnection {
     return this.ctxValue;
   }
 
+  /** The client's context once open (undefined during the handshake). */
+  get clientContext(): ClientContext | undefined {
+    return this.ctxValue;
+  }
+
   private isClosed(): boolean {
     return this.state === "closed";
   }

@@ -2,7 +2,8 @@
  * The AMQP 0-9-1 listener of a node: accepts client connections and gives each an
  * AmqpConnection over the node's Broker. `startAmqpServer` is what node/main.ts wires in.
  *
- * connection.blocked / unblocked follow `broker.onBlockedChange` on every open connection.
+ * connection.blocked / unblocked follow `broker.onBlockedChange` on every open connection;
+ * `broker.onConnectionsRevoked` (a deleted user or vhost) closes the affected connections.
  * `close()` stops accepting, tells open clients 320 CONNECTION_FORCED (RabbitMQ's text for a
  * node shutting down) and waits a bounded time for their sockets to end.
  */
@@ -46,6 +47,19 @@ export async function startAmqpServer(opts: {
   broker.onBlockedChange((on, reason) => {
     blocked = { on, reason };
     for (const c of open) c.setBlocked(on, reason);
+  });
+  // A deleted user or vhost takes its connections with it (RabbitMQ: 320 CONNECTION_FORCED).
+  broker.onConnectionsRevoked?.((which, reason) => {
+    for (const c of [...open]) {
+      const ctx = c.clientContext;
+      if (ctx === undefined) continue;
+      if (
+        (which.user !== undefined && ctx.user === which.user) ||
+        (which.vhost !== undefined && ctx.vhost === which.vhost)
+      ) {
+        c.forceClose(reason);
+      }
+    }
   });
 
   const server: Server = createServer((socket) => {

@@ -203,6 +203,27 @@ describe("AMQP errors", () => {
     });
   });
 
+  it("320 CONNECTION_FORCED for the connections of a deleted vhost", async () => {
+    const b = c.cluster.nodes[0]!.broker;
+    const vhost = unique("vh");
+    await b.createVhost("guest", vhost, {});
+    await b.setPermission("guest", vhost, "guest", { configure: ".*", write: ".*", read: ".*" });
+    await eventually("vhost on node 2", () =>
+      c.cluster.nodes[2]!.broker.listVhosts().some((v) => v.name === vhost),
+    );
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${c.port(2)}/${encodeURIComponent(vhost)}`);
+    const closed = new Promise<{ code?: number; message: string }>((resolve) => {
+      conn.on("error", resolve);
+      conn.on("close", (e?: { code?: number; message: string }) =>
+        resolve(e ?? { message: "closed without error" }),
+      );
+    });
+    await b.deleteVhost("guest", vhost);
+    const err = await closed;
+    expect(err.code).toBe(320);
+    expect(err.message).toContain("CONNECTION_FORCED");
+  });
+
   it("sends heartbeats and drops a client silent for two intervals", async () => {
     const r = await RawClient.open(c.port(0), { heartbeat: 1 });
     raws.push(r);

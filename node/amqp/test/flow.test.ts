@@ -4,7 +4,10 @@
  * consumers together; basic.recover requeues; exchange-to-exchange bindings; direct reply-to
  * through amqplib.
  */
+import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Broker } from "../../broker/types.js";
+import { startAmqpServer } from "../server.js";
 import { Clients, Inbox } from "./clients.js";
 import { AmqpCluster, eventually, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
@@ -154,5 +157,48 @@ describe("AMQP flow control and extensions", () => {
     expect(reply?.content.toString()).toBe("re:hi");
     expect(reply?.properties.correlationId).toBe("c1");
     expect(reply?.fields.routingKey).toMatch(/^amq\.rabbitmq\.reply-to\./);
+  });
+
+  it("sends connection.blocked/unblocked as the broker blocks, and holds a publisher meanwhile", async () => {
+    // The broker blocks on memory or backlog; here a test double of its signal drives it.
+    const real = c.cluster.nodes[0]!.broker;
+    let fire: ((blocked: boolean, reason: string) => void) | undefined;
+    const broker = new Proxy(real, {
+      get(target, prop) {
+        if (prop === "onBlockedChange") return (cb: (b: boolean, r: string) => void) => (fire = cb);
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Broker;
+    const server = await startAmqpServer({
+      broker,
+      config: {
+        host: "127.0.0.1",
+        port: 0,
+        heartbeat: 0,
+        frameMax: 131_072,
+        channelMax: 64,
+        maxMessageSize: 1 << 20,
+      },
+    });
+    try {
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`);
+      const events: string[] = [];
+      conn.on("blocked", (reason: string) => events.push(`blocked:${reason}`));
+      conn.on("unblocked", () => events.push("unblocked"));
+      const cc = await conn.createConfirmChannel();
+      const q = unique("blocked");
+      await cc.assertQueue(q);
+      fire?.(true, "memory high watermark reached");
+      await eventually("blocked", () => events.includes("blocked:memory high watermark reached"));
+      cc.sendToQueue(q, Buffer.from("held"));
+      fire?.(false, "");
+      await cc.waitForConfirms();
+      expect(events).toEqual(["blocked:memory high watermark reached", "unblocked"]);
+      expect((await cc.checkQueue(q)).messageCount).toBe(1);
+      await conn.close();
+    } finally {
+      await server.close();
+    }
   });
 });
