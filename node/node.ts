@@ -100,6 +100,7 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     host,
     transport,
     peers: config.peers.map((p) => p.id),
+    storage,
     settings: {
       ...brokerSettings(config),
       self: { raft: formatAddress(raftAddress) },

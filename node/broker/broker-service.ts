@@ -17,6 +17,7 @@
 import type { NodeId } from "../../raft/core/types.js";
 import type { RaftHost } from "../../raft/host/index.js";
 import { type Logger, noopLogger } from "../../raft/logger.js";
+import type { NodeStorage } from "../../raft/storage/index.js";
 import type { Transport } from "../../raft/transport/index.js";
 import { Forwarder } from "../cluster/forward.js";
 import { Membership } from "../cluster/membership.js";
@@ -49,7 +50,7 @@ import { Publisher } from "./publish.js";
 import { BrokerQueries } from "./queries.js";
 import { QueueGroups } from "./queue-groups.js";
 import { RoutingMirror } from "./routing-mirror.js";
-import { announceRestart, bootstrapOnLeadership } from "./startup.js";
+import { announceRestart, bootstrapOnLeadership, removeOrphanGroups } from "./startup.js";
 import type {
   BindingRequest,
   Broker,
@@ -79,6 +80,11 @@ export interface BrokerStartOptions {
   readonly peers: readonly NodeId[];
   readonly settings?: Partial<BrokerSettings>;
   readonly logger?: Logger;
+  /**
+   * The node's storage, when the broker may delete the stored data of queues deleted while this
+   * node was down (optional: without it such data stays, idle).
+   */
+  readonly storage?: NodeStorage;
 }
 
 export function defaultSettings(): BrokerSettings {
@@ -126,6 +132,12 @@ export class BrokerService implements Broker {
     const announced = announceRestart(b.ctx, b.queues).then(() => {
       b.restartAnnounced = true;
       b.markRecovered();
+      const storage = opts.storage;
+      if (storage !== undefined && !b.ctx.stopped) {
+        removeOrphanGroups(b.ctx, storage, b.queues).catch((err: unknown) =>
+          b.ctx.logger.warn({ err }, "removing the data of deleted queues failed"),
+        );
+      }
     });
     // Serve clients only after the previous process's consumers were released, unless there is
     // no quorum yet: then go on and let it finish in the background.

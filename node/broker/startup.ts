@@ -9,6 +9,7 @@
  *   default user (administrator, password hashed) with full permissions on the default vhost,
  *   as RabbitMQ does on first boot.
  */
+import type { NodeStorage } from "../../raft/storage/index.js";
 import type { BrokerContext } from "./context.js";
 import { META_GROUP } from "./meta-client.js";
 import { hashPassword, SHA256_SCHEME } from "./passwords.js";
@@ -92,4 +93,30 @@ async function bootstrap(ctx: BrokerContext): Promise<void> {
     }),
   );
   ctx.logger.info({ user: settings.defaultUser, vhost: settings.defaultVhost }, "default user created");
+}
+
+/**
+ * Deletes the stored data of queue groups whose queue no longer exists (deleted while this node
+ * was down, and compacted into a metadata snapshot it recovered from, so no `queue-deleted`
+ * change ever reached it). Run once the metadata caught up (after the restart announcement).
+ */
+export async function removeOrphanGroups(
+  ctx: BrokerContext,
+  storage: NodeStorage,
+  queues: QueueGroups,
+): Promise<number> {
+  const live = new Set<string>(queues.hostedReplicas().map((r) => r.group));
+  for (const q of ctx.meta.machine.queues({ type: "quorum" })) if (q.group !== undefined) live.add(q.group);
+  const running = new Set(ctx.host.groupIds());
+  let removed = 0;
+  for (const group of await storage.groups()) {
+    if (group === META_GROUP || live.has(group) || running.has(group) || !group.startsWith("q:")) continue;
+    storage.stageDeleteGroup(group);
+    removed++;
+  }
+  if (removed > 0) {
+    await storage.flush();
+    ctx.logger.info({ removed }, "stored data of deleted queues removed");
+  }
+  return removed;
 }

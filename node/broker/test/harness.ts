@@ -122,6 +122,7 @@ export class BrokerCluster {
       host,
       transport,
       peers: this.ids.filter((p) => p !== id),
+      storage,
       settings: this.settings,
     });
     return { id, dir, port: transport.address().port, storage, transport, host, broker, alive: true };

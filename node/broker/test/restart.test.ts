@@ -4,6 +4,7 @@
  * was down catches up (a snapshot from the leader rebuilds its routing and queue groups).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NodeStorage } from "../../../raft/storage/index.js";
 import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
 
 describe("restarting nodes", () => {
@@ -103,9 +104,22 @@ describe("restarting nodes", () => {
   }, 60_000);
 
   it("lets a node that was down catch up with metadata it missed", async () => {
-    await c.kill("n3");
     const n1 = c.node("n1");
     const ctx = client(n1);
+    const orphan = await n1.broker.declareQueue(ctx, {
+      name: "orphan",
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    const orphanGroup = orphan.queue.group!;
+    await eventually("the orphan's replica stored on n3", async () =>
+      (await c.node("n3").storage.groups()).includes(orphanGroup),
+    );
+    await c.kill("n3");
+    await n1.broker.deleteQueue(ctx, "orphan", { ifUnused: false, ifEmpty: false });
     for (let i = 0; i < 12; i++) {
       await n1.broker.declareQueue(ctx, {
         name: `missed-${i}`,
@@ -117,6 +131,14 @@ describe("restarting nodes", () => {
       });
     }
     await n1.broker.deleteQueue(ctx, "missed-0", { ifUnused: false, ifEmpty: false });
+    // Data of a queue group that no metadata mentions any more (as a crash between the delete
+    // and the removal of its replica leaves behind).
+    const ghost = "q:/:ghost:999999";
+    const disk = await NodeStorage.open(c.node("n3").dir);
+    await disk.load(ghost);
+    disk.stage(ghost, { hardState: { term: 1, vote: "", commit: 0 } });
+    await disk.flush();
+    await disk.close();
     const n3 = await c.restart("n3");
     await eventually(
       "n3 caught up",
@@ -133,5 +155,11 @@ describe("restarting nodes", () => {
     });
     expect(out).toEqual({ kind: "routed", queues: 1 });
     expect(await n3.broker.getQueue("/", "missed-0")).toBeUndefined();
+    // The deleted queue's replica data does not linger on n3 (it learned of the deletion from a
+    // snapshot, not from a change event).
+    await eventually("the orphan's data removed", async () => {
+      const groups = await n3.storage.groups();
+      return !groups.includes(orphanGroup) && !groups.includes(ghost);
+    });
   }, 60_000);
 });
