@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { type Logger, noopLogger } from "../../raft/logger.js";
 import type { Broker } from "../broker/types.js";
 import { AmqpConnection, type AmqpLimits } from "./connection.js";
-import { ReplyTo } from "./reply-to.js";
+import { ReplyTo, type ReplyTransport } from "./reply-to.js";
 
 export interface AmqpServerConfig extends AmqpLimits {
   readonly host: string;
@@ -34,10 +34,15 @@ export async function startAmqpServer(opts: {
   broker: Broker;
   config: AmqpServerConfig;
   logger?: Logger;
+  /**
+   * The node's transport (node.transport): direct reply-to replies published through another
+   * node reach the requester through it. Without it, replies must go through the requester's node.
+   */
+  transport?: ReplyTransport;
 }): Promise<AmqpServer> {
   const { broker, config } = opts;
   const logger = opts.logger ?? noopLogger;
-  const replyTo = new ReplyTo();
+  const replyTo = new ReplyTo(broker.nodeId, opts.transport);
   const open = new Set<AmqpConnection>();
   const sockets = new Set<Socket>();
   let counter = 0;

@@ -12,7 +12,7 @@ import type { MessageProperties } from "../../queue/types.js";
 import type { AmqpChannel } from "../channel.js";
 import type { Method } from "../codec/index.js";
 import { preconditionFailed } from "../errors.js";
-import { REPLY_TO_QUEUE } from "../reply-to.js";
+import { REPLY_TO_PREFIX, REPLY_TO_QUEUE } from "../reply-to.js";
 import type { Content, HandlerMap } from "./types.js";
 
 type Publish = Extract<Method, { name: "basic.publish" }>;
@@ -58,25 +58,10 @@ export function publish(ch: AmqpChannel, m: Publish, content: Content): void {
     );
   }
   const msg = { properties, body: content.body };
-  if (m.exchange === "") {
-    const target = ch.conn.replyTo.lookup(m.routingKey);
-    if (target !== undefined || m.routingKey.startsWith(`${REPLY_TO_QUEUE}.`)) {
-      if (target !== undefined) {
-        target.channel.deliver({
-          queue: REPLY_TO_QUEUE,
-          id: 0,
-          consumerTag: target.tag,
-          redelivered: false,
-          deliveryCount: 0,
-          exchange: "",
-          routingKey: m.routingKey,
-          properties,
-          body: content.body,
-        });
-      }
-      finish(ch, m, msg, seq, target !== undefined ? { kind: "routed", queues: 1 } : { kind: "unroutable" });
-      return;
-    }
+  if (m.exchange === "" && m.routingKey.startsWith(REPLY_TO_PREFIX)) {
+    const routed = ch.conn.replyTo.route(m.routingKey, properties, content.body);
+    finish(ch, m, msg, seq, routed ? { kind: "routed", queues: 1 } : { kind: "unroutable" });
+    return;
   }
   const bytes = content.body.byteLength;
   ch.conn.publishStarted(bytes);

@@ -137,11 +137,12 @@ describe("AMQP flow control and extensions", () => {
     expect(await ch.get(q)).toBe(false);
   });
 
-  it("direct reply-to with amqplib: reply_to is rewritten and the reply comes straight back", async () => {
+  it("direct reply-to with amqplib: reply_to is rewritten and the reply comes back across nodes", async () => {
     const q = unique("rpc");
-    const conn = await clients.connect(2);
-    const server = await conn.createChannel();
+    // The responder is on node 0, the requester on node 2: the reply crosses the transport.
+    const server = await (await clients.connect(0)).createChannel();
     await server.assertQueue(q);
+    await clients.queueEverywhere(q);
     await server.consume(q, (m) => {
       if (m === null) return;
       server.sendToQueue(m.properties.replyTo, Buffer.from(`re:${m.content.toString()}`), {
@@ -149,14 +150,25 @@ describe("AMQP flow control and extensions", () => {
       });
       server.ack(m);
     });
-    const client = await conn.createChannel();
+    const client = await (await clients.connect(2)).createChannel();
     const inbox = new Inbox();
     await client.consume("amq.rabbitmq.reply-to", inbox.onMessage, { noAck: true });
-    client.sendToQueue(q, Buffer.from("hi"), { replyTo: "amq.rabbitmq.reply-to", correlationId: "c1" });
-    const [reply] = await inbox.take(1);
-    expect(reply?.content.toString()).toBe("re:hi");
-    expect(reply?.properties.correlationId).toBe("c1");
-    expect(reply?.fields.routingKey).toMatch(/^amq\.rabbitmq\.reply-to\./);
+    for (const body of ["hi", "again"]) {
+      client.sendToQueue(q, Buffer.from(body), { replyTo: "amq.rabbitmq.reply-to", correlationId: body });
+    }
+    const replies = await inbox.take(2);
+    expect(replies.map((r) => [r.content.toString(), r.properties.correlationId]).sort()).toEqual([
+      ["re:again", "again"],
+      ["re:hi", "hi"],
+    ]);
+    expect(replies[0]?.fields.routingKey).toMatch(/^amq\.rabbitmq\.reply-to\./);
+    // Without the reply consumer, asking for replies is RabbitMQ's 406.
+    const bare = await (await clients.connect(1)).createChannel();
+    const closed = new Promise<{ code: number; message: string }>((resolve) => bare.on("error", resolve));
+    bare.sendToQueue(q, Buffer.from("x"), { replyTo: "amq.rabbitmq.reply-to" });
+    const err = await closed;
+    expect(err.code).toBe(406);
+    expect(err.message).toContain("PRECONDITION_FAILED - fast reply consumer does not exist");
   });
 
   it("sends connection.blocked/unblocked as the broker blocks, and holds a publisher meanwhile", async () => {

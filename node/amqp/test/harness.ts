@@ -31,6 +31,7 @@ export class AmqpCluster {
       servers.push(
         await startAmqpServer({
           broker: n.broker,
+          transport: n.transport,
           config: {
             host: "127.0.0.1",
             port: 0,

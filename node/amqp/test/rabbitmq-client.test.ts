@@ -87,17 +87,20 @@ describe("rabbitmq-client against Warren", () => {
     await sub.close();
   });
 
-  it("answers RPC calls through direct reply-to", async () => {
+  it("answers RPC calls through direct reply-to, the server on another node", async () => {
     const q = unique("rpc");
-    const r = connect(1);
-    const server = r.createConsumer({ queue: q, queueOptions: { durable: true } }, async (msg, reply) => {
-      await reply(`pong:${String(msg.body)}`);
-    });
-    await eventually(
-      "rpc queue",
-      async () => (await c.cluster.nodes[1]!.broker.getQueue("/", q))?.consumers === 1,
+    const serverConn = connect(0);
+    const server = serverConn.createConsumer(
+      { queue: q, queueOptions: { durable: true } },
+      async (msg, reply) => {
+        await reply(`pong:${String(msg.body)}`);
+      },
     );
-    const rpc = r.createRPCClient({ confirm: true, timeout: 5_000 });
+    await eventually("rpc queue on every node", async () => {
+      for (const n of c.cluster.nodes) if ((await n.broker.getQueue("/", q))?.consumers !== 1) return false;
+      return true;
+    });
+    const rpc = connect(1).createRPCClient({ confirm: true, timeout: 5_000 });
     const res = await rpc.send(q, "ping");
     expect(String(res.body)).toBe("pong:ping");
     const res2 = await rpc.send(q, "again");
