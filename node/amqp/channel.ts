@@ -48,7 +48,7 @@ export function methodIds(name: string): { classId: number; methodId: number } {
 
 export class AmqpChannel {
   state: "open" | "closing" | "closed" = "open";
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void>;
   private content: PendingContent | undefined;
   confirms: Confirms | undefined;
   readonly tags = new DeliveryTags();
@@ -70,14 +70,18 @@ export class AmqpChannel {
   constructor(
     readonly conn: AmqpConnection,
     readonly number: number,
-  ) {}
+    /** A previous channel of this number still being released: this one starts after it. */
+    after: Promise<void> = Promise.resolve(),
+  ) {
+    this.chain = after;
+  }
 
   get ctx(): ClientContext {
     return this.conn.ctx;
   }
 
   open(): void {
-    this.conn.writer.method(this.number, { name: "channel.open-ok" });
+    this.run("channel.open", () => this.send({ name: "channel.open-ok" }));
   }
 
   send(method: Method): void {
@@ -204,6 +208,12 @@ export class AmqpChannel {
     });
   }
 
+  /** Resolves once the running method and every started broker call finished. */
+  async idle(): Promise<void> {
+    await this.chain;
+    await Promise.allSettled([...this.inflight]);
+  }
+
   /** Tracks a broker call that does not hold the queue (publish, settle). */
   track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
@@ -260,8 +270,9 @@ export class AmqpChannel {
       this.held.length = 0;
       for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
       this.consumers.clear();
-      // Let started publishes and settles reach their queues before `down` requeues the rest.
-      await Promise.allSettled([...this.inflight]);
+      // Let the running method (a consume being registered) and started publishes and settles
+      // reach their queues before `down` requeues the rest.
+      await this.idle();
       if (this.conn.isOpen) {
         await this.conn.broker.channelClosed(this.ctx, this.number).catch((err: unknown) => {
           this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channelClosed failed");
@@ -274,7 +285,8 @@ export class AmqpChannel {
   private finishClose(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.conn.channelGone(this.number);
+    // The number may be reused at once; a new channel waits until this one is released.
+    this.conn.channelGone(this.number, this.release());
   }
 
   /** The connection went away: nothing more is sent; the broker hears connectionClosed. */

@@ -59,6 +59,7 @@ export class AmqpConnection {
   private readonly parser: FrameParser;
   readonly writer: FrameWriter;
   private readonly channels = new Map<number, AmqpChannel>();
+  private readonly releasing = new Map<number, Promise<void>>();
   private ctxValue: ClientContext | undefined;
   private mechanism = "PLAIN";
   private user = "";
@@ -212,7 +213,7 @@ export class AmqpConnection {
         // A frame for a channel we closed and the client has not acknowledged yet is dropped.
         throw expectedChannelOpen();
       }
-      ch = new AmqpChannel(this, frame.channel);
+      ch = new AmqpChannel(this, frame.channel, this.releasing.get(frame.channel));
       this.channels.set(frame.channel, ch);
       ch.open();
       return;
@@ -459,12 +460,15 @@ export class AmqpConnection {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    for (const ch of this.channels.values()) ch.detach();
+    const channels = [...this.channels.values()];
+    for (const ch of channels) ch.detach();
     this.channels.clear();
     if (this.ctxValue !== undefined) {
       const ctx = this.ctxValue;
-      this.broker
-        .connectionClosed(ctx)
+      // After the methods already running (a consume being registered), so nothing they add
+      // outlives the connection.
+      Promise.all(channels.map((ch) => ch.idle()))
+        .then(() => this.broker.connectionClosed(ctx))
         .catch((err: unknown) => this.log.warn({ err, conn: this.id }, "amqp connectionClosed failed"));
     }
     for (const cb of this.closedHandlers) cb();
@@ -475,8 +479,15 @@ export class AmqpConnection {
     }
   }
 
-  /** A channel finished closing (close-ok exchanged): its number may be opened again. */
-  channelGone(channel: number): void {
+  /**
+   * A channel finished closing (close-ok exchanged): its number may be opened again, by a
+   * channel that starts once `released` (the broker forgot the old one's consumers and unacked).
+   */
+  channelGone(channel: number, released: Promise<void>): void {
     this.channels.delete(channel);
+    const p = released.then(() => {
+      if (this.releasing.get(channel) === p) this.releasing.delete(channel);
+    });
+    this.releasing.set(channel, p);
   }
 }

@@ -40,8 +40,15 @@ describe("AMQP errors", () => {
       const err = await failure(ch.checkQueue(q));
       expect(err.code).toBe(404);
       expect(err.message).toContain(`NOT_FOUND - no queue '${q}' in vhost '/'`);
+      // The channel number is reused at once, and the new channel works normally.
       const again = await conn.createChannel();
-      await again.assertQueue(unique("after-404"));
+      const q2 = unique("after-404");
+      await again.assertQueue(q2);
+      const got = new Promise<string>((resolve) => {
+        void again.consume(q2, (m) => m && resolve(m.content.toString()), { noAck: true });
+      });
+      again.sendToQueue(q2, Buffer.from("still works"));
+      expect(await got).toBe("still works");
     });
 
     it("404 when publishing to a missing exchange", async () => {
