@@ -31,6 +31,7 @@ import type {
   ExchangeRecord,
   PermissionKind,
   PermissionRecord,
+  QueueRecord,
   UserRecord,
   VHostRecord,
 } from "../meta/index.js";
@@ -69,6 +70,12 @@ import type {
   QueueInfo,
   SettleOp,
 } from "./types.js";
+
+/** Tells a node that came back which queues released its consumers while it was declared down. */
+const RELEASED_CHANNEL = "released";
+interface ReleasedNotice {
+  readonly queues: readonly { vhost: string; name: string; incarnation: number }[];
+}
 
 export interface BrokerStartOptions {
   readonly nodeId: NodeId;
@@ -117,6 +124,8 @@ export class BrokerService implements Broker {
   private readonly rebalancer: Rebalancer;
   private restartAnnounced = false;
   private markRecovered: () => void = () => {};
+  /** Queues whose leader (this node) released a peer's consumers when it was declared down. */
+  private readonly releasedFrom = new Map<NodeId, QueueRecord[]>();
   private readonly revokeListeners: ((which: { user?: string; vhost?: string }, reason: string) => void)[] =
     [];
   private connectionCounter = 0;
@@ -220,7 +229,11 @@ export class BrokerService implements Broker {
     });
     bootstrapOnLeadership(this.ctx);
 
-    this.membership = new Membership(opts.transport, settings.nodeDownGraceMs);
+    this.membership = new Membership(
+      opts.transport,
+      nodes.filter((n) => n !== opts.nodeId),
+      settings.nodeDownGraceMs,
+    );
     this.rebalancer = new Rebalancer({
       nodeId: opts.nodeId,
       host: opts.host,
@@ -228,7 +241,13 @@ export class BrokerService implements Broker {
       upNodes: () => nodes.filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
       logger,
     });
-    this.membership.onNodeUp(() => this.rebalancer.schedule());
+    this.membership.onNodeUp((peer) => {
+      this.peerReturned(peer);
+      this.rebalancer.schedule();
+    });
+    opts.transport.on(RELEASED_CHANNEL, (from, payload) =>
+      guarded(logger, "released notice", () => this.onReleased(from, payload)),
+    );
     this.membership.onNodeDown((peer) => this.peerGone(peer));
   }
 
@@ -266,15 +285,51 @@ export class BrokerService implements Broker {
   /** A peer has been unreachable past the grace period: release what its consumers held. */
   private peerGone(peer: NodeId): void {
     this.ctx.logger.warn({ peer }, "peer declared down");
+    const released: QueueRecord[] = [];
     for (const r of this.queues.hostedReplicas()) {
       if (this.queues.leaderOf(r.group) !== this.nodeId) continue;
+      released.push(r.record);
       this.queues.execute(r.record, { type: "node-down", node: peer }).catch(() => undefined);
     }
     for (const l of this.queues.localQueues()) {
+      released.push(l.record);
       this.queues.execute(l.record, { type: "node-down", node: peer }).catch(() => undefined);
     }
+    if (released.length > 0) this.releasedFrom.set(peer, released);
     if (this.ctx.meta.leader() === this.nodeId) {
       this.ctx.meta.propose({ type: "node.down", node: peer }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A peer declared down came back: it was cut off, not dead, and its consumers on the queues
+   * this node released no longer exist there. Tell it, so it cancels them (basic.cancel: the
+   * client consumes again) rather than leave them waiting for deliveries that never come.
+   */
+  private peerReturned(peer: NodeId): void {
+    const released = this.releasedFrom.get(peer);
+    if (released === undefined) return;
+    this.releasedFrom.delete(peer);
+    const notice: ReleasedNotice = {
+      queues: released.map((q) => ({ vhost: q.vhost, name: q.name, incarnation: q.createdIndex })),
+    };
+    this.ctx.transport.send(peer, RELEASED_CHANNEL, notice);
+  }
+
+  private onReleased(from: NodeId, payload: unknown): void {
+    const notice = payload as Partial<ReleasedNotice>;
+    if (!Array.isArray(notice.queues)) return;
+    this.ctx.logger.warn(
+      { by: from, queues: notice.queues.length },
+      "this node was declared down; consumers cancelled",
+    );
+    for (const q of notice.queues) {
+      this.consumers.cancelQueue(
+        q.vhost,
+        q.name,
+        q.incarnation,
+        "the queue's leader lost contact with this node",
+      );
     }
   }
 

@@ -20,6 +20,8 @@ export class Membership {
 
   constructor(
     private readonly transport: Transport,
+    /** Every other node of the cluster: one that is not connected counts as down too. */
+    private readonly peers: readonly NodeId[],
     private readonly graceMs: number,
     checkEveryMs = Math.max(50, Math.min(1000, Math.floor(graceMs / 4))),
   ) {
@@ -60,6 +62,10 @@ export class Membership {
 
   private check(): void {
     const now = Date.now();
+    // A connection can end without a down event (removed and re-added, never established).
+    for (const peer of this.peers) {
+      if (!this.transport.isPeerUp(peer) && !this.downSince.has(peer)) this.downSince.set(peer, now);
+    }
     for (const [peer, since] of this.downSince) {
       if (this.transport.isPeerUp(peer)) {
         this.downSince.delete(peer);

@@ -137,4 +137,50 @@ describe("consumers on a three-node broker", () => {
       ["o2", true],
     ]);
   });
+  it("cancels the consumers of a node that was cut off past the grace period, once it is back", async () => {
+    // The previous test killed a node: bring it back, the queue needs a majority without the far node.
+    for (const n of c.nodes) if (!n.alive) await c.restart(n.id);
+    await eventually("every node ready", () => c.nodes.every((n) => n.broker.isReady()));
+    const alive = c.nodes;
+    const n1 = alive[0]!;
+    await n1.broker.declareQueue(client(n1), quorum("cutoff"));
+    const leaderId = await eventually(
+      "a leader",
+      async () => (await n1.broker.getQueue("/", "cutoff"))?.leader,
+    );
+    const leader = c.node(leaderId);
+    const far = alive.find((n) => n.id !== leaderId)!;
+    await eventually(
+      "the queue on the far node",
+      async () => (await far.broker.getQueue("/", "cutoff")) !== undefined,
+    );
+    const sink = recorder();
+    await far.broker.consume(
+      client(far),
+      {
+        queue: "cutoff",
+        channel: 1,
+        consumerTag: "far",
+        prefetch: 0,
+        noAck: false,
+        exclusive: false,
+        arguments: {},
+      },
+      sink,
+    );
+    await eventually(
+      "the consumer registered",
+      async () => (await leader.broker.getQueue("/", "cutoff"))?.consumers === 1,
+    );
+    // The leader loses its connection to the far node for longer than the grace period.
+    const addr = far.transport.address();
+    leader.transport.removePeer(far.id);
+    await eventually("the far node's consumer released", async () => {
+      const q = await leader.broker.getQueue("/", "cutoff");
+      return q?.state === "running" && q.consumers === 0;
+    });
+    expect(sink.cancelledWith).toEqual([]);
+    leader.transport.setPeer(far.id, addr);
+    await eventually("the far consumer told", () => sink.cancelledWith.length === 1);
+  });
 });
