@@ -169,4 +169,38 @@ describe("queue lifetimes on a three-node broker", () => {
     expect(deaths?.[0]).toMatchObject({ reason: "expired", queue: "ttl", count: 1 });
     expect((await node.broker.getQueue("/", "ttl"))?.messages).toBe(0);
   });
+  it("serves basic.get and acks on a transient queue from another node than its home", async () => {
+    const home = c.node("n1");
+    const far = c.node("n3");
+    await home.broker.declareQueue(client(home), {
+      name: "scratch",
+      passive: false,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    await eventually(
+      "the queue on n3",
+      async () => (await far.broker.getQueue("/", "scratch")) !== undefined,
+    );
+    const ctx = client(far);
+    const out = await far.broker.publish(ctx, {
+      exchange: "",
+      routingKey: "scratch",
+      properties: { headers: { k: "v" } },
+      body: text("far away"),
+      mandatory: false,
+    });
+    expect(out).toEqual({ kind: "routed", queues: 1 });
+    const got = await far.broker.get(ctx, 1, "scratch", false);
+    expect(got && str(got.body)).toBe("far away");
+    expect(got?.properties.headers).toEqual({ k: "v" });
+    await far.broker.settle(ctx, 1, "scratch", "requeue", [got!.id]);
+    const again = await far.broker.get(ctx, 1, "scratch", false);
+    expect(again?.redelivered).toBe(true);
+    await far.broker.settle(ctx, 1, "scratch", "ack", [again!.id]);
+    const info = await far.broker.getQueue("/", "scratch");
+    expect(info).toMatchObject({ messages: 0, leader: "n1", state: "running" });
+  });
 });
