@@ -34,7 +34,8 @@ async function tempDir(): Promise<string> {
 async function portBlocks(): Promise<{ http: number; raft: number; amqp: number }> {
   const blocks: number[] = [];
   for (let attempt = 0; blocks.length < 3 && attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below the usual ephemeral range (32768+), so outgoing connections do not take them meanwhile.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     if (blocks.some((b) => Math.abs(b - base) < 3)) continue;
     const free = await Promise.all([0, 1, 2].map((i) => isPortFree(base + i)));
     if (free.every(Boolean)) blocks.push(base);
