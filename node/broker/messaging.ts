@@ -122,6 +122,12 @@ export class Messaging {
       });
     } catch (err) {
       this.consumers.remove(c.connection, req.channel, tag);
+      if (WarrenError.is(err, "NO_QUORUM")) {
+        // The checkout may still commit: cancel it behind, so the queue does not keep a consumer
+        // nobody here knows (its messages would sit checked out until the channel closes).
+        const consumer = { connection: c.connection, channel: req.channel, tag };
+        this.queues.execute(record, { type: "cancel", consumer }).catch(() => undefined);
+      }
       throw err;
     }
     if (reply.type === "error") {
