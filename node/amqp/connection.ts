@@ -31,6 +31,8 @@ export interface AmqpLimits {
   readonly frameMax: number;
   readonly channelMax: number;
   readonly maxMessageSize: number;
+  /** Unfinished publishes per connection above which its socket is not read (default 4096). */
+  readonly maxInflightPublishes?: number;
 }
 
 export interface ConnectionServices {
@@ -359,6 +361,13 @@ export class AmqpConnection {
   // Flow control
   // --------------------------------------------------------------------------------------------
 
+  private get maxInflight(): number {
+    return this.limits.maxInflightPublishes ?? MAX_INFLIGHT_PUBLISHES;
+  }
+
+  /** Times this connection stopped reading because its publishes outran the broker. */
+  throttled = 0;
+
   /** A publish went to the broker; reads pause while too many are unconfirmed. */
   publishStarted(bytes: number): void {
     this.hasPublished = true;
@@ -366,9 +375,10 @@ export class AmqpConnection {
     this.inflightBytes += bytes;
     if (
       !this.pausedForInflight &&
-      (this.inflightCount > MAX_INFLIGHT_PUBLISHES || this.inflightBytes > MAX_INFLIGHT_BYTES)
+      (this.inflightCount > this.maxInflight || this.inflightBytes > MAX_INFLIGHT_BYTES)
     ) {
       this.pausedForInflight = true;
+      this.throttled++;
       this.updateReading();
     }
   }
@@ -378,7 +388,7 @@ export class AmqpConnection {
     this.inflightBytes -= bytes;
     if (
       this.pausedForInflight &&
-      this.inflightCount <= MAX_INFLIGHT_PUBLISHES / 2 &&
+      this.inflightCount <= this.maxInflight / 2 &&
       this.inflightBytes <= MAX_INFLIGHT_BYTES / 2
     ) {
       this.pausedForInflight = false;

@@ -25,6 +25,8 @@ export interface AmqpServer {
   readonly port: number;
   /** Open client connections right now. */
   connections(): number;
+  /** How often connections stopped reading because their publishes outran commits. */
+  throttled(): number;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startAmqpServer(opts: {
   const open = new Set<AmqpConnection>();
   const sockets = new Set<Socket>();
   let counter = 0;
+  let throttledClosed = 0;
   let blocked = { on: broker.isBlocked(), reason: "" };
   const newConnectionId = () =>
     broker.newConnectionId?.() ?? `${broker.nodeId}/amqp.${process.pid}.${++counter}`;
@@ -77,13 +80,19 @@ export async function startAmqpServer(opts: {
         frameMax: config.frameMax,
         channelMax: config.channelMax,
         maxMessageSize: config.maxMessageSize,
+        ...(config.maxInflightPublishes !== undefined
+          ? { maxInflightPublishes: config.maxInflightPublishes }
+          : {}),
       },
       logger,
       replyTo,
       newConnectionId,
     });
     open.add(conn);
-    conn.onClosed(() => open.delete(conn));
+    conn.onClosed(() => {
+      open.delete(conn);
+      throttledClosed += conn.throttled;
+    });
     if (blocked.on) conn.setBlocked(true, blocked.reason);
   });
   await new Promise<void>((resolve, reject) => {
@@ -104,6 +113,7 @@ export async function startAmqpServer(opts: {
     address: `${host}:${port}`,
     port,
     connections: () => open.size,
+    throttled: () => throttledClosed + [...open].reduce((n, c) => n + c.throttled, 0),
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));

@@ -16,7 +16,10 @@ describe("AMQP flow control and extensions", () => {
   let c: AmqpCluster;
   let clients: Clients;
   beforeAll(async () => {
-    c = await AmqpCluster.start(3, { maxMessageSize: 1024 * 1024 });
+    c = await AmqpCluster.start(3, {
+      maxMessageSize: 1024 * 1024,
+      throttle: { node: 1, maxInflightPublishes: 16 },
+    });
     clients = new Clients(c);
   });
   afterAll(async () => {
@@ -46,8 +49,12 @@ describe("AMQP flow control and extensions", () => {
     await slow.method(1, "basic.consume-ok");
     slow.socket.pause();
 
-    const pub = await (await clients.connect(1)).createConfirmChannel();
-    for (let i = 0; i < total; i++) pub.sendToQueue(q, Buffer.alloc(size, i % 251));
+    const pub = await (await clients.connect(2)).createConfirmChannel();
+    // In batches, so a loaded machine commits each batch well within the proposal timeout.
+    for (let i = 0; i < total; i++) {
+      pub.sendToQueue(q, Buffer.alloc(size, i % 251));
+      if (i % 250 === 249) await pub.waitForConfirms();
+    }
     await pub.waitForConfirms();
     // Whatever the kernel's socket buffers take, much of the 24 MiB is still in the queue.
     const info = await eventually("queue figures", async () => {
@@ -69,6 +76,17 @@ describe("AMQP flow control and extensions", () => {
       async () => (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.messages === 0,
     );
     slow.destroy();
+  });
+
+  it("stops reading a publisher that outruns commits, and confirms everything in the end", async () => {
+    const q = unique("throttle");
+    const cc = await (await clients.connect(1)).createConfirmChannel();
+    await cc.assertQueue(q);
+    const before = c.servers[1]!.throttled();
+    for (let i = 0; i < 400; i++) cc.sendToQueue(q, Buffer.alloc(512, i % 256));
+    await cc.waitForConfirms();
+    expect(c.servers[1]!.throttled()).toBeGreaterThan(before);
+    expect((await cc.checkQueue(q)).messageCount).toBe(400);
   });
 
   it("global prefetch limits the channel's consumers together", async () => {

@@ -14,6 +14,8 @@ export interface AmqpTestOptions {
   readonly frameMax?: number;
   readonly channelMax?: number;
   readonly maxMessageSize?: number;
+  /** A low publish bound on one node's listener (flow-control tests). */
+  readonly throttle?: { readonly node: number; readonly maxInflightPublishes: number };
   readonly settings?: Partial<BrokerSettings>;
 }
 
@@ -27,7 +29,7 @@ export class AmqpCluster {
     const maxMessageSize = opts.maxMessageSize ?? 1024 * 1024;
     const cluster = await BrokerCluster.start(size, { maxMessageSize, ...opts.settings });
     const servers: AmqpServer[] = [];
-    for (const n of cluster.nodes) {
+    for (const [i, n] of cluster.nodes.entries()) {
       servers.push(
         await startAmqpServer({
           broker: n.broker,
@@ -39,6 +41,9 @@ export class AmqpCluster {
             frameMax: opts.frameMax ?? 131_072,
             channelMax: opts.channelMax ?? 2047,
             maxMessageSize,
+            ...(opts.throttle?.node === i
+              ? { maxInflightPublishes: opts.throttle.maxInflightPublishes }
+              : {}),
           },
         }),
       );
