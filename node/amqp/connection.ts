@@ -23,6 +23,7 @@ import {
 } from "./codec/index.js";
 import { closeFor, commandInvalid, expectedChannelOpen, unexpectedFrame } from "./errors.js";
 import { loginRefused, MECHANISMS, negotiate, parseSaslResponse, serverProperties } from "./handshake.js";
+import { MAX_INFLIGHT_PUBLISHES, ReadThrottle } from "./read-throttle.js";
 import type { ReplyTo } from "./reply-to.js";
 import { FrameWriter } from "./writer.js";
 
@@ -51,15 +52,13 @@ const FRAME_MIN_SIZE = 4096;
 const CLOSE_OK_TIMEOUT_MS = 3_000;
 /** Handshake must finish within this (RabbitMQ's handshake_timeout is 10 s). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Unconfirmed publishes (per connection) above which we stop reading the socket. */
-export const MAX_INFLIGHT_PUBLISHES = 4096;
-export const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
 
 export class AmqpConnection {
   readonly id: string;
   private state: State = "header";
   private readonly parser: FrameParser;
   readonly writer: FrameWriter;
+  private readonly throttle: ReadThrottle;
   private readonly channels = new Map<number, AmqpChannel>();
   private readonly releasing = new Map<number, Promise<void>>();
   private ctxValue: ClientContext | undefined;
@@ -73,11 +72,6 @@ export class AmqpConnection {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private lastReceived = Date.now();
-  private inflightCount = 0;
-  private inflightBytes = 0;
-  private pausedForInflight = false;
-  private pausedForBlock = false;
-  private hasPublished = false;
   private blockedSent = false;
   private closedHandlers: (() => void)[] = [];
 
@@ -88,6 +82,15 @@ export class AmqpConnection {
     this.id = services.newConnectionId();
     this.parser = new FrameParser();
     this.writer = new FrameWriter(socket);
+    this.throttle = new ReadThrottle(
+      services.limits.maxInflightPublishes ?? MAX_INFLIGHT_PUBLISHES,
+      (paused) => {
+        // Only an open connection is throttled: a closing one must read close-ok.
+        if (this.state !== "open") return;
+        if (paused) socket.pause();
+        else socket.resume();
+      },
+    );
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.log.debug({ err, conn: this.id }, "amqp socket error"));
@@ -361,39 +364,18 @@ export class AmqpConnection {
   // Flow control
   // --------------------------------------------------------------------------------------------
 
-  private get maxInflight(): number {
-    return this.limits.maxInflightPublishes ?? MAX_INFLIGHT_PUBLISHES;
+  /** Times this connection stopped reading because its publishes outran the broker. */
+  get throttledCount(): number {
+    return this.throttle.throttled;
   }
 
-  /** Times this connection stopped reading because its publishes outran the broker. */
-  throttled = 0;
-
-  /** A publish went to the broker; reads pause while too many are unconfirmed. */
+  /** A publish went to the broker; reads pause while too many are unfinished. */
   publishStarted(bytes: number): void {
-    this.hasPublished = true;
-    this.inflightCount++;
-    this.inflightBytes += bytes;
-    if (
-      !this.pausedForInflight &&
-      (this.inflightCount > this.maxInflight || this.inflightBytes > MAX_INFLIGHT_BYTES)
-    ) {
-      this.pausedForInflight = true;
-      this.throttled++;
-      this.updateReading();
-    }
+    this.throttle.publishStarted(bytes);
   }
 
   publishDone(bytes: number): void {
-    this.inflightCount--;
-    this.inflightBytes -= bytes;
-    if (
-      this.pausedForInflight &&
-      this.inflightCount <= this.maxInflight / 2 &&
-      this.inflightBytes <= MAX_INFLIGHT_BYTES / 2
-    ) {
-      this.pausedForInflight = false;
-      this.updateReading();
-    }
+    this.throttle.publishDone(bytes);
   }
 
   /** connection.blocked to clients that asked for it; a publishing connection stops being read. */
@@ -403,14 +385,7 @@ export class AmqpConnection {
       this.blockedSent = blocked;
       this.writer.blocked(blocked, reason);
     }
-    this.pausedForBlock = blocked && this.hasPublished;
-    this.updateReading();
-  }
-
-  private updateReading(): void {
-    if (this.state === "closed") return;
-    if (this.pausedForInflight || this.pausedForBlock) this.socket.pause();
-    else this.socket.resume();
+    this.throttle.blocked(blocked);
   }
 
   // --------------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ export async function startAmqpServer(opts: {
     open.add(conn);
     conn.onClosed(() => {
       open.delete(conn);
-      throttledClosed += conn.throttled;
+      throttledClosed += conn.throttledCount;
     });
     if (blocked.on) conn.setBlocked(true, blocked.reason);
   });
@@ -113,7 +113,7 @@ export async function startAmqpServer(opts: {
     address: `${host}:${port}`,
     port,
     connections: () => open.size,
-    throttled: () => throttledClosed + [...open].reduce((n, c) => n + c.throttled, 0),
+    throttled: () => throttledClosed + [...open].reduce((n, c) => n + c.throttledCount, 0),
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
