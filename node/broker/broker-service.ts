@@ -31,7 +31,6 @@ import type {
   ExchangeRecord,
   PermissionKind,
   PermissionRecord,
-  QueueRecord,
   UserRecord,
   VHostRecord,
 } from "../meta/index.js";
@@ -47,6 +46,7 @@ import { LeaderEffects } from "./leader-effects.js";
 import { Messaging } from "./messaging.js";
 import { META_GROUP, MetaClient } from "./meta-client.js";
 import { MetaOps } from "./meta-ops.js";
+import { NodeLoss } from "./node-loss.js";
 import { Publisher } from "./publish.js";
 import { BrokerQueries } from "./queries.js";
 import { QueueGroups } from "./queue-groups.js";
@@ -70,12 +70,6 @@ import type {
   QueueInfo,
   SettleOp,
 } from "./types.js";
-
-/** Tells a node that came back which queues released its consumers while it was declared down. */
-const RELEASED_CHANNEL = "released";
-interface ReleasedNotice {
-  readonly queues: readonly { vhost: string; name: string; incarnation: number }[];
-}
 
 export interface BrokerStartOptions {
   readonly nodeId: NodeId;
@@ -124,8 +118,6 @@ export class BrokerService implements Broker {
   private readonly rebalancer: Rebalancer;
   private restartAnnounced = false;
   private markRecovered: () => void = () => {};
-  /** Queues whose leader (this node) released a peer's consumers when it was declared down. */
-  private readonly releasedFrom = new Map<NodeId, QueueRecord[]>();
   private readonly revokeListeners: ((which: { user?: string; vhost?: string }, reason: string) => void)[] =
     [];
   private connectionCounter = 0;
@@ -241,14 +233,12 @@ export class BrokerService implements Broker {
       upNodes: () => nodes.filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
       logger,
     });
+    const loss = new NodeLoss(this.ctx, this.queues, this.consumers);
     this.membership.onNodeUp((peer) => {
-      this.peerReturned(peer);
+      loss.peerReturned(peer);
       this.rebalancer.schedule();
     });
-    opts.transport.on(RELEASED_CHANNEL, (from, payload) =>
-      guarded(logger, "released notice", () => this.onReleased(from, payload)),
-    );
-    this.membership.onNodeDown((peer) => this.peerGone(peer));
+    this.membership.onNodeDown((peer) => loss.peerGone(peer));
   }
 
   onConnectionsRevoked(cb: (which: { user?: string; vhost?: string }, reason: string) => void): void {
@@ -280,57 +270,6 @@ export class BrokerService implements Broker {
   /** Resolves when queue group creations/removals triggered so far are done (tests). */
   settled(): Promise<void> {
     return this.queues.settled();
-  }
-
-  /** A peer has been unreachable past the grace period: release what its consumers held. */
-  private peerGone(peer: NodeId): void {
-    this.ctx.logger.warn({ peer }, "peer declared down");
-    const released: QueueRecord[] = [];
-    for (const r of this.queues.hostedReplicas()) {
-      if (this.queues.leaderOf(r.group) !== this.nodeId) continue;
-      released.push(r.record);
-      this.queues.execute(r.record, { type: "node-down", node: peer }).catch(() => undefined);
-    }
-    for (const l of this.queues.localQueues()) {
-      released.push(l.record);
-      this.queues.execute(l.record, { type: "node-down", node: peer }).catch(() => undefined);
-    }
-    if (released.length > 0) this.releasedFrom.set(peer, released);
-    if (this.ctx.meta.leader() === this.nodeId) {
-      this.ctx.meta.propose({ type: "node.down", node: peer }).catch(() => undefined);
-    }
-  }
-
-  /**
-   * A peer declared down came back: it was cut off, not dead, and its consumers on the queues
-   * this node released no longer exist there. Tell it, so it cancels them (basic.cancel: the
-   * client consumes again) rather than leave them waiting for deliveries that never come.
-   */
-  private peerReturned(peer: NodeId): void {
-    const released = this.releasedFrom.get(peer);
-    if (released === undefined) return;
-    this.releasedFrom.delete(peer);
-    const notice: ReleasedNotice = {
-      queues: released.map((q) => ({ vhost: q.vhost, name: q.name, incarnation: q.createdIndex })),
-    };
-    this.ctx.transport.send(peer, RELEASED_CHANNEL, notice);
-  }
-
-  private onReleased(from: NodeId, payload: unknown): void {
-    const notice = payload as Partial<ReleasedNotice>;
-    if (!Array.isArray(notice.queues)) return;
-    this.ctx.logger.warn(
-      { by: from, queues: notice.queues.length },
-      "this node was declared down; consumers cancelled",
-    );
-    for (const q of notice.queues) {
-      this.consumers.cancelQueue(
-        q.vhost,
-        q.name,
-        q.incarnation,
-        "the queue's leader lost contact with this node",
-      );
-    }
   }
 
   /** On the leader, attaches the body of a message a basic.get took (see Forwarder). */

@@ -172,15 +172,19 @@ describe("consumers on a three-node broker", () => {
       "the consumer registered",
       async () => (await leader.broker.getQueue("/", "cutoff"))?.consumers === 1,
     );
-    // The leader loses its connection to the far node for longer than the grace period.
+    // The others lose their connections to the far node for longer than the grace period
+    // (both: leadership may move between them meanwhile).
     const addr = far.transport.address();
-    leader.transport.removePeer(far.id);
+    const others = c.nodes.filter((n) => n.id !== far.id);
+    for (const n of others) n.transport.removePeer(far.id);
     await eventually("the far node's consumer released", async () => {
-      const q = await leader.broker.getQueue("/", "cutoff");
+      const q = await (await Promise.all(others.map((n) => n.broker.getQueue("/", "cutoff")))).find(
+        (x) => x?.state === "running",
+      );
       return q?.state === "running" && q.consumers === 0;
     });
     expect(sink.cancelledWith).toEqual([]);
-    leader.transport.setPeer(far.id, addr);
+    for (const n of others) n.transport.setPeer(far.id, addr);
     await eventually("the far consumer told", () => sink.cancelledWith.length === 1);
   });
 });

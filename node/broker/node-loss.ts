@@ -1,0 +1,90 @@
+/**
+ * What a node does about a peer that is gone (unreachable past the grace period, see
+ * node/cluster/membership.ts) and about one that comes back:
+ * - gone: `node-down` to every queue this node leads (and every transient queue homed here),
+ *   returning the messages the peer's consumers held so others get them; `node.down` to the
+ *   metadata group when this node leads it (the peer's transient queues are deleted);
+ * - back: the peer was only cut off, and its consumers on the queues released above no longer
+ *   exist there. It is told, and cancels them (basic.cancel: the client consumes again) rather
+ *   than leave them waiting for deliveries that will never come.
+ */
+import type { NodeId } from "../../raft/core/types.js";
+import type { QueueRecord } from "../meta/index.js";
+import type { Consumers } from "./consumers.js";
+import { type BrokerContext, guarded } from "./context.js";
+import type { QueueGroups } from "./queue-groups.js";
+
+const RELEASED_CHANNEL = "released";
+
+interface ReleasedNotice {
+  readonly queues: readonly { vhost: string; name: string; incarnation: number }[];
+}
+
+export class NodeLoss {
+  /** Queues whose consumers of a peer this node released, until the peer is told. */
+  private readonly releasedFrom = new Map<NodeId, QueueRecord[]>();
+
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly queues: QueueGroups,
+    private readonly consumers: Consumers,
+  ) {
+    ctx.transport.on(RELEASED_CHANNEL, (from, payload) =>
+      guarded(ctx.logger, "released notice", () => this.onReleased(from, payload)),
+    );
+  }
+
+  peerGone(peer: NodeId): void {
+    const { ctx, queues } = this;
+    ctx.logger.warn({ peer }, "peer declared down");
+    const released: QueueRecord[] = [];
+    for (const r of queues.hostedReplicas()) {
+      if (queues.leaderOf(r.group) !== ctx.nodeId) continue;
+      released.push(r.record);
+      this.nodeDown(r.record, peer, 0);
+    }
+    for (const l of queues.localQueues()) {
+      released.push(l.record);
+      this.nodeDown(l.record, peer, 0);
+    }
+    if (released.length > 0) this.releasedFrom.set(peer, released);
+    if (ctx.meta.leader() === ctx.nodeId) {
+      ctx.meta.propose({ type: "node.down", node: peer }).catch(() => undefined);
+    }
+  }
+
+  private nodeDown(record: QueueRecord, peer: NodeId, attempt: number): void {
+    this.queues.execute(record, { type: "node-down", node: peer }).catch(() => {
+      if (attempt < 5 && !this.ctx.stopped) {
+        setTimeout(() => this.nodeDown(record, peer, attempt + 1), 500).unref?.();
+      }
+    });
+  }
+
+  peerReturned(peer: NodeId): void {
+    const released = this.releasedFrom.get(peer);
+    if (released === undefined) return;
+    this.releasedFrom.delete(peer);
+    const notice: ReleasedNotice = {
+      queues: released.map((q) => ({ vhost: q.vhost, name: q.name, incarnation: q.createdIndex })),
+    };
+    this.ctx.transport.send(peer, RELEASED_CHANNEL, notice);
+  }
+
+  private onReleased(from: NodeId, payload: unknown): void {
+    const notice = payload as Partial<ReleasedNotice>;
+    if (!Array.isArray(notice.queues)) return;
+    this.ctx.logger.warn(
+      { by: from, queues: notice.queues.length },
+      "this node was declared down; consumers cancelled",
+    );
+    for (const q of notice.queues) {
+      this.consumers.cancelQueue(
+        q.vhost,
+        q.name,
+        q.incarnation,
+        "the queue's leader lost contact with this node",
+      );
+    }
+  }
+}
