@@ -134,17 +134,18 @@ describe("the local cluster launcher", () => {
       },
       { timeoutMs: 90_000, what: "the launcher's ready line", intervalMs: 200 },
     );
-    expect(l.out.match(/^warren: cluster ready/gm)).toHaveLength(1);
+    const diag = () => `launcher stderr:\n${l.err}\nstdout tail:\n${l.out.slice(-3000)}`;
+    expect(l.out.match(/^warren: cluster ready/gm), diag()).toHaveLength(1);
     for (let i = 0; i < 3; i++) expect(l.out).toContain(`http://127.0.0.1:${p.http + i}`);
     // Each node's log lines are prefixed with its id.
     expect(l.out).toMatch(/^n2 \| .* ready /m);
     const nodePids = pidsOfChildren(l.child.pid as number);
-    expect(nodePids).toHaveLength(3);
+    expect(nodePids, diag()).toHaveLength(3);
 
     const url = `--url=http://127.0.0.1:${p.http + 1}`;
     const status = await ctl(["status", url]);
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain("3/3 nodes ready");
+    expect(status.code, `${status.stderr}\n${diag()}`).toBe(0);
+    expect(status.stdout, diag()).toContain("3/3 nodes ready");
     expect(status.stdout).toMatch(/^meta\s+n\d\s+\d+\s+\d+\/\d+/m);
     expect((await ctl(["declare", "smoke", url])).code).toBe(0);
     const pub = await ctl(["publish", "smoke", "hello launcher", url]);
@@ -157,7 +158,7 @@ describe("the local cluster launcher", () => {
     );
 
     l.child.kill("SIGINT");
-    expect(await l.exited).toEqual({ code: 0, signal: null });
+    expect(await l.exited, diag()).toEqual({ code: 0, signal: null });
     expect(l.out).toContain("warren: all nodes stopped");
     await waitFor(() => nodePids.every((pid) => !alive(pid)), {
       timeoutMs: 5000,

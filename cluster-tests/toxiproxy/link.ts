@@ -51,7 +51,7 @@ export class Link {
     const i = this.slots.findIndex((s) => s.name === toxic.name);
     const slot = this.slots[i];
     if (slot === undefined) return;
-    const held = slot.stage?.detach() ?? [];
+    const held = slot.stage?.detach("update") ?? [];
     slot.stage = this.roll(slot, toxic);
     for (const item of held) this.deliver(i, item);
   }
@@ -60,7 +60,7 @@ export class Link {
     const i = this.slots.findIndex((s) => s.name === name);
     const slot = this.slots[i];
     if (slot === undefined) return;
-    const held = slot.stage?.detach() ?? [];
+    const held = slot.stage?.detach("remove") ?? [];
     this.slots.splice(i, 1);
     for (const item of held) this.deliver(i, item);
   }
@@ -69,7 +69,7 @@ export class Link {
   stop(): void {
     this.finished = true;
     if (this.recheck !== undefined) clearTimeout(this.recheck);
-    for (const slot of this.slots) slot.stage?.detach();
+    for (const slot of this.slots) slot.stage?.detach("update");
   }
 
   private roll(slot: Slot, toxic: ToxicConfig): Stage | undefined {

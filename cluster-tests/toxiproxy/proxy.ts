@@ -69,8 +69,9 @@ class Connection {
 
   private end(how: EndKind, sink: Socket, other: Socket): void {
     if (how === "reset") {
-      // Toxiproxy sets SO_LINGER 0 on the sink before closing it: the peer sees an RST.
+      // Toxiproxy sets SO_LINGER 0 on both sockets of the link before closing: both peers see an RST.
       sink.resetAndDestroy();
+      other.resetAndDestroy();
       this.destroy();
       return;
     }

@@ -10,6 +10,7 @@
 import type { Attributes, ToxicType } from "./toxic-config.js";
 
 export type EndKind = "eof" | "close" | "reset";
+export type DetachReason = "update" | "remove";
 export type Item =
   | { readonly kind: "data"; readonly data: Buffer; readonly at: number }
   | { readonly kind: "end"; readonly how: EndKind };
@@ -18,8 +19,11 @@ export interface Stage {
   push(item: Item): void;
   /** Bytes held (for backpressure on the source socket). */
   buffered(): number;
-  /** Removed from the chain: cancel timers and hand back, in order, what it still holds. */
-  detach(): Item[];
+  /**
+   * Leaves the chain (`remove`) or is replaced by a fresh stage with new attributes (`update`):
+   * cancel timers and hand back, in order, what it still holds.
+   */
+  detach(reason: DetachReason): Item[];
 }
 
 export interface StageContext {
@@ -176,7 +180,10 @@ class SlicerStage extends TimedQueue {
   }
 }
 
-/** Drops everything; closes after `timeout` ms (0: never, data dropped until the toxic goes). */
+/**
+ * Drops everything; closes after `timeout` ms (0: never). Removing the toxic closes the
+ * connections it held, as Toxiproxy's TimeoutToxic.Cleanup does; an update restarts the clock.
+ */
 class TimeoutStage implements Stage {
   private timer: NodeJS.Timeout | undefined;
   private done = false;
@@ -200,9 +207,11 @@ class TimeoutStage implements Stage {
   buffered(): number {
     return 0;
   }
-  detach(): Item[] {
+  detach(reason: DetachReason): Item[] {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    return [];
+    if (reason === "update" || this.done) return [];
+    this.done = true;
+    return [{ kind: "end", how: "close" }];
   }
 }
 

@@ -17,6 +17,8 @@ import { type ChildExit, NodeChild } from "./node-children.js";
 
 /** A node that does not exit within this long after SIGTERM is killed. */
 const STOP_TIMEOUT_MS = 30_000;
+/** Signals closer than this to the first count as the same request. */
+const DUPLICATE_SIGNAL_MS = 1000;
 
 const say = (text: string) => process.stdout.write(`warren: ${text}\n`);
 const fail = (text: string) => process.stderr.write(`warren: ${text}\n`);
@@ -101,8 +103,13 @@ async function run(args: LauncherArgs): Promise<number> {
     signalled = r;
   });
   let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
+    // Under `npm start` one Ctrl-C can arrive twice (from the terminal and forwarded by npm):
+    // only a second signal a moment later means "kill them now".
+    if (signals > 0 && Date.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
     signals += 1;
+    if (signals === 1) firstSignalAt = Date.now();
     if (signals > 1) {
       fail(`second ${sig}: killing every node now`);
       for (const c of children) c.signal("SIGKILL");
