@@ -84,13 +84,19 @@ export class AmqpChannel {
     this.run("channel.open", () => this.send({ name: "channel.open-ok" }));
   }
 
+  /** Nothing goes out on a closing channel, nor once the connection is closing (spec 1.4.2.5). */
   send(method: Method): void {
-    if (this.state !== "open") return;
+    if (this.state !== "open" || !this.conn.isOpen) return;
     this.conn.writer.method(this.number, method);
   }
 
+  /** channel.close / close-ok: sent in the closing states too, never on a closing connection. */
+  private writeControl(method: Method): void {
+    if (this.conn.isOpen) this.conn.writer.method(this.number, method);
+  }
+
   sendContent(method: Method, properties: MessageProperties, body: Uint8Array): void {
-    if (this.state !== "open") return;
+    if (this.state !== "open" || !this.conn.isOpen) return;
     this.conn.writer.content(this.number, method, properties, body);
   }
 
@@ -179,7 +185,7 @@ export class AmqpChannel {
     if (frame.method.name === "channel.close-ok") {
       this.finishClose();
     } else if (frame.method.name === "channel.close") {
-      this.conn.writer.method(this.number, { name: "channel.close-ok" });
+      this.writeControl({ name: "channel.close-ok" });
       this.finishClose();
     }
   }
@@ -234,7 +240,7 @@ export class AmqpChannel {
       return;
     }
     this.state = "closing";
-    this.conn.writer.method(this.number, {
+    this.writeControl({
       name: "channel.close",
       replyCode: reply.replyCode,
       replyText: reply.replyText,
@@ -255,7 +261,7 @@ export class AmqpChannel {
     const done = this.release();
     done.then(
       () => {
-        this.conn.writer.method(this.number, { name: "channel.close-ok" });
+        this.writeControl({ name: "channel.close-ok" });
         this.finishClose();
       },
       () => this.finishClose(),
