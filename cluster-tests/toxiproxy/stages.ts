@@ -124,7 +124,9 @@ class LatencyStage extends TimedQueue {
       due = Math.max(item.at + Math.max(0, delay), this.lastDue);
     }
     this.lastDue = due;
-    this.enqueue(item, due);
+    // Leaves stamped with its release time, so a later latency toxic adds its delay on top
+    // (Toxiproxy moves the chunk's timestamp the same way).
+    this.enqueue(item.kind === "data" ? { ...item, at: due } : item, due);
   }
 }
 

@@ -5,6 +5,7 @@
 import { Toxiproxy } from "toxiproxy-node-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../harness/poll.js";
+import { freePorts } from "../../harness/ports.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../index.js";
 import { type Peer, Recorder, startEcho } from "./helpers.js";
 
@@ -177,6 +178,19 @@ describe("toxiproxy API", () => {
     await again.receive(4, performance.now());
     expect(again.text()).toBe("pong");
     again.destroy();
+    await p.remove();
+  });
+
+  it("closes the client's connection when the upstream refuses", async () => {
+    const [dead] = await freePorts(1);
+    const p = await client.createProxy({
+      name: "dead",
+      listen: "127.0.0.1:0",
+      upstream: `127.0.0.1:${dead}`,
+    });
+    const c = new Recorder(portOf(p.listen));
+    await c.closedWithin(5000);
+    expect(c.bytes).toBe(0);
     await p.remove();
   });
 

@@ -74,6 +74,20 @@ describe("toxics", () => {
     c.destroy();
   });
 
+  it("two latency toxics on one direction add up", async () => {
+    const c = new Recorder(await through(echo));
+    await toxic("latency", "downstream", { latency: 200, jitter: 0 });
+    await proxy.addToxic({
+      name: "more",
+      type: "latency",
+      stream: "downstream",
+      toxicity: 1,
+      attributes: { latency: 200, jitter: 0 },
+    });
+    expect(await roundTrip(c, 10)).toBeGreaterThanOrEqual(395);
+    c.destroy();
+  });
+
   it("toxicity 0 leaves connections untouched", async () => {
     const c = new Recorder(await through(echo));
     await toxic("latency", "downstream", { latency: 20_000, jitter: 0 }, 0);
