@@ -245,14 +245,18 @@ export class QueueGroups {
       throw new WarrenError("NOT_FOUND", `no queue '${name}' in vhost '${vhost}'`);
     }
     const { reply, effects } = entry.queue.apply(command, Date.now());
-    // Bodies released by this apply stay readable until the next one: read them now.
-    if (effects.length > 0) this.effects.run(entry.record, effects, (id) => entry.queue.read(id));
-    if (command.type === "checkout" && reply.type === "ok") entry.hadConsumer = true;
-    if (reply.type === "get" && reply.message !== undefined) {
-      // The caller may be on another node: the body travels with the reply.
-      const enqueue = entry.queue.read(reply.message.id);
-      return enqueue === undefined ? reply : ({ ...reply, enqueue } as QueueReply);
+    // Bodies released by this apply stay readable only until the next one, and a consumer's sink
+    // may publish or settle (apply again) from inside a delivery: read every body first.
+    const taken =
+      reply.type === "get" && reply.message !== undefined ? entry.queue.read(reply.message.id) : undefined;
+    if (effects.length > 0) {
+      const bodies = new Map<MessageId, EnqueueCommand | undefined>();
+      for (const e of effects) {
+        if (e.type === "deliver" || e.type === "dead-letter") bodies.set(e.id, entry.queue.read(e.id));
+      }
+      this.effects.run(entry.record, effects, (id) => bodies.get(id));
     }
+    if (command.type === "checkout" && reply.type === "ok") entry.hadConsumer = true;
     if (
       entry.record.autoDelete &&
       entry.hadConsumer &&
@@ -261,6 +265,8 @@ export class QueueGroups {
     ) {
       this.effects.lastConsumerGone(entry.record);
     }
+    // The caller may be on another node: a basic.get's message travels with the reply.
+    if (taken !== undefined) return { ...reply, enqueue: taken } as unknown as QueueReply;
     return reply;
   }
 
