@@ -126,6 +126,7 @@ export class AmqpChannel {
       return;
     }
     if (m.name === "channel.close-ok") return;
+    if (m.name === "channel.open") throw new WarrenError("CHANNEL_ERROR", "second 'channel.open' seen");
     this.dispatch(m);
   }
 
@@ -173,8 +174,10 @@ export class AmqpChannel {
   private completePublish(c: PendingContent): void {
     this.content = undefined;
     const body = c.chunks.length === 1 ? (c.chunks[0] as Uint8Array) : Buffer.concat(c.chunks);
-    // The body may be a view into a parser buffer: own it before it outlives the frame.
-    const owned = c.chunks.length === 1 ? Buffer.from(body) : body;
+    // A single frame's body is a view of the socket chunk: copy a small one so the queue does
+    // not keep a whole chunk alive for it; a large one is most of its chunk anyway.
+    const owned =
+      c.chunks.length === 1 && body.byteLength < body.buffer.byteLength / 2 ? Buffer.from(body) : body;
     const properties = c.properties ?? {};
     this.dispatch(c.method, { properties, body: owned });
   }

@@ -151,6 +151,16 @@ describe("AMQP errors", () => {
       });
     });
 
+    it("504 CHANNEL_ERROR for a second channel.open", async () => {
+      const r = await raw(0);
+      await r.openChannel(3);
+      r.send(3, { name: "channel.open" });
+      expect(await r.closedWith()).toEqual({
+        replyCode: 504,
+        replyText: "CHANNEL_ERROR - second 'channel.open' seen",
+      });
+    });
+
     it("505 UNEXPECTED_FRAME for content without a method", async () => {
       const r = await raw(2);
       await r.openChannel(1);
