@@ -131,6 +131,8 @@ export class Consumers {
     }
     try {
       c.sink.deliver(d);
+    } catch {
+      // A failing sink is its door's problem (it closes the channel); other effects go on.
     } finally {
       if (c.noAck) {
         c.sinceCredit++;
