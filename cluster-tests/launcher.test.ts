@@ -5,7 +5,7 @@
  * node that dies at startup end it with a clear message and a non-zero exit.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,6 +100,28 @@ function launch(args: readonly string[]): Launched {
   return l;
 }
 
+/** Wait for the launcher's one "cluster ready" line; fail with its output if it exits first. */
+async function readyLine(l: Launched): Promise<void> {
+  await waitFor(
+    () => {
+      if (l.child.exitCode !== null) {
+        throw new Error(`launcher exited ${l.child.exitCode}:\n${l.err}\n${l.out.slice(-3000)}`);
+      }
+      return /^warren: cluster ready/m.test(l.out);
+    },
+    { timeoutMs: 90_000, what: "the launcher's ready line", intervalMs: 200 },
+  );
+}
+
+/** SIGINT, as Ctrl-C: the launcher must stop every node and exit 0. */
+async function interrupt(l: Launched): Promise<void> {
+  l.child.kill("SIGINT");
+  expect(await l.exited, `launcher stderr:\n${l.err}\nstdout tail:\n${l.out.slice(-3000)}`).toEqual({
+    code: 0,
+    signal: null,
+  });
+}
+
 function ctl(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -126,14 +148,7 @@ describe("the local cluster launcher", () => {
       "--data",
       join(dir, "data"),
     ]);
-    await waitFor(
-      () => {
-        if (l.child.exitCode !== null)
-          throw new Error(`launcher exited ${l.child.exitCode}:\n${l.err}\n${l.out.slice(-3000)}`);
-        return /^warren: cluster ready/m.test(l.out);
-      },
-      { timeoutMs: 90_000, what: "the launcher's ready line", intervalMs: 200 },
-    );
+    await readyLine(l);
     const diag = () => `launcher stderr:\n${l.err}\nstdout tail:\n${l.out.slice(-3000)}`;
     expect(l.out.match(/^warren: cluster ready/gm), diag()).toHaveLength(1);
     for (let i = 0; i < 3; i++) expect(l.out).toContain(`http://127.0.0.1:${p.http + i}`);
@@ -164,6 +179,46 @@ describe("the local cluster launcher", () => {
       timeoutMs: 5000,
       what: "no orphan node process",
     });
+  });
+
+  it("keeps the data and the secret from one run to the next; --fresh starts over", async () => {
+    const dir = await tempDir();
+    const data = join(dir, "data");
+    const p = await portBlocks();
+    const flags = [
+      "--http-port",
+      String(p.http),
+      "--raft-port",
+      String(p.raft),
+      "--amqp-port",
+      String(p.amqp),
+      "--data",
+      data,
+    ];
+    const url = `--url=http://127.0.0.1:${p.http}`;
+
+    const first = launch(flags);
+    await readyLine(first);
+    const secret = await readFile(join(data, "cluster-secret"), "utf8");
+    expect(secret.trim()).toMatch(/^[0-9a-f]{48}$/);
+    expect((await stat(join(data, "cluster-secret"))).mode & 0o777).toBe(0o600);
+    expect((await ctl(["declare", "kept", url])).code).toBe(0);
+    expect((await ctl(["publish", "kept", "from the first run", url])).stdout).toContain("routed");
+    await interrupt(first);
+
+    const second = launch(flags);
+    await readyLine(second);
+    expect(await readFile(join(data, "cluster-secret"), "utf8")).toBe(secret);
+    const got = await ctl(["get", "kept", url]);
+    expect(got.stdout, got.stderr).toContain("from the first run");
+    await interrupt(second);
+
+    const fresh = launch([...flags, "--fresh"]);
+    await readyLine(fresh);
+    expect(await readFile(join(data, "cluster-secret"), "utf8")).toBe(secret);
+    const queues = await ctl(["queues", url, "--json"]);
+    expect(JSON.parse(queues.stdout)).toEqual([]);
+    await interrupt(fresh);
   });
 
   it("refuses to start when a port is taken", async () => {
