@@ -214,4 +214,37 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     }
     expect(got).toEqual([["d1"], ["f1"], ["t1"], ["h1"]]);
   });
+
+  it("spreads messages over queues with x-consistent-hash, one queue per routing key", async () => {
+    const ch = await clients.channel(1);
+    const ex = unique("hash");
+    const qa = unique("hash-a");
+    const qb = unique("hash-b");
+    await ch.assertExchange(ex, "x-consistent-hash");
+    for (const q of [qa, qb]) {
+      await ch.assertQueue(q);
+      await ch.bindQueue(q, ex, "1");
+    }
+    await clients.bindingsEverywhere(qa, 2);
+    await clients.bindingsEverywhere(qb, 2);
+    const cc = await (await clients.connect(0)).createConfirmChannel();
+    for (let round = 0; round < 2; round++) {
+      for (let k = 0; k < 20; k++) cc.publish(ex, `key-${k}`, Buffer.from(`key-${k}`));
+    }
+    await cc.waitForConfirms();
+    const seen = new Map<string, Set<string>>();
+    let total = 0;
+    for (const q of [qa, qb]) {
+      for (;;) {
+        const m = await ch.get(q, { noAck: true });
+        if (m === false) break;
+        total++;
+        const key = m.content.toString();
+        seen.set(key, (seen.get(key) ?? new Set()).add(q));
+      }
+    }
+    expect(total).toBe(40);
+    expect([...seen.values()].every((qs) => qs.size === 1)).toBe(true);
+    expect(new Set([...seen.values()].map((qs) => [...qs][0])).size).toBe(2);
+  });
 });
