@@ -1,3 +1,9 @@
+export {
+  type AcquiredToxiproxy,
+  type AcquireOptions,
+  acquireToxiproxy,
+  type ToxiproxySource,
+} from "./acquire.js";
 export { ApiError, ApiErrors } from "./errors.js";
 export { parseHostPort } from "./proxy.js";
 export {
