@@ -247,4 +247,42 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     expect([...seen.values()].every((qs) => qs.size === 1)).toBe(true);
     expect(new Set([...seen.values()].map((qs) => [...qs][0])).size).toBe(2);
   });
+
+  it("sends unroutable messages to the alternate exchange instead of returning them", async () => {
+    const ch = await clients.channel(2);
+    const ae = unique("ae");
+    const main = unique("with-ae");
+    const caught = unique("caught");
+    await ch.assertExchange(ae, "fanout");
+    await ch.assertExchange(main, "direct", { alternateExchange: ae });
+    await ch.assertQueue(caught);
+    await ch.bindQueue(caught, ae, "");
+    await clients.bindingsEverywhere(caught, 2);
+    await clients.exchangeEverywhere(main);
+    const cc = await (await clients.connect(1)).createConfirmChannel();
+    const returned: unknown[] = [];
+    cc.on("return", (m) => returned.push(m));
+    cc.publish(main, "no-binding", Buffer.from("to-ae"), { mandatory: true });
+    await cc.waitForConfirms();
+    const m = await ch.get(caught, { noAck: true });
+    expect(m !== false && m.content.toString()).toBe("to-ae");
+    expect(m !== false && m.fields.exchange).toBe(main);
+    expect(returned).toHaveLength(0);
+  });
+
+  it("delivers to the consumer with the highest x-priority while it has room", async () => {
+    const q = unique("prio");
+    const ch = await clients.channel(0);
+    await ch.assertQueue(q);
+    await ch.prefetch(100);
+    const low = new Inbox();
+    const high = new Inbox();
+    await ch.consume(q, low.onMessage, { priority: 1 });
+    await ch.consume(q, high.onMessage, { priority: 10 });
+    const cc = await (await clients.connect(0)).createConfirmChannel();
+    for (let i = 0; i < 10; i++) cc.sendToQueue(q, Buffer.from(String(i)));
+    await cc.waitForConfirms();
+    await high.take(10);
+    expect(low.messages).toHaveLength(0);
+  });
 });
