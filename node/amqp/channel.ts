@@ -277,6 +277,9 @@ export class AmqpChannel {
   private release(): Promise<void> {
     this.released ??= (async () => {
       this.held.length = 0;
+      // The socket is alive (a channel close, not a connection loss): no-ack deliveries already
+      // written are the client's, so settle them before `down` would requeue them.
+      if (this.conn.isOpen) this.flushAutoAcks(true);
       for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
       this.consumers.clear();
       // Let the running method (a consume being registered) and started publishes and settles
@@ -368,9 +371,9 @@ export class AmqpChannel {
     setImmediate(() => this.conn.writer.onDrain(() => this.flushAutoAcks()));
   }
 
-  private flushAutoAcks(): void {
+  private flushAutoAcks(closing = false): void {
     this.autoAckScheduled = false;
-    if (this.state !== "open") return;
+    if (this.state !== "open" && !closing) return;
     for (const [queue, ids] of this.autoAcks) {
       this.track(this.conn.broker.settle(this.ctx, this.number, queue, "ack", ids)).catch((err: unknown) =>
         this.fail(err, "basic.deliver"),

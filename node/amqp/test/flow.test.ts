@@ -78,6 +78,22 @@ describe("AMQP flow control and extensions", () => {
     slow.destroy();
   });
 
+  it("does not redeliver what a no-ack consumer received when it closes its channel", async () => {
+    const q = unique("noack-close");
+    const conn = await clients.connect(0);
+    const ch = await conn.createChannel();
+    await ch.assertQueue(q);
+    const cc = await (await clients.connect(2)).createConfirmChannel();
+    for (let i = 0; i < 50; i++) cc.sendToQueue(q, Buffer.from(String(i)));
+    await cc.waitForConfirms();
+    const inbox = new Inbox();
+    await ch.consume(q, inbox.onMessage, { noAck: true });
+    await inbox.take(50);
+    await ch.close();
+    const info = await cc.checkQueue(q);
+    expect(info.messageCount).toBe(0);
+  });
+
   it("stops reading a publisher that outruns commits, and confirms everything in the end", async () => {
     const q = unique("throttle");
     const cc = await (await clients.connect(1)).createConfirmChannel();
