@@ -47,10 +47,24 @@ function channelKey(connection: string, channel: number): string {
   return `${connection}\u0000${channel}`;
 }
 
+/** What one channel used: the queues it consumed or got from, and its consumers. */
+interface ChannelUse {
+  readonly queues: Map<string, QueueUse>;
+  readonly consumers: Set<ConsumerEntry>;
+}
+
+interface QueueUse {
+  readonly record: QueueRecord;
+  /** A consumer ever ran here: its unacked messages may outlive it, keep the entry to the end. */
+  consumed: boolean;
+  /** Messages this channel took with basic.get (ack mode) and has not settled yet. */
+  readonly held: Set<MessageId>;
+}
+
 export class Consumers {
   private readonly consumers = new Map<string, ConsumerEntry>();
-  /** Queues each channel consumed from or got from (their `down` on channel close). */
-  private readonly channelQueues = new Map<string, Map<string, QueueRecord>>();
+  /** Per channel, what needs a `down` when it closes. */
+  private readonly channels = new Map<string, ChannelUse>();
   private nextTag = 1;
 
   constructor(
@@ -73,51 +87,95 @@ export class Consumers {
 
   add(entry: ConsumerEntry): void {
     this.consumers.set(consumerKey(entry.connection, entry.channel, entry.tag), entry);
+    this.channel(entry.connection, entry.channel).consumers.add(entry);
   }
 
   remove(connection: string, channel: number, tag: string): ConsumerEntry | undefined {
     const key = consumerKey(connection, channel, tag);
     const c = this.consumers.get(key);
     this.consumers.delete(key);
+    if (c !== undefined) this.channels.get(channelKey(connection, channel))?.consumers.delete(c);
     return c;
   }
 
-  /** Remembers that a channel used a queue (consume or get), for `down` when it closes. */
-  noteUse(connection: string, channel: number, record: QueueRecord): void {
-    const key = channelKey(connection, channel);
-    let m = this.channelQueues.get(key);
-    if (m === undefined) {
-      m = new Map();
-      this.channelQueues.set(key, m);
-    }
-    m.set(`${record.vhost}\u0000${record.name}`, record);
+  /** A channel consumes from a queue: it gets `down` when the channel closes. */
+  noteConsume(connection: string, channel: number, record: QueueRecord): void {
+    this.use(connection, channel, record).consumed = true;
+  }
+
+  /**
+   * A channel takes a message with basic.get (ack mode): `down` on close unless settled first.
+   * Noted before the get is proposed (`id` undefined), so a get whose answer is lost still gets
+   * its `down`; then with the id it took, or `forgetIdle` when it took nothing.
+   */
+  noteGet(connection: string, channel: number, record: QueueRecord, id?: MessageId): void {
+    const q = this.use(connection, channel, record);
+    if (id !== undefined) q.held.add(id);
+  }
+
+  /** Drops a queue a channel only got from, once nothing it took is held. */
+  forgetIdle(connection: string, channel: number, record: QueueRecord): void {
+    this.settled(connection, channel, record, []);
   }
 
   /** Forgets a channel: its consumers and the queues it used (returned). */
   closeChannel(connection: string, channel: number): QueueRecord[] {
-    const prefix = `${channelKey(connection, channel)}\u0000`;
-    for (const key of [...this.consumers.keys()]) if (key.startsWith(prefix)) this.consumers.delete(key);
-    const used = this.channelQueues.get(channelKey(connection, channel));
-    this.channelQueues.delete(channelKey(connection, channel));
-    return used === undefined ? [] : [...used.values()];
+    const key = channelKey(connection, channel);
+    const use = this.channels.get(key);
+    this.channels.delete(key);
+    if (use === undefined) return [];
+    for (const c of use.consumers) this.consumers.delete(consumerKey(c.connection, c.channel, c.tag));
+    return [...use.queues.values()].map((q) => q.record);
   }
 
   /** Channels of a connection that used queues or have consumers. */
   channelsOf(connection: string): number[] {
-    const out = new Set<number>();
+    const out: number[] = [];
     const prefix = `${connection}\u0000`;
-    for (const key of this.channelQueues.keys())
-      if (key.startsWith(prefix)) out.add(Number(key.slice(prefix.length)));
-    for (const c of this.consumers.values()) if (c.connection === connection) out.add(c.channel);
-    return [...out];
+    for (const key of this.channels.keys())
+      if (key.startsWith(prefix)) out.push(Number(key.slice(prefix.length)));
+    return out;
   }
 
-  /** A message settled on a channel: forget it for dedupe. */
-  settled(connection: string, channel: number, queue: string, ids: readonly MessageId[]): void {
-    for (const c of this.consumers.values()) {
-      if (c.connection !== connection || c.channel !== channel || c.queue !== queue) continue;
+  /**
+   * Messages settled on a channel: forget them for dedupe, and forget a queue a channel only
+   * got from once nothing it took is held (per-request HTTP connections never close channels).
+   */
+  settled(connection: string, channel: number, queue: QueueRecord, ids: readonly MessageId[]): void {
+    const key = channelKey(connection, channel);
+    const use = this.channels.get(key);
+    if (use === undefined) return;
+    for (const c of use.consumers) {
+      if (c.vhost !== queue.vhost || c.queue !== queue.name) continue;
       for (const id of ids) c.delivered.delete(id);
     }
+    const qk = `${queue.vhost}\u0000${queue.name}`;
+    const q = use.queues.get(qk);
+    if (q === undefined) return;
+    for (const id of ids) q.held.delete(id);
+    if (!q.consumed && q.held.size === 0) use.queues.delete(qk);
+    if (use.queues.size === 0 && use.consumers.size === 0) this.channels.delete(key);
+  }
+
+  private channel(connection: string, channel: number): ChannelUse {
+    const key = channelKey(connection, channel);
+    let use = this.channels.get(key);
+    if (use === undefined) {
+      use = { queues: new Map(), consumers: new Set() };
+      this.channels.set(key, use);
+    }
+    return use;
+  }
+
+  private use(connection: string, channel: number, record: QueueRecord): QueueUse {
+    const use = this.channel(connection, channel);
+    const qk = `${record.vhost}\u0000${record.name}`;
+    let q = use.queues.get(qk);
+    if (q === undefined || q.record.createdIndex !== record.createdIndex) {
+      q = { record, consumed: false, held: new Set() };
+      use.queues.set(qk, q);
+    }
+    return q;
   }
 
   /** Hands a delivery to its consumer; false when the consumer is not here (cancelled, closed). */

@@ -107,7 +107,7 @@ export class Messaging {
       cancelled: false,
     };
     this.consumers.add(entry);
-    this.consumers.noteUse(c.connection, req.channel, record);
+    this.consumers.noteConsume(c.connection, req.channel, record);
     const raw = req.arguments["x-priority"];
     const priority = typeof raw === "bigint" ? Number(raw) : raw;
     let reply: QueueReply;
@@ -162,7 +162,7 @@ export class Messaging {
     const record = this.machine.queue(c.vhost, queue);
     if (record === undefined || ids.length === 0) return;
     await this.queues.execute(record, { type: "settle", op, connection: c.connection, channel, ids });
-    this.consumers.settled(c.connection, channel, queue, ids);
+    this.consumers.settled(c.connection, channel, record, ids);
   }
 
   async credit(c: ClientContext, channel: number, tag: string, credit: number): Promise<void> {
@@ -192,7 +192,7 @@ export class Messaging {
     authorize(this.machine, c, "read", { kind: "queue", name: queue });
     if (!noAck) {
       await awaitRecovered(this.ctx);
-      this.consumers.noteUse(c.connection, channel, record);
+      this.consumers.noteGet(c.connection, channel, record);
     }
     const reply = (await this.queues.execute(record, {
       type: "get",
@@ -200,8 +200,12 @@ export class Messaging {
       channel,
       noAck,
     })) as GetReplyWithBody;
-    if (reply.type !== "get" || reply.message === undefined) return undefined;
+    if (reply.type !== "get" || reply.message === undefined) {
+      if (!noAck) this.consumers.forgetIdle(c.connection, channel, record);
+      return undefined;
+    }
     const m = reply.message;
+    if (!noAck) this.consumers.noteGet(c.connection, channel, record, m.id);
     const cmd = reply.enqueue;
     if (cmd === undefined)
       throw new WarrenError("INTERNAL_ERROR", `message ${m.id} of queue '${queue}' not found`);

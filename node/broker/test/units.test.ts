@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
 import { Backpressure } from "../backpressure.js";
 import { BodyCache } from "../body-cache.js";
+import { Consumers } from "../consumers.js";
 import { LeaderAdmission } from "../leader-admission.js";
 import { hashPassword, verifyPassword } from "../passwords.js";
 
@@ -107,5 +108,81 @@ describe("a queue leader's uncommitted backlog", () => {
     const err = await a.acquire("g", 5, 30).catch((e: unknown) => e);
     expect(WarrenError.is(err, "RESOURCE_ERROR")).toBe(true);
     held();
+  });
+});
+
+describe("channel bookkeeping", () => {
+  const record = {
+    vhost: "/",
+    name: "q",
+    durable: true,
+    autoDelete: false,
+    owner: undefined,
+    arguments: {},
+    type: "quorum" as const,
+    group: "q:/:q:1",
+    members: ["n1"],
+    leader: "n1",
+    createdIndex: 1,
+    createdAt: 0,
+    createdBy: undefined,
+  };
+
+  it("forgets a channel that only got messages once they are settled (no leak per HTTP request)", () => {
+    const c = new Consumers("n1", () => {});
+    c.noteGet("n1/a", 1, record);
+    c.noteGet("n1/a", 1, record, 7);
+    expect(c.channelsOf("n1/a")).toEqual([1]);
+    c.settled("n1/a", 1, record, [7]);
+    expect(c.channelsOf("n1/a")).toEqual([]);
+    c.noteGet("n1/b", 1, record);
+    c.forgetIdle("n1/b", 1, record);
+    expect(c.channelsOf("n1/b")).toEqual([]);
+  });
+
+  it("keeps a channel that consumed until it closes, and dedupes a re-issued delivery", () => {
+    const seen: number[] = [];
+    const c = new Consumers("n1", () => {});
+    const entry = {
+      connection: "n1/a",
+      channel: 2,
+      tag: "t",
+      vhost: "/",
+      queue: "q",
+      incarnation: 1,
+      sink: { deliver: (d: { id: number }) => seen.push(d.id), cancelled: () => {} },
+      noAck: false,
+      window: 10,
+      delivered: new Map<number, number>(),
+      sinceCredit: 0,
+      cancelled: false,
+    };
+    c.add(entry);
+    c.noteConsume("n1/a", 2, record);
+    const delivery = {
+      queue: "q",
+      id: 5,
+      consumerTag: "t",
+      redelivered: false,
+      deliveryCount: 0,
+      exchange: "",
+      routingKey: "q",
+      properties: {},
+      body: new Uint8Array(),
+    };
+    c.deliver({ connection: "n1/a", channel: 2, tag: "t", delivery });
+    c.deliver({ connection: "n1/a", channel: 2, tag: "t", delivery });
+    c.deliver({
+      connection: "n1/a",
+      channel: 2,
+      tag: "t",
+      delivery: { ...delivery, redelivered: true, deliveryCount: 1 },
+    });
+    expect(seen).toEqual([5, 5]);
+    c.remove("n1/a", 2, "t");
+    c.settled("n1/a", 2, record, [5]);
+    expect(c.channelsOf("n1/a")).toEqual([2]);
+    expect(c.closeChannel("n1/a", 2).map((r) => r.name)).toEqual(["q"]);
+    expect(c.channelsOf("n1/a")).toEqual([]);
   });
 });
