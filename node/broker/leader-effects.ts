@@ -83,6 +83,7 @@ export class LeaderEffects implements EffectSink {
     if (t !== undefined) clearTimeout(t);
     this.timers.delete(key);
     this.chains.delete(key);
+    if (record.group !== undefined) this.handedOff.delete(record.group);
     this.consumers.cancelQueue(record.vhost, record.name, record.createdIndex, reason);
   }
 
