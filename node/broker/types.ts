@@ -206,7 +206,10 @@ export interface Broker {
   newConnectionId?(): ConnectionId;
 
   // --- authentication and authorisation (RabbitMQ's rules and texts) ---
-  /** Checks a password against the stored hash; `guest` only from loopback (loopback_users). Rejects ACCESS_REFUSED. */
+  /**
+   * Checks a password against the stored hash; `guest` only from loopback (loopback_users).
+   * Rejects UNAUTHORIZED (AMQP: 403 ACCESS_REFUSED closing the connection; HTTP: 401).
+   */
   authenticate(username: string, password: string, remoteAddress: string | undefined): Promise<UserRecord>;
   /** Throws ACCESS_REFUSED ("access to queue 'q' in vhost '/' refused for user 'u'") unless permitted. */
   authorize(
@@ -286,7 +289,11 @@ export interface Broker {
     op: SettleOp,
     ids: readonly MessageId[],
   ): Promise<void>;
-  /** No-ack consumers: grant `credit` more deliveries once earlier ones were written out. */
+  /**
+   * No-ack consumers: grant `credit` more deliveries once earlier ones were written out. The
+   * broker already grants credit as its sink accepts deliveries (half a window at a time), so a
+   * door need not call this; extra credit is capped at the consumer's window.
+   */
   credit(ctx: ClientContext, channel: number, consumerTag: string, credit: number): Promise<void>;
   get(ctx: ClientContext, channel: number, queue: string, noAck: boolean): Promise<GetResult | undefined>;
   /** Everything the channel held returns to its queues (redelivered), its consumers go. */
