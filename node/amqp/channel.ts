@@ -275,23 +275,27 @@ export class AmqpChannel {
 
   /** Tells the broker the channel is gone (once): consumers cancelled, unacked requeued. */
   private release(): Promise<void> {
-    this.released ??= (async () => {
-      this.held.length = 0;
-      // The socket is alive (a channel close, not a connection loss): no-ack deliveries already
-      // written are the client's, so settle them before `down` would requeue them.
-      if (this.conn.isOpen) this.flushAutoAcks(true);
-      for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
-      this.consumers.clear();
-      // Let the running method (a consume being registered) and started publishes and settles
-      // reach their queues before `down` requeues the rest.
-      await this.idle();
-      if (this.conn.isOpen) {
-        await this.conn.broker.channelClosed(this.ctx, this.number).catch((err: unknown) => {
-          this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channelClosed failed");
-        });
-      }
-    })();
+    this.released ??= this.releaseOnce().catch((err: unknown) => {
+      this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channel release failed");
+    });
     return this.released;
+  }
+
+  private async releaseOnce(): Promise<void> {
+    this.held.length = 0;
+    // The socket is alive (a channel close, not a connection loss): no-ack deliveries already
+    // written are the client's, so settle them before `down` would requeue them.
+    if (this.conn.isOpen) this.flushAutoAcks(true);
+    for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
+    this.consumers.clear();
+    // Let the running method (a consume being registered) and started publishes and settles
+    // reach their queues before `down` requeues the rest.
+    await this.idle();
+    if (this.conn.isOpen) {
+      await this.conn.broker.channelClosed(this.ctx, this.number).catch((err: unknown) => {
+        this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channelClosed failed");
+      });
+    }
   }
 
   private finishClose(): void {

@@ -280,25 +280,28 @@ export class AmqpConnection {
     );
     // The handshake pauses for the password check; frames that arrive meanwhile wait in the parser.
     this.socket.pause();
-    this.broker.authenticate(creds.username, creds.password, this.socket.remoteAddress).then(
-      (user) => {
-        if (this.state !== "start-ok") return;
-        this.user = user.name;
-        this.state = "tune-ok";
-        this.writer.method(0, {
-          name: "connection.tune",
-          channelMax: this.limits.channelMax,
-          frameMax: this.limits.frameMax,
-          heartbeat: this.limits.heartbeat,
-        } as Method);
-        this.socket.resume();
-      },
-      (err: unknown) => {
-        this.log.info({ conn: this.id, user: creds.username, err }, "amqp login refused");
-        this.socket.resume();
-        this.closeConnection(closeFor(loginRefused(this.mechanism)));
-      },
-    );
+    this.broker
+      .authenticate(creds.username, creds.password, this.socket.remoteAddress)
+      .then(
+        (user) => {
+          if (this.state !== "start-ok") return;
+          this.user = user.name;
+          this.state = "tune-ok";
+          this.writer.method(0, {
+            name: "connection.tune",
+            channelMax: this.limits.channelMax,
+            frameMax: this.limits.frameMax,
+            heartbeat: this.limits.heartbeat,
+          } as Method);
+          this.socket.resume();
+        },
+        (err: unknown) => {
+          this.log.info({ conn: this.id, user: creds.username, err }, "amqp login refused");
+          this.socket.resume();
+          this.closeConnection(closeFor(loginRefused(this.mechanism)));
+        },
+      )
+      .catch((err: unknown) => this.failConnection(err));
   }
 
   private onTuneOk(m: Extract<Method, { name: "connection.tune-ok" }>): void {

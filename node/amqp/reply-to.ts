@@ -46,7 +46,12 @@ export class ReplyTo {
     this.nodePart = Buffer.from(nodeId, "utf8").toString("base64url");
     transport?.on(REPLY_CHANNEL, (_from, payload) => {
       const f = payload as ReplyFrame;
-      if (typeof f?.routingKey === "string") this.deliverHere(f.routingKey, f.properties ?? {}, f.body);
+      if (typeof f?.routingKey !== "string" || !(f.body instanceof Uint8Array)) return;
+      try {
+        this.deliverHere(f.routingKey, f.properties ?? {}, f.body);
+      } catch {
+        // A reply that cannot be written (its channel is failing) is dropped, as RabbitMQ drops it.
+      }
     });
   }
 

@@ -74,22 +74,25 @@ export function publish(ch: AmqpChannel, m: Publish, content: Content): void {
       mandatory: m.mandatory,
       channel: ch.number,
     }),
-  ).then(
-    (outcome) => {
-      ch.conn.publishDone(bytes);
-      finish(ch, m, msg, seq, outcome);
-    },
-    (err: unknown) => {
-      ch.conn.publishDone(bytes);
-      if (WarrenError.is(err, "NO_QUORUM")) {
-        // Not committed in time: the publisher hears a nack and may retry; nothing was confirmed.
-        ch.conn.log.warn({ err, conn: ch.conn.id, channel: ch.number }, "publish not committed");
-        if (seq !== undefined) ch.confirms?.settle(seq, "nack");
-        return;
-      }
-      ch.fail(err, "basic.publish");
-    },
-  );
+  )
+    .then(
+      (outcome) => {
+        ch.conn.publishDone(bytes);
+        finish(ch, m, msg, seq, outcome);
+      },
+      (err: unknown) => {
+        ch.conn.publishDone(bytes);
+        if (WarrenError.is(err, "NO_QUORUM")) {
+          // Not committed in time: the publisher hears a nack and may retry; nothing was confirmed.
+          ch.conn.log.warn({ err, conn: ch.conn.id, channel: ch.number }, "publish not committed");
+          if (seq !== undefined) ch.confirms?.settle(seq, "nack");
+          return;
+        }
+        ch.fail(err, "basic.publish");
+      },
+    )
+    // Answering must never become an unhandled rejection (a crash): it fails the channel.
+    .catch((err: unknown) => ch.fail(err, "basic.publish"));
 }
 
 export const publishHandlers: HandlerMap = {
