@@ -14,7 +14,7 @@ import { type Frame, METHOD_SPECS, type Method } from "./codec/index.js";
 import { Confirms } from "./confirms.js";
 import type { AmqpConnection } from "./connection.js";
 import { DeliveryTags } from "./deliveries.js";
-import { closeFor, unexpectedFrame } from "./errors.js";
+import { closeFor, shortString, unexpectedFrame } from "./errors.js";
 import { HANDLERS } from "./handlers/index.js";
 import { toMessageProperties } from "./properties.js";
 
@@ -246,7 +246,7 @@ export class AmqpChannel {
     this.writeControl({
       name: "channel.close",
       replyCode: reply.replyCode,
-      replyText: reply.replyText,
+      replyText: shortString(reply.replyText),
       classId: ids.classId,
       methodId: ids.methodId,
     });

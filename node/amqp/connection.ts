@@ -21,7 +21,7 @@ import {
   type Method,
   PROTOCOL_HEADER,
 } from "./codec/index.js";
-import { closeFor, commandInvalid, expectedChannelOpen, unexpectedFrame } from "./errors.js";
+import { closeFor, commandInvalid, expectedChannelOpen, shortString, unexpectedFrame } from "./errors.js";
 import { loginRefused, MECHANISMS, negotiate, parseSaslResponse, serverProperties } from "./handshake.js";
 import { MAX_INFLIGHT_PUBLISHES, ReadThrottle } from "./read-throttle.js";
 import type { ReplyTo } from "./reply-to.js";
@@ -146,6 +146,17 @@ export class AmqpConnection {
   // --------------------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
+    try {
+      this.consume(chunk);
+    } catch (err) {
+      // Last resort: whatever went wrong with this client must not take the process down.
+      this.log.error({ err, conn: this.id }, "amqp connection failed unexpectedly");
+      this.drop("internal error");
+      this.socket.destroy();
+    }
+  }
+
+  private consume(chunk: Buffer): void {
     this.lastReceived = Date.now();
     if (this.state === "closed") return;
     try {
@@ -410,7 +421,7 @@ export class AmqpConnection {
     this.writer.method(0, {
       name: "connection.close",
       replyCode: reply.replyCode,
-      replyText: reply.replyText,
+      replyText: shortString(reply.replyText),
       classId,
       methodId,
     } as Method);
