@@ -103,7 +103,12 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     storage,
     settings: {
       ...brokerSettings(config),
-      self: { raft: formatAddress(raftAddress) },
+      self: {
+        raft: formatAddress(raftAddress),
+        // Port 0 (tests) is only known once the door listens; listed when configured.
+        ...(config.http.port !== 0 ? { http: formatAddress(config.http) } : {}),
+        ...(config.amqp.port !== 0 ? { amqp: formatAddress(config.amqp) } : {}),
+      },
       ...opts.settings,
     },
     ...(logger ? { logger } : {}),
