@@ -10,7 +10,7 @@
 import type { ClientContext, Delivery, MessageId } from "../broker/types.js";
 import { WarrenError } from "../errors.js";
 import type { MessageProperties } from "../queue/types.js";
-import { type Frame, METHOD_SPECS, type Method } from "./codec/index.js";
+import { type Frame, MAX_BODY_SIZE, METHOD_SPECS, type Method } from "./codec/index.js";
 import { Confirms } from "./confirms.js";
 import type { AmqpConnection } from "./connection.js";
 import { DeliveryTags } from "./deliveries.js";
@@ -150,7 +150,8 @@ export class AmqpChannel {
         this.fail(
           new WarrenError(
             "PRECONDITION_FAILED",
-            `message size ${c.bodySize} is larger than configured max size ${max}`,
+            // rabbit_channel words it without "configured" at the 512 MiB hard limit.
+            `message size ${c.bodySize} is larger than ${max === MAX_BODY_SIZE ? "" : "configured "}max size ${max}`,
           ),
           "basic.publish",
         );
