@@ -114,6 +114,12 @@ describe("AMQP errors", () => {
       );
     });
 
+    it("accepts AMQPLAIN logins", async () => {
+      const r = await RawClient.open(c.port(2), { mechanism: "AMQPLAIN" });
+      raws.push(r);
+      await r.openChannel(1);
+    });
+
     it("530 NOT_ALLOWED for an unknown virtual host", async () => {
       // amqplib reports only "Expected ConnectionOpenOk", as it does against RabbitMQ.
       await failure(amqp.connect(`amqp://guest:guest@127.0.0.1:${c.port(1)}/nope`));

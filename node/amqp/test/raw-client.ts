@@ -7,6 +7,7 @@ import { connect, type Socket } from "node:net";
 import {
   encodeContentFrames,
   encodeMethodFrame,
+  encodeTable,
   type Frame,
   FrameParser,
   type Method,
@@ -50,7 +51,13 @@ export class RawClient {
   /** Connects and completes the handshake (guest/guest, vhost "/"). */
   static async open(
     port: number,
-    opts: { frameMax?: number; heartbeat?: number; vhost?: string; noWaitOpen?: boolean } = {},
+    opts: {
+      frameMax?: number;
+      heartbeat?: number;
+      vhost?: string;
+      noWaitOpen?: boolean;
+      mechanism?: "PLAIN" | "AMQPLAIN";
+    } = {},
   ): Promise<RawClient> {
     const c = await RawClient.connect(port);
     c.write(PROTOCOL_HEADER);
@@ -58,8 +65,11 @@ export class RawClient {
     c.send(0, {
       name: "connection.start-ok",
       clientProperties: { capabilities: { consumer_cancel_notify: true, "connection.blocked": true } },
-      mechanism: "PLAIN",
-      response: Buffer.from("\u0000guest\u0000guest"),
+      mechanism: opts.mechanism ?? "PLAIN",
+      response:
+        opts.mechanism === "AMQPLAIN"
+          ? encodeTable({ LOGIN: "guest", PASSWORD: "guest" }).subarray(4)
+          : Buffer.from("\u0000guest\u0000guest"),
       locale: "en_US",
     });
     const tune = await c.method(0, "connection.tune");
