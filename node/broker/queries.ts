@@ -94,8 +94,9 @@ export class BrokerQueries {
   }
 
   private async info(q: QueueRecord): Promise<QueueInfo> {
-    const counts = await this.queues.counts(q);
-    const leader = counts !== undefined ? this.leaderOf(q) : undefined;
+    const answer = await this.queues.countsAndLeader(q);
+    const counts = answer?.counts;
+    const leader = answer?.leader;
     return {
       record: q,
       messages: counts?.messages ?? 0,

@@ -63,6 +63,12 @@ class ReplicaMachine implements StateMachine<QueueCommand, QueueResult> {
   }
 }
 
+/** The "counts" RPC's answer: the figures if the node leads the queue, else the leader it knows. */
+interface CountsAnswer {
+  readonly counts?: QueueCounts;
+  readonly leader?: string;
+}
+
 interface LocalEntry {
   readonly record: QueueRecord;
   readonly queue: LocalQueue;
@@ -102,9 +108,12 @@ export class QueueGroups {
       const a = args as { vhost: string; name: string; command: QueueCommand };
       return this.applyLocal(a.vhost, a.name, a.command);
     });
-    rpc.handle("counts", (_from, args) => {
+    rpc.handle("counts", (_from, args): CountsAnswer => {
       const a = args as { group?: string; vhost: string; name: string };
-      return this.localCounts(a.group, a.vhost, a.name) ?? null;
+      const counts = this.localCounts(a.group, a.vhost, a.name);
+      if (counts !== undefined) return { counts };
+      const leader = a.group === undefined ? undefined : this.leaderOf(a.group);
+      return leader === undefined ? {} : { leader };
     });
   }
 
@@ -272,26 +281,47 @@ export class QueueGroups {
 
   /** Counts from the node that leads the queue (undefined when no leader is reachable). */
   async counts(record: QueueRecord): Promise<QueueCounts | undefined> {
+    return (await this.countsAndLeader(record))?.counts;
+  }
+
+  /**
+   * Counts and the node that answered them, which leads the queue (or is its home). A node that
+   * is not the leader answers with the leader it knows of; members are tried in turn.
+   */
+  async countsAndLeader(record: QueueRecord): Promise<{ counts: QueueCounts; leader: string } | undefined> {
     const here = this.localCounts(record.group, record.vhost, record.name);
-    if (here !== undefined) return here;
-    const target =
+    if (here !== undefined) return { counts: here, leader: this.ctx.nodeId };
+    const candidates: string[] =
       record.type === "transient"
-        ? record.leader
-        : record.group !== undefined
-          ? (this.leaderOf(record.group) ?? record.leader)
-          : undefined;
-    if (target === undefined || target === this.ctx.nodeId) return undefined;
-    try {
-      const c = await this.ctx.rpc.call<QueueCounts | null>(
-        target,
-        "counts",
-        { group: record.group, vhost: record.vhost, name: record.name },
-        Math.min(2000, this.ctx.settings.proposalTimeoutMs),
-      );
-      return c ?? undefined;
-    } catch {
-      return undefined;
+        ? [record.leader]
+        : [
+            ...(record.group !== undefined && this.leaderOf(record.group) !== undefined
+              ? [this.leaderOf(record.group)!]
+              : []),
+            record.leader,
+            ...record.members,
+          ];
+    const tried = new Set<string>([this.ctx.nodeId]);
+    const timeoutMs = Math.min(2000, this.ctx.settings.proposalTimeoutMs);
+    for (let i = 0; i < candidates.length && tried.size <= record.members.length + 1; i++) {
+      const target = candidates[i]!;
+      if (tried.has(target)) continue;
+      tried.add(target);
+      try {
+        const answer = await this.ctx.rpc.call<CountsAnswer>(
+          target,
+          "counts",
+          { group: record.group, vhost: record.vhost, name: record.name },
+          timeoutMs,
+        );
+        if (answer.counts !== undefined) return { counts: answer.counts, leader: target };
+        if (answer.leader !== undefined && !tried.has(answer.leader))
+          candidates.splice(i + 1, 0, answer.leader);
+      } catch {
+        // unreachable: try the next member
+      }
     }
+    return undefined;
   }
 
   /** Counts if this node leads the queue (or is its home). */

@@ -383,4 +383,32 @@ describe("a three-node broker", () => {
       revoked.includes(`{"user":"carol"} user 'carol' deleted`),
     );
   });
+  it("serves a queue with fewer replicas than nodes from a node that holds none", async () => {
+    const n1 = c.node("n1");
+    const declared = await n1.broker.declareQueue(
+      client(n1),
+      durable("single", { "x-quorum-initial-group-size": 1 }),
+    );
+    expect(declared.queue.members).toHaveLength(1);
+    const home = declared.queue.members[0]!;
+    const outsider = c.nodes.find((n) => n.id !== home)!;
+    await eventually(
+      "the queue known to the outsider",
+      async () => (await outsider.broker.getQueue("/", "single"))?.leader,
+    );
+    const ctx = client(outsider);
+    expect(
+      await outsider.broker.publish(ctx, {
+        exchange: "",
+        routingKey: "single",
+        properties: {},
+        body: text("s"),
+        mandatory: false,
+      }),
+    ).toEqual({ kind: "routed", queues: 1 });
+    const info = await outsider.broker.getQueue("/", "single");
+    expect(info).toMatchObject({ leader: home, messages: 1, state: "running" });
+    const got = await outsider.broker.get(ctx, 1, "single", true);
+    expect(got && str(got.body)).toBe("s");
+  });
 });
