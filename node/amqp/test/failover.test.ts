@@ -1,0 +1,85 @@
+/**
+ * A queue leader's node dies while a client on another node publishes with confirms: the
+ * publisher carries on (a publish that cannot commit in time is nacked, never falsely acked), and
+ * every message that was confirmed is still there afterwards, read through a third node.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Clients } from "./clients.js";
+import { AmqpCluster, eventually, unique } from "./harness.js";
+
+describe("AMQP through a leader failure", () => {
+  let c: AmqpCluster;
+  let clients: Clients;
+  beforeAll(async () => {
+    c = await AmqpCluster.start(3);
+    clients = new Clients(c);
+  });
+  afterAll(async () => {
+    await clients.closeAll();
+    await c.close();
+  });
+
+  it("loses no confirmed message when the queue leader's node is killed", async () => {
+    const q = unique("failover");
+    const setup = await clients.channel(0);
+    await setup.assertQueue(q, { durable: true });
+    await clients.queueEverywhere(q);
+    const group = (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.record.group;
+    const leader = await eventually("the queue's leader", () =>
+      group === undefined ? undefined : c.cluster.nodes[0]!.host.leaderOf(group),
+    );
+    const leaderIndex = c.cluster.nodes.findIndex((n) => n.id === leader);
+    expect(
+      leaderIndex,
+      `leader ${leader} of ${c.cluster.nodes.map((n) => n.id).join(",")}`,
+    ).toBeGreaterThanOrEqual(0);
+    const others = [0, 1, 2].filter((i) => i !== leaderIndex);
+    const pubNode = others[0]!;
+    const readNode = others[1]!;
+
+    const pub = await (await clients.connect(pubNode)).createConfirmChannel();
+    const confirmed: string[] = [];
+    let nacked = 0;
+    let sent = 0;
+    const publishBatch = async (n: number) => {
+      const batch = Array.from({ length: n }, () => `m${sent++}`);
+      await Promise.all(
+        batch.map(
+          (body) =>
+            new Promise<void>((resolve) =>
+              pub.sendToQueue(q, Buffer.from(body), { persistent: true }, (err) => {
+                if (err) nacked++;
+                else confirmed.push(body);
+                resolve();
+              }),
+            ),
+        ),
+      );
+    };
+    await publishBatch(100);
+    await c.servers[leaderIndex]!.close();
+    await c.cluster.kill(leader!);
+    // Keep publishing through the failover until a batch is wholly confirmed again.
+    await eventually(
+      "publishing recovered after the leader's death",
+      async () => {
+        const before = confirmed.length;
+        await publishBatch(20);
+        return confirmed.length - before === 20;
+      },
+      30_000,
+    );
+    const reader = await clients.channel(readNode);
+    const bodies = new Set<string>();
+    for (;;) {
+      const m = await reader.get(q, { noAck: true });
+      if (m === false) break;
+      bodies.add(m.content.toString());
+    }
+    const lost = confirmed.filter((b) => !bodies.has(b));
+    expect(lost).toEqual([]);
+    expect(confirmed.length).toBeGreaterThanOrEqual(120);
+    // Nacks are allowed (commits slower than the proposal timeout), silent losses are not.
+    expect(confirmed.length + nacked).toBe(sent);
+  });
+});
