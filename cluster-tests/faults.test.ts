@@ -4,7 +4,7 @@
  * must see: every confirmed publish is consumed afterwards, a new leader serves within seconds,
  * and everything committed (messages and metadata) survives restarts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ClusterNode, seg, TestCluster, waitFor } from "./harness/index.js";
 
 const V = seg("/");
@@ -27,6 +27,11 @@ beforeAll(async () => {
   cluster = await TestCluster.start();
 });
 
+afterEach(({ task }) => {
+  // The nodes' own account of a failure: the last lines of each node's output.
+  if (task.result?.state === "fail") console.error(cluster?.tail(60));
+});
+
 afterAll(async () => {
   await cluster?.destroy();
 });
@@ -46,6 +51,20 @@ async function leaderOf(via: ClusterNode, name: string, not?: string): Promise<s
       return leader !== null && leader !== not ? leader : undefined;
     },
     { timeoutMs: FAILOVER_BUDGET_MS * 2, what: `a leader of ${name}${not ? ` other than ${not}` : ""}` },
+  );
+}
+
+/** The leader every running node names for the queue (polls until they agree). */
+async function agreedLeader(name: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const views = await Promise.all(
+        cluster.running().map(async (n) => (await queueInfo(n, "/", name)).leader),
+      );
+      const first = views[0];
+      return first !== null && first !== undefined && views.every((v) => v === first) ? first : undefined;
+    },
+    { timeoutMs: FAILOVER_BUDGET_MS * 2, what: `every node to agree on the leader of ${name}` },
   );
 }
 
@@ -94,8 +113,7 @@ describe("kill -9 of a queue leader mid-stream", () => {
   it("loses no confirmed message and a new leader serves within seconds", async () => {
     const n1 = cluster.node("n1");
     expect((await n1.http.put(`/api/queues/${V}/stream`, {})).status).toBe(201);
-    const victimId = await leaderOf(n1, "stream");
-    const victim = cluster.node(victimId);
+    await leaderOf(n1, "stream");
     for (const n of cluster.nodes) {
       await waitFor(() => queueInfo(n, "/", "stream"), {
         timeoutMs: 10_000,
@@ -105,6 +123,7 @@ describe("kill -9 of a queue leader mid-stream", () => {
 
     const confirmed = new Set<string>();
     let killedAt = 0;
+    let victimId = "";
     let firstConfirmAfterKill = 0;
     let stop = false;
     // Two publishers over every running node in turn, as clients behind a load balancer would.
@@ -123,8 +142,12 @@ describe("kill -9 of a queue leader mid-stream", () => {
     });
     try {
       await waitFor(() => confirmed.size >= 60, { timeoutMs: 20_000, what: "60 confirms before the kill" });
+      // The leader right now, as every node sees it (leadership may have moved since the
+      // declare: the rebalancer; one node's view may lag).
+      victimId = await agreedLeader("stream");
+      const exit = await cluster.node(victimId).proc.kill();
+      // From here the old leader is certainly dead: a publish begun later needs a new leader.
       killedAt = Date.now();
-      const exit = await victim.proc.kill();
       expect(exit.signal).toBe("SIGKILL");
       const survivor = cluster.running()[0] as ClusterNode;
       const newLeader = await leaderOf(survivor, "stream", victimId);
@@ -149,7 +172,7 @@ describe("kill -9 of a queue leader mid-stream", () => {
 
     // The killed node comes back with its data and catches up.
     await cluster.restart(victimId);
-    await waitFor(async () => (await queueInfo(victim, "/", "stream")).leader !== null, {
+    await waitFor(async () => (await queueInfo(cluster.node(victimId), "/", "stream")).leader !== null, {
       timeoutMs: 20_000,
       what: "the restarted node to know the queue's leader",
     });

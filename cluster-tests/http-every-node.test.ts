@@ -3,7 +3,7 @@
  * every operation, messages published through one node are consumed through another, and bad
  * requests get the documented errors without hurting the node.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ClusterNode, seg, TestCluster, waitFor } from "./harness/index.js";
 
 const MAX_MESSAGE = 16 * 1024;
@@ -24,6 +24,11 @@ beforeAll(async () => {
   cluster = await TestCluster.start({
     env: { WARREN_MAX_MESSAGE_SIZE: String(MAX_MESSAGE), WARREN_HTTP_BODY_LIMIT: String(BODY_LIMIT) },
   });
+});
+
+afterEach(({ task }) => {
+  // The nodes' own account of a failure: the last lines of each node's output.
+  if (task.result?.state === "fail") console.error(cluster?.tail(60));
 });
 
 afterAll(async () => {
