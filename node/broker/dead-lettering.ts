@@ -12,6 +12,7 @@ import {
   deadLetterMessage,
   type EnqueueCommand,
   isDeadLetterCycle,
+  type MessageId,
 } from "../queue/index.js";
 import { type BrokerContext, recordKey } from "./context.js";
 import type { LeaderEffects } from "./leader-effects.js";
@@ -20,9 +21,17 @@ import type { QueueGroups } from "./queue-groups.js";
 
 const RETRY_MS = 250;
 
+interface SettleBatch {
+  readonly record: QueueRecord;
+  readonly ids: MessageId[];
+  readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
 export class DeadLetterer {
   /** Dead-letters in progress, by queue + message id: a re-issued effect does not start a second. */
   private readonly inflight = new Set<string>();
+  /** `dead-letter-settled` ids gathered per queue during one event-loop turn: one proposal each. */
+  private readonly batches = new Map<string, SettleBatch>();
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -40,6 +49,31 @@ export class DeadLetterer {
     if (this.inflight.has(key)) return;
     this.inflight.add(key);
     void this.run(record, effect, body).finally(() => this.inflight.delete(key));
+  }
+
+  /** Joins this turn's `dead-letter-settled` batch of the queue (a burst of expiries is one entry). */
+  private settle(record: QueueRecord, id: MessageId): Promise<void> {
+    const key = `${recordKey(record)}#${record.createdIndex}`;
+    let batch = this.batches.get(key);
+    if (batch === undefined) {
+      const created: SettleBatch = { record, ids: [], waiters: [] };
+      batch = created;
+      this.batches.set(key, created);
+      setImmediate(() => {
+        this.batches.delete(key);
+        this.queues.execute(created.record, { type: "dead-letter-settled", ids: created.ids }).then(
+          () => {
+            for (const w of created.waiters) w.resolve();
+          },
+          (err: unknown) => {
+            for (const w of created.waiters) w.reject(err);
+          },
+        );
+      });
+    }
+    batch.ids.push(id);
+    const b = batch;
+    return new Promise<void>((resolve, reject) => b.waiters.push({ resolve, reject }));
   }
 
   private async run(
@@ -78,7 +112,7 @@ export class DeadLetterer {
             "dead-lettered message not found; dropped",
           );
         }
-        await this.queues.execute(record, { type: "dead-letter-settled", ids: [effect.id] });
+        await this.settle(record, effect.id);
         return;
       } catch (err) {
         this.ctx.logger.debug({ err, queue: record.name, id: effect.id }, "dead-lettering failed; retrying");

@@ -203,4 +203,50 @@ describe("queue lifetimes on a three-node broker", () => {
     const info = await far.broker.getQueue("/", "scratch");
     expect(info).toMatchObject({ messages: 0, leader: "n1", state: "running" });
   });
+  it("dead-letters a burst of overflowing messages (drop-head), each once, settled in batches", async () => {
+    const node = c.node("n2");
+    const ctx = client(node);
+    const q = (name: string, args: Record<string, unknown>) =>
+      node.broker.declareQueue(ctx, {
+        name,
+        passive: false,
+        durable: true,
+        exclusive: false,
+        autoDelete: false,
+        arguments: args,
+      });
+    await q("overflow-dead", {});
+    await q("overflow", {
+      "x-max-length": 2,
+      "x-dead-letter-exchange": "",
+      "x-dead-letter-routing-key": "overflow-dead",
+    });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        node.broker.publish(ctx, {
+          exchange: "",
+          routingKey: "overflow",
+          properties: { messageId: `m${i}` },
+          body: text(`m${i}`),
+          mandatory: false,
+        }),
+      ),
+    );
+    await eventually(
+      "eighteen dead-lettered",
+      async () => (await node.broker.getQueue("/", "overflow-dead"))?.messages === 18,
+    );
+    const source = await node.broker.getQueue("/", "overflow");
+    expect(source?.messages).toBe(2);
+    const bodies: string[] = [];
+    for (;;) {
+      const got = await node.broker.get(ctx, 9, "overflow-dead", true);
+      if (got === undefined) break;
+      bodies.push(str(got.body));
+      expect(
+        (got.properties.headers?.["x-death"] as Record<string, unknown>[] | undefined)?.[0]?.reason,
+      ).toBe("maxlen");
+    }
+    expect(new Set(bodies).size).toBe(18);
+  });
 });
