@@ -118,9 +118,17 @@ export async function startAmqpServer(opts: {
       closing ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
         for (const c of [...open]) c.forceClose("broker forced connection closure with reason 'shutdown'");
-        const deadline = Date.now() + SHUTDOWN_WAIT_MS;
-        while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        for (const s of sockets) s.destroy();
+        // Clients answer close-ok and hang up; whoever has not within the bound is cut off.
+        const closed = [...sockets].map((sock) => new Promise<void>((r) => sock.once("close", () => r())));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(closed),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, SHUTDOWN_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        for (const sock of sockets) sock.destroy();
         await stopped;
       })();
       return closing;
