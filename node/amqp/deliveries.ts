@@ -56,13 +56,6 @@ export class DeliveryTags {
     this.unacked.clear();
     return out;
   }
-
-  /** Unacked deliveries of one consumer (how many count against a global prefetch). */
-  countFor(consumerTag: string): number {
-    let n = 0;
-    for (const u of this.unacked.values()) if (u.consumerTag === consumerTag) n++;
-    return n;
-  }
 }
 
 /** Groups settled deliveries by queue, keeping each queue's ids in tag order. */
