@@ -180,6 +180,9 @@ export class AmqpConnection {
       this.failConnection(err);
       // Frame sync is lost: nothing more can be read, not even close-ok.
       if (this.parser.desynchronized) this.drop("frame sync lost");
+      // Otherwise the bad frame was consumed: read what followed it in the chunk (the client's
+      // close-ok may be there already).
+      else if (this.parser.pending > 0) setImmediate(() => this.onData(Buffer.alloc(0)));
     }
   }
 
@@ -226,7 +229,7 @@ export class AmqpConnection {
     let ch = this.channels.get(frame.channel);
     if (ch === undefined) {
       if (frame.type !== "method" || frame.method.name !== "channel.open") {
-        // A frame for a channel we closed and the client has not acknowledged yet is dropped.
+        // (A channel we are closing stays in the map until close-ok and drops its frames.)
         throw expectedChannelOpen();
       }
       ch = new AmqpChannel(this, frame.channel, this.releasing.get(frame.channel));
