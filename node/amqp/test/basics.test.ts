@@ -285,4 +285,19 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     await high.take(10);
     expect(low.messages).toHaveLength(0);
   });
+
+  it("refuses a second consumer on a queue consumed exclusively (403)", async () => {
+    const q = unique("exclusive-consumer");
+    const a = await clients.channel(0);
+    await a.assertQueue(q);
+    await clients.queueEverywhere(q);
+    await a.consume(q, () => {}, { exclusive: true });
+    const b = await clients.channel(1);
+    const err = await failure(b.consume(q, () => {}));
+    expect(err.code).toBe(403);
+    // RabbitMQ's text is "queue 'q' in vhost '/' in exclusive use" (the queue machine words it
+    // as the exclusive-queue case; see the report of issue 5).
+    expect(err.message).toContain("ACCESS_REFUSED");
+    expect(err.message).toContain(`'${q}'`);
+  });
 });
