@@ -71,6 +71,9 @@ import type {
   SettleOp,
 } from "./types.js";
 
+/** Committed-but-unapplied metadata entries a ready node may have (one apply batch in flight). */
+const READY_APPLY_LAG = 64;
+
 export interface BrokerStartOptions {
   readonly nodeId: NodeId;
   /** Started (`await host.start()`); the broker adds the metadata and queue groups. */
@@ -406,8 +409,16 @@ export class BrokerService implements Broker {
   groupStatuses(): readonly GroupStatus[] {
     return this.queries.groupStatuses();
   }
+  /** A metadata leader is known, this replica applied all it knows committed, and the restart was announced. */
   isReady(): boolean {
-    return this.restartAnnounced && !this.ctx.stopped && this.ctx.meta.leader() !== undefined;
+    if (!this.restartAnnounced || this.ctx.stopped || this.ctx.meta.leader() === undefined) return false;
+    try {
+      const st = this.ctx.host.status(META_GROUP);
+      // Applying trails commit by a batch under load: only a real backlog (catching up) counts.
+      return st.commit - st.applied <= READY_APPLY_LAG;
+    } catch {
+      return false;
+    }
   }
 
   // --- messages ---
