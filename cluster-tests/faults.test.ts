@@ -5,6 +5,8 @@
  * and everything committed (messages and metadata) survives restarts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ApiClient } from "../node/cli/api-client.js";
+import { gatherStatus, renderStatus } from "../node/cli/cluster-status.js";
 import { type ClusterNode, seg, TestCluster, waitFor } from "./harness/index.js";
 
 const V = seg("/");
@@ -167,6 +169,17 @@ describe("kill -9 of a queue leader mid-stream", () => {
     console.log(`failover: first confirmed publish ${failoverMs} ms after kill -9 of ${victimId}`);
 
     const survivor = cluster.running()[0] as ClusterNode;
+    // `warren status` through a survivor: the dead node is down, the queue has its new leader.
+    const status = await gatherStatus(
+      new ApiClient({ urls: [survivor.http.baseUrl], user: "guest", password: "guest" }),
+    );
+    expect(status.nodes.find((n) => n.id === victimId)?.state).toBe("down");
+    expect(status.nodes.filter((n) => n.state === "ready")).toHaveLength(2);
+    const group = status.groups.find((g) => g.label === "stream");
+    expect(group?.leader).not.toBe(victimId);
+    expect(group?.indexes[victimId]).toBeUndefined();
+    expect(renderStatus(status)).toContain("2/3 nodes ready");
+
     const seen = await drain(survivor, "stream", confirmed);
     expect(seen.size).toBeGreaterThanOrEqual(confirmed.size);
 
