@@ -17,6 +17,7 @@ import { DeliveryTags } from "./deliveries.js";
 import { closeFor, shortString, unexpectedFrame } from "./errors.js";
 import { HANDLERS } from "./handlers/index.js";
 import { toMessageProperties } from "./properties.js";
+import { SettleBatch } from "./settle-batch.js";
 
 /** A publish whose content is still arriving. */
 interface PendingContent {
@@ -61,6 +62,12 @@ export class AmqpChannel {
   private readonly held: Delivery[] = [];
   /** The last queue declared on this channel: "" in queue methods means it (spec). */
   lastQueue: string | undefined;
+  /** Client acks/nacks/rejects, sent to the broker once per event-loop turn. */
+  readonly settles = new SettleBatch((queue, op, ids, what) => {
+    this.track(this.conn.broker.settle(this.ctx, this.number, queue, op, ids)).catch((err: unknown) =>
+      this.fail(err, what),
+    );
+  });
   /** No-ack deliveries written out and not yet acked to their queues, by queue. */
   private readonly autoAcks = new Map<string, MessageId[]>();
   private autoAckScheduled = false;
@@ -287,6 +294,8 @@ export class AmqpChannel {
     // The socket is alive (a channel close, not a connection loss): no-ack deliveries already
     // written are the client's, so settle them before `down` would requeue them.
     if (this.conn.isOpen) this.flushAutoAcks(true);
+    // The client's own acks always go before `down` (it settled them; they must not come back).
+    this.settles.flush();
     for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
     this.consumers.clear();
     // Let the running method (a consume being registered) and started publishes and settles
@@ -308,6 +317,7 @@ export class AmqpChannel {
 
   /** The connection went away: nothing more is sent; the broker hears connectionClosed. */
   detach(): void {
+    this.settles.flush();
     this.state = "closed";
     this.held.length = 0;
     for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);

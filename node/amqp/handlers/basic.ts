@@ -30,13 +30,9 @@ export function generateConsumerTag(): string {
   return `amq.ctag-${randomBytes(16).toString("base64url")}`;
 }
 
-/** Sends settled deliveries to their queues (started in order, not awaited by the channel). */
+/** Settled deliveries go to their queues in per-turn batches (not awaited by the channel). */
 function settle(ch: AmqpChannel, items: readonly Unacked[], op: SettleOp, what: string): void {
-  for (const [queue, ids] of byQueue(items)) {
-    ch.track(ch.conn.broker.settle(ch.ctx, ch.number, queue, op, ids)).catch((err: unknown) =>
-      ch.fail(err, what),
-    );
-  }
+  for (const [queue, ids] of byQueue(items)) ch.settles.add(queue, op, ids, what);
   if (ch.globalPrefetch > 0) ch.releaseHeld();
 }
 
