@@ -52,7 +52,8 @@ function splitList(v: string): string[] {
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
   return n;
 }
 
@@ -101,7 +102,8 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--scenarios": {
         const list = splitList(value);
         for (const s of list) {
-          if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`--scenarios: unknown scenario "${s}"`);
+          if (!(SCENARIOS as readonly string[]).includes(s))
+            throw new UsageError(`--scenarios: unknown scenario "${s}"`);
         }
         o.scenarios = list as Scenario[];
         break;
@@ -136,10 +138,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   }
   if (o.urls.length === 0) throw new UsageError("--url (or --urls a,b,c) is required");
   if (o.scenarios.includes("e")) {
-    if (o.killCmd === undefined) throw new UsageError("scenario e needs --kill-cmd (or leave it out: --scenarios a,b,c,d)");
+    if (o.killCmd === undefined)
+      throw new UsageError("scenario e needs --kill-cmd (or leave it out: --scenarios a,b,c,d)");
     if (o.leaderCmd === undefined && o.leaderHttp.length === 0)
       throw new UsageError("scenario e needs --leader-cmd or --leader-http");
-    if (o.nodes.length !== o.urls.length) throw new UsageError("scenario e needs --nodes aligned with the URLs (one name per URL)");
+    if (o.nodes.length !== o.urls.length)
+      throw new UsageError("scenario e needs --nodes aligned with the URLs (one name per URL)");
   }
   return o;
 }

@@ -68,7 +68,12 @@ export async function publishWindow(
     const finish = () => {
       if (finished) return;
       finished = true;
-      resolve({ confirmed, nacked, elapsedMs: performance.now() - t0, latencies: latencies.subarray(0, confirmed) });
+      resolve({
+        confirmed,
+        nacked,
+        elapsedMs: performance.now() - t0,
+        latencies: latencies.subarray(0, confirmed),
+      });
     };
     const pump = () => {
       while (!blocked && inFlight < opts.window && sent < limit && performance.now() < stopAt) {

@@ -25,7 +25,9 @@ async function findLeader(o: BenchOptions, queue: string): Promise<string> {
   }
   for (const base of o.leaderHttp) {
     const u = new URL(base);
-    const auth = Buffer.from(`${decodeURIComponent(u.username || "guest")}:${decodeURIComponent(u.password || "guest")}`);
+    const auth = Buffer.from(
+      `${decodeURIComponent(u.username || "guest")}:${decodeURIComponent(u.password || "guest")}`,
+    );
     const res = await fetch(`${u.origin}/api/queues/%2F/${encodeURIComponent(queue)}`, {
       headers: { authorization: `Basic ${auth.toString("base64")}` },
     }).catch(() => undefined);
@@ -101,7 +103,11 @@ export async function scenarioE(o: BenchOptions, run: number): Promise<Record<st
   const endAt = performance.now();
   // Let the messages still in flight settle (they count for `lost` only if confirmed).
   const settleDeadline = performance.now() + 30_000;
-  while (confirmedSeqs.size + nacked < sent && performance.now() < settleDeadline && channelError === undefined)
+  while (
+    confirmedSeqs.size + nacked < sent &&
+    performance.now() < settleDeadline &&
+    channelError === undefined
+  )
     await new Promise((r) => setTimeout(r, 50));
   const lastConfirm = confirmTimes.length > 0 ? confirmTimes[confirmTimes.length - 1]! : killAt;
   // Confirms that arrive while settling count: a broker that resumes only after the window still had that gap.

@@ -17,11 +17,35 @@ export interface Target {
 
 export const TARGETS: readonly Target[] = [
   { scenario: "a", figure: "msgPerSec", direction: "higher", bound: 2, describe: "(a) confirmed msg/s" },
-  { scenario: "a", figure: "confirmP99Ms", direction: "lower", bound: 0.5, describe: "(a) p99 confirm latency" },
-  { scenario: "b", figure: "msgPerSec", direction: "higher", bound: 2.5, describe: "(b) aggregate msg/s, 4 queues" },
-  { scenario: "c", figure: "p99Ms", direction: "lower", bound: 0.5, describe: "(c) p99 publish-to-deliver at 2,000 msg/s" },
+  {
+    scenario: "a",
+    figure: "confirmP99Ms",
+    direction: "lower",
+    bound: 0.5,
+    describe: "(a) p99 confirm latency",
+  },
+  {
+    scenario: "b",
+    figure: "msgPerSec",
+    direction: "higher",
+    bound: 2.5,
+    describe: "(b) aggregate msg/s, 4 queues",
+  },
+  {
+    scenario: "c",
+    figure: "p99Ms",
+    direction: "lower",
+    bound: 0.5,
+    describe: "(c) p99 publish-to-deliver at 2,000 msg/s",
+  },
   { scenario: "d", figure: "msgPerSec", direction: "higher", bound: 1.5, describe: "(d) consume+ack msg/s" },
-  { scenario: "e", figure: "maxGapMs", direction: "lower", bound: 0.5, describe: "(e) longest gap without confirms" },
+  {
+    scenario: "e",
+    figure: "maxGapMs",
+    direction: "lower",
+    bound: 0.5,
+    describe: "(e) longest gap without confirms",
+  },
   { scenario: "e", figure: "lost", direction: "zero", bound: 0, describe: "(e) confirmed messages lost" },
 ] as const;
 

@@ -11,7 +11,13 @@ import { medianFields, round } from "./stats.js";
 
 type Runner = (o: BenchOptions, run: number) => Promise<Record<string, number>>;
 
-const RUNNERS: Record<Scenario, Runner> = { a: scenarioA, b: scenarioB, c: scenarioC, d: scenarioD, e: scenarioE };
+const RUNNERS: Record<Scenario, Runner> = {
+  a: scenarioA,
+  b: scenarioB,
+  c: scenarioC,
+  d: scenarioD,
+  e: scenarioE,
+};
 
 export interface ScenarioLine {
   label: string;

@@ -134,7 +134,10 @@ export async function scenarioD(o: BenchOptions, run: number): Promise<Record<st
     const t0 = performance.now();
     let got = 0;
     const elapsed = await new Promise<number>((resolve, reject) => {
-      const watchdog = setTimeout(() => reject(new Error(`(d) consumed ${got}/${pre.confirmed} in 120 s`)), 120_000);
+      const watchdog = setTimeout(
+        () => reject(new Error(`(d) consumed ${got}/${pre.confirmed} in 120 s`)),
+        120_000,
+      );
       ch.consume(
         queue,
         (m) => {

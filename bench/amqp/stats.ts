@@ -6,7 +6,8 @@
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   if (p <= 0) return sorted[0]!;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // The epsilon keeps 99.9% of 1,000 at rank 999 despite binary floating point.
+  const rank = Math.ceil((p * sorted.length) / 100 - 1e-9);
   return sorted[Math.min(sorted.length, rank) - 1]!;
 }
 
