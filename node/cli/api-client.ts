@@ -107,8 +107,9 @@ function safeJson(text: string): unknown {
 }
 
 function describeFetchError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string } }).cause;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return cause.code;
+  if (cause?.message) return cause.message;
   if (err instanceof Error && err.name === "TimeoutError") return "timed out";
   return err instanceof Error ? err.message : String(err);
 }
