@@ -17,6 +17,7 @@ import { DeliveryTags } from "./deliveries.js";
 import { closeFor, shortString, unexpectedFrame } from "./errors.js";
 import { HANDLERS } from "./handlers/index.js";
 import { toMessageProperties } from "./properties.js";
+import { REPLY_TO_QUEUE } from "./reply-to.js";
 import { SettleBatch } from "./settle-batch.js";
 
 /** A publish whose content is still arriving. */
@@ -332,7 +333,12 @@ export class AmqpChannel {
   deliver(d: Delivery): void {
     if (this.state !== "open") return;
     const consumer = this.consumers.get(d.consumerTag);
-    if (consumer === undefined) return;
+    if (consumer === undefined) {
+      // For a consumer being cancelled: the client will not see it, so it goes back to its queue
+      // (every queue consumer is an acking one to the broker; reply-to deliveries have no queue).
+      if (d.queue !== REPLY_TO_QUEUE) this.settles.add(d.queue, "requeue", [d.id], "basic.deliver");
+      return;
+    }
     if (
       !consumer.noAck &&
       this.globalPrefetch > 0 &&
@@ -359,6 +365,17 @@ export class AmqpChannel {
       d.properties,
       d.body,
     );
+  }
+
+  /**
+   * A cancelled consumer's deliveries still held by the global prefetch were never seen by the
+   * client: they go back to their queue.
+   */
+  requeueHeld(consumerTag: string): void {
+    const mine = this.held.filter((d) => d.consumerTag === consumerTag);
+    if (mine.length === 0) return;
+    this.held.splice(0, this.held.length, ...this.held.filter((d) => d.consumerTag !== consumerTag));
+    for (const d of mine) this.settles.add(d.queue, "requeue", [d.id], "basic.cancel");
   }
 
   /** Acks freed room under the global prefetch: send what was held. */

@@ -110,7 +110,10 @@ export const basicHandlers: HandlerMap = {
     const c = ch.consumers.get(m.consumerTag);
     ch.consumers.delete(m.consumerTag);
     if (c?.replyTo) ch.conn.replyTo.unregister(ch);
-    else if (c !== undefined) await ch.conn.broker.cancel(ch.ctx, ch.number, m.consumerTag);
+    else if (c !== undefined) {
+      await ch.conn.broker.cancel(ch.ctx, ch.number, m.consumerTag);
+      ch.requeueHeld(m.consumerTag);
+    }
     if (!m.noWait) ch.send({ name: "basic.cancel-ok", consumerTag: m.consumerTag });
   },
   "basic.get": async (ch, m) => {
