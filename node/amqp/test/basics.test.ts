@@ -300,4 +300,37 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     expect(err.message).toContain("ACCESS_REFUSED");
     expect(err.message).toContain(`'${q}'`);
   });
+
+  it("covers purge, unbind, exchange unbind/delete and conditional queue delete", async () => {
+    const ch = await clients.channel(1);
+    ch.on("error", () => {});
+    const ex = unique("m-ex");
+    const ex2 = unique("m-ex2");
+    const q = unique("m-q");
+    await ch.assertExchange(ex, "direct");
+    await ch.assertExchange(ex2, "fanout");
+    await ch.assertQueue(q);
+    await ch.bindQueue(q, ex, "k");
+    await ch.bindExchange(ex2, ex, "k");
+    const cc = await (await clients.connect(1)).createConfirmChannel();
+    for (let i = 0; i < 3; i++) cc.publish(ex, "k", Buffer.from(String(i)));
+    await cc.waitForConfirms();
+    expect((await ch.purgeQueue(q)).messageCount).toBe(3);
+    await ch.unbindQueue(q, ex, "k");
+    await ch.unbindExchange(ex2, ex, "k");
+    const returned: string[] = [];
+    cc.on("return", (m) => returned.push(m.content.toString()));
+    cc.publish(ex, "k", Buffer.from("nowhere"), { mandatory: true });
+    await cc.waitForConfirms();
+    expect(returned).toEqual(["nowhere"]);
+    cc.sendToQueue(q, Buffer.from("keep"));
+    await cc.waitForConfirms();
+    const notEmpty = await failure(ch.deleteQueue(q, { ifEmpty: true }));
+    expect(notEmpty.code).toBe(406);
+    const other = await clients.channel(1);
+    expect((await other.deleteQueue(q)).messageCount).toBe(1);
+    await other.deleteExchange(ex2);
+    await other.deleteExchange(ex);
+    expect((await failure(other.checkExchange(ex))).code).toBe(404);
+  });
 });
