@@ -226,6 +226,57 @@ describe("AMQP errors", () => {
     });
   });
 
+  it("honours no-wait: no reply to a no-wait declare, bind and consume, yet they took effect", async () => {
+    const r = await raw(1);
+    await r.openChannel(1);
+    const q = unique("nowait");
+    r.send(1, {
+      name: "queue.declare",
+      queue: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      noWait: true,
+      arguments: {},
+    });
+    r.send(1, {
+      name: "queue.bind",
+      queue: q,
+      exchange: "amq.fanout",
+      routingKey: "",
+      noWait: true,
+      arguments: {},
+    });
+    r.send(1, {
+      name: "basic.consume",
+      queue: q,
+      consumerTag: "nw",
+      noLocal: false,
+      noAck: true,
+      exclusive: false,
+      noWait: true,
+      arguments: {},
+    });
+    r.send(1, {
+      name: "basic.publish",
+      exchange: "amq.fanout",
+      routingKey: "",
+      mandatory: false,
+      immediate: false,
+    });
+    r.content(1, Buffer.from("via fanout"));
+    const d = await r.method(1, "basic.deliver");
+    expect(d.consumerTag).toBe("nw");
+    expect(d.exchange).toBe("amq.fanout");
+    const names = r.frames
+      .filter((f) => f.type === "method")
+      .map((f) => (f as { method: { name: string } }).method.name);
+    expect(names).not.toContain("queue.declare-ok");
+    expect(names).not.toContain("queue.bind-ok");
+    expect(names).not.toContain("basic.consume-ok");
+  });
+
   it("320 CONNECTION_FORCED for the connections of a deleted vhost", async () => {
     const b = c.cluster.nodes[0]!.broker;
     const vhost = unique("vh");
