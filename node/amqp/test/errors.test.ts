@@ -7,6 +7,7 @@
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_HEADER } from "../codec/index.js";
+import { startAmqpServer } from "../server.js";
 import { Clients, failure } from "./clients.js";
 import { AmqpCluster, eventually, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
@@ -275,6 +276,34 @@ describe("AMQP errors", () => {
     expect(names).not.toContain("queue.declare-ok");
     expect(names).not.toContain("queue.bind-ok");
     expect(names).not.toContain("basic.consume-ok");
+  });
+
+  it("320 CONNECTION_FORCED to connected clients when a node's listener shuts down", async () => {
+    const server = await startAmqpServer({
+      broker: c.cluster.nodes[1]!.broker,
+      config: {
+        host: "127.0.0.1",
+        port: 0,
+        heartbeat: 0,
+        frameMax: 131_072,
+        channelMax: 16,
+        maxMessageSize: 1 << 20,
+      },
+    });
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`);
+    const closed = new Promise<{ code?: number; message: string }>((resolve) => {
+      conn.on("error", resolve);
+      conn.on("close", (e?: { code?: number; message: string }) =>
+        resolve(e ?? { message: "closed without error" }),
+      );
+    });
+    await server.close();
+    const err = await closed;
+    expect(err.code).toBe(320);
+    expect(err.message).toContain(
+      "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'",
+    );
+    expect(server.connections()).toBe(0);
   });
 
   it("320 CONNECTION_FORCED for the connections of a deleted vhost", async () => {
