@@ -44,11 +44,13 @@ async function portBlocks(): Promise<{ http: number; raft: number; amqp: number 
   return { http, raft, amqp };
 }
 
+/** Node processes started by `pid` (not tsx's esbuild service, which a cold cache also starts). */
 function pidsOfChildren(pid: number): number[] {
   try {
-    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+    return execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(pid)], { encoding: "utf8" })
       .split("\n")
-      .map((s) => Number(s.trim()))
+      .filter((line) => /node[/\\]main\.(ts|js)/.test(line))
+      .map((line) => Number(line.trim().split(/\s+/)[0]))
       .filter((n) => n > 0);
   } catch {
     return []; // ps exits 1 when there is none

@@ -165,8 +165,9 @@ async function run(args: LauncherArgs): Promise<number> {
 
   for (const n of plan) {
     const rec = readyLines.get(n.id) ?? {};
-    const amqp =
-      typeof rec.amqp === "string" ? `amqp://${rec.amqp}` : `amqp://${host}:${n.amqpPort} (reserved)`;
+    // A node reports its AMQP listener in its ready record once it serves AMQP.
+    const served = typeof rec.amqp === "string" ? rec.amqp.replace(/^amqp:\/\//, "") : undefined;
+    const amqp = served !== undefined ? `amqp://${served}` : `amqp://${host}:${n.amqpPort} (reserved)`;
     say(`${n.id}  ${urls.get(n.id)}  ${amqp}  raft ${host}:${n.raftPort}  data ${n.dataDir}`);
   }
   say(
