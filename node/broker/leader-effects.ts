@@ -4,7 +4,8 @@
  * - `deliver`: read the body (cache, else the log), build the Delivery and send it to the node
  *   owning the consumer's connection. Deliveries of one queue leave in effect order even when a
  *   body has to be read from disk (one promise chain per queue).
- * - `dead-letter`: handed to the DeadLetterer (publish to the DLX, then `dead-letter-settled`).
+ * - `dead-letter`: handed to the DeadLetterer (publish to the DLX, then `dead-letter-settled`);
+ *   those a new leader re-issues wait until the previous leader had its chance to settle them.
  * - `timer`: one timer per queue proposing `tick`; a new timer replaces the old one.
  * - `delete-queue` (x-expires) and a transient queue's last consumer going (auto-delete):
  *   proposed to the metadata group, naming the queue's incarnation.
@@ -68,7 +69,16 @@ export class LeaderEffects implements EffectSink {
 
   leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void {
     this.ctx.logger.debug({ queue: record.name, vhost: record.vhost }, "queue leadership gained");
-    this.run(record, effects, read);
+    // Pending dead-letters may still be in the previous leader's hands (dead-lettering.ts).
+    for (const e of effects) {
+      if (e.type === "dead-letter" && !this.ctx.stopped)
+        this.deadLetterer.resume(record, e, () => read(e.id));
+    }
+    this.run(
+      record,
+      effects.filter((e) => e.type !== "dead-letter"),
+      read,
+    );
     this.maybeHandToPreferred(record);
     // x-expires counts from the queue's first command; a queue nobody has used yet has had
     // none, so give it one (a tick is harmless) to start the clock and arm the timer.

@@ -131,9 +131,12 @@ export class QueueGroups {
         );
       },
       () => {
-        if (attempt >= 20 || this.ctx.stopped || this.replicas.get(group) !== r) return;
+        // Retried for as long as this node leads: giving up would leave the queue's pending
+        // dead-letters, timer and deliveries unissued until the next leader change.
+        if (this.ctx.stopped || this.replicas.get(group) !== r) return;
         if (this.leaderOf(group) !== this.ctx.nodeId) return;
-        setTimeout(() => this.whenCaughtUp(group, r, attempt + 1), 50).unref?.();
+        const pause = Math.min(1000, 50 * 2 ** Math.min(attempt, 5));
+        setTimeout(() => this.whenCaughtUp(group, r, attempt + 1), pause).unref?.();
       },
     );
   }
@@ -341,6 +344,16 @@ export class QueueGroups {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * True while this node's replica of a quorum queue still holds message `id` (ready, unacked or
+   * waiting for its dead-letter to settle). Transient queues are led where they live: always true.
+   */
+  holds(record: QueueRecord, id: MessageId): boolean {
+    if (record.type === "transient" || record.group === undefined) return true;
+    const r = this.replicas.get(record.group);
+    return r !== undefined && r.record.createdIndex === record.createdIndex && r.machine.has(id);
   }
 
   /** Quorum groups hosted here (with their records). */
