@@ -40,6 +40,7 @@ export function brokerSettings(config: NodeConfig): Partial<BrokerSettings> {
   return {
     maxMessageSize: config.maxMessageSize,
     proposalTimeoutMs: config.raft.proposalTimeoutMs,
+    nodeDownGraceMs: config.nodeDownGraceMs,
     initialGroupSize: config.quorum.initialGroupSize,
     maxUncommittedBytes: config.backpressure.maxUncommittedBytes,
     memoryHighWatermark: config.backpressure.memoryHighWatermark,

@@ -34,7 +34,7 @@ export interface BrokerSettings {
   readonly self?: { raft?: string; amqp?: string; http?: string };
 }
 
-export const DEFAULT_NODE_DOWN_GRACE_MS = 15_000;
+export { DEFAULT_NODE_DOWN_GRACE_MS } from "../config/defaults.js";
 
 export interface BrokerContext {
   readonly nodeId: NodeId;

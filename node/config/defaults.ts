@@ -57,6 +57,13 @@ export const DEFAULT_PASS = "guest";
 export const DEFAULT_VHOST = "/";
 export const DEFAULT_LOOPBACK_USERS: readonly string[] = ["guest"];
 
+/**
+ * A peer whose connection stays down this long is declared down: the queues it had consumers on
+ * return its unacked messages, and its transient queues are deleted. Shorter than RabbitMQ's
+ * net_ticktime (60 s) since a Raft group notices a dead peer in well under a second.
+ */
+export const DEFAULT_NODE_DOWN_GRACE_MS = 15_000;
+
 /** RabbitMQ's quorum queue `x-quorum-initial-group-size` default (or every node if fewer). */
 export const DEFAULT_INITIAL_GROUP_SIZE = 3;
 

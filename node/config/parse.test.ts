@@ -46,6 +46,7 @@ describe("defaults", () => {
       loopbackUsers: ["guest"],
     });
     expect(c.quorum.initialGroupSize).toBe(3);
+    expect(c.nodeDownGraceMs).toBe(15_000);
     expect(c.log).toEqual({ level: "info", pretty: false });
     expect(c.peers).toEqual([]);
     expect(c.clusterSecret).toBeUndefined();
@@ -114,6 +115,14 @@ describe("flags", () => {
     expect(parseConfig({ argv: ["--log-pretty=false"], env: { WARREN_LOG_PRETTY: "yes" } }).log.pretty).toBe(
       false,
     );
+  });
+
+  it("the node-down grace period comes from a flag or the environment", () => {
+    expect(parseConfig({ argv: ["--node-down-grace-ms", "2500"], env: {} }).nodeDownGraceMs).toBe(2500);
+    expect(parseConfig({ argv: [], env: { WARREN_NODE_DOWN_GRACE_MS: "30000" } }).nodeDownGraceMs).toBe(
+      30_000,
+    );
+    expect(problemsOf({ argv: ["--node-down-grace-ms", "0"] })).toHaveLength(1);
   });
 
   it("sizes take units", () => {

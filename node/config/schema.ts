@@ -22,6 +22,8 @@ export interface NodeConfig {
   /** Shared by every node; required when `peers` is not empty. Never log it (see describeConfig). */
   readonly clusterSecret: string | undefined;
   readonly maxMessageSize: number;
+  /** Milliseconds a peer's connection may stay down before the peer is declared down. */
+  readonly nodeDownGraceMs: number;
   readonly amqp: ListenConfig & {
     readonly heartbeat: number;
     readonly frameMax: number;
@@ -171,6 +173,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       kind: size(1, D.MAX_MAX_MESSAGE_SIZE),
       default: D.DEFAULT_MAX_MESSAGE_SIZE,
       description: "Largest message body accepted from any client (RabbitMQ's `max_message_size`).",
+    }),
+    nodeDownGraceMs: row({
+      kind: integer(1, 3_600_000),
+      default: D.DEFAULT_NODE_DOWN_GRACE_MS,
+      description:
+        "Milliseconds a peer's connection may stay down before it is declared down: its consumers' unacked messages return to their queues and its transient queues are deleted.",
     }),
   }),
   ...section("AMQP", {
