@@ -162,7 +162,7 @@ export class BrokerService implements Broker {
     const rpc = new Rpc(opts.transport, logger);
     const forwarder = new Forwarder(opts.nodeId, opts.host, rpc, settings.proposalTimeoutMs);
     const nodes = [...new Set([opts.nodeId, ...opts.peers])].sort();
-    const meta = new MetaClient(opts.host, forwarder, nodes, settings.proposalTimeoutMs, logger);
+    const meta = new MetaClient(opts.host, forwarder, rpc, nodes, settings.proposalTimeoutMs, logger);
     this.nodeId = opts.nodeId;
     this.ctx = {
       nodeId: opts.nodeId,

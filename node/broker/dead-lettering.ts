@@ -44,6 +44,8 @@ export class DeadLetterer {
   private readonly inflight = new Set<string>();
   /** `dead-letter-settled` ids gathered per queue during one event-loop turn: one proposal each. */
   private readonly batches = new Map<string, SettleBatch>();
+  /** The metadata read barrier the dead-letters routed nowhere during this turn wait for. */
+  private barrier: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -89,6 +91,21 @@ export class DeadLetterer {
 
   private resumeDelayMs(): number {
     return this.ctx.settings.proposalTimeoutMs;
+  }
+
+  /**
+   * One metadata read barrier per event-loop turn, started after every dead-letter of the turn
+   * asked for it, so it covers what each of them may depend on.
+   */
+  private metaCaughtUp(): Promise<void> {
+    if (this.barrier === undefined) {
+      const started = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        if (this.barrier === started) this.barrier = undefined;
+        return this.ctx.meta.catchUp();
+      });
+      this.barrier = started;
+    }
+    return this.barrier;
   }
 
   /** Joins this turn's `dead-letter-settled` batch of the queue (a burst of expiries is one entry). */
@@ -165,9 +182,17 @@ export class DeadLetterer {
       properties: original.properties,
       effect,
     });
-    const targets = this.publisher.route(record.vhost, dl.exchange, dl.routingKeys, dl.properties, (q) =>
-      isDeadLetterCycle(dl.properties.headers, q),
-    );
+    const route = () =>
+      this.publisher.route(record.vhost, dl.exchange, dl.routingKeys, dl.properties, (q) =>
+        isDeadLetterCycle(dl.properties.headers, q),
+      );
+    let targets = route();
+    if (targets.length === 0) {
+      // This node's metadata replica may lag the node through which the DLX, its bindings or the
+      // target queue were just declared: drop the message as unroutable only once it caught up.
+      await this.metaCaughtUp();
+      targets = route();
+    }
     await this.publisher.enqueue(targets, {
       type: "enqueue",
       exchange: dl.exchange,

@@ -12,6 +12,7 @@ import type { RaftHost } from "../../raft/host/index.js";
 import type { ApplyMeta, MachineSnapshot, StateMachine } from "../../raft/host/state-machine.js";
 import { type Logger, noopLogger } from "../../raft/logger.js";
 import type { Forwarder } from "../cluster/forward.js";
+import type { Rpc } from "../cluster/rpc.js";
 import { WarrenError } from "../errors.js";
 import {
   type MetaChange,
@@ -25,6 +26,9 @@ import {
 import { guarded } from "./context.js";
 
 export const META_GROUP = "meta";
+
+/** RPC to the meta leader: a read barrier there; answers the index applied after it. */
+const READ_INDEX_METHOD = "meta-read-index";
 
 /** The machine the host runs: MetaMachine, plus a hook so a snapshot install rebuilds derived state. */
 class ObservedMetaMachine implements StateMachine<MetaCommand, MetaResult> {
@@ -58,6 +62,7 @@ export class MetaClient {
   constructor(
     private readonly host: RaftHost,
     private readonly forwarder: Forwarder,
+    private readonly rpc: Rpc,
     readonly voters: readonly NodeId[],
     private readonly timeoutMs: number,
     private readonly logger: Logger = noopLogger,
@@ -76,6 +81,28 @@ export class MetaClient {
       }
       this.settleWaiters();
     });
+    rpc.handle(READ_INDEX_METHOD, async () => {
+      await this.host.readIndex(META_GROUP);
+      return this.applied;
+    });
+  }
+
+  /**
+   * A read barrier for this node's replica: resolves once it applied everything the metadata
+   * group had committed when called (a readIndex at the leader, then this node applying up to
+   * the index the leader answers). For decisions a lagging replica would get wrong, e.g. routing
+   * a dead-letter to a queue declared through another node a moment ago. NO_QUORUM (or the
+   * RPC's error) when there is no leader to ask.
+   */
+  async catchUp(): Promise<void> {
+    const leader = this.leader();
+    if (leader === undefined) throw new WarrenError("NO_QUORUM", "no metadata leader known");
+    if (leader === this.host.nodeId) {
+      await this.host.readIndex(META_GROUP);
+      return;
+    }
+    const index = await this.rpc.call<number>(leader, READ_INDEX_METHOD, {}, this.timeoutMs);
+    await this.waitApplied(index);
   }
 
   /** Creates (or recovers) the metadata group. Listeners must be registered before. */

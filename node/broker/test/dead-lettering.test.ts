@@ -64,6 +64,12 @@ class World {
   readonly publishes: (() => Promise<PublishOutcome>)[] = [];
   /** Each settle takes the next scripted failure (default: committed at once). */
   readonly settleFailures: Error[] = [];
+  /** Whether the DLX routes to the target in the nodes' routing mirrors (a lagging one: not yet). */
+  routable = true;
+  /** Metadata read barriers taken; one brings a lagging mirror up to date. */
+  catchUps = 0;
+  /** False: the DLX routes nowhere even in the metadata leader's view. */
+  routableAfterCatchUp = true;
 
   node(id: string): LeaderEffects {
     const ctx = {
@@ -72,6 +78,12 @@ class World {
       settings: { proposalTimeoutMs: PROPOSAL_TIMEOUT_MS },
       logger: noopLogger,
       transport: { on: () => {} },
+      meta: {
+        catchUp: async () => {
+          this.catchUps++;
+          this.routable = this.routableAfterCatchUp;
+        },
+      },
     } as unknown as BrokerContext;
     const queues = {
       leaderOf: () => this.leader,
@@ -86,8 +98,9 @@ class World {
       },
     } as unknown as QueueGroups;
     const publisher = {
-      route: () => [target],
-      enqueue: (_t: readonly QueueRecord[], cmd: EnqueueCommand) => {
+      route: () => (this.routable ? [target] : []),
+      enqueue: (targets: readonly QueueRecord[], cmd: EnqueueCommand) => {
+        if (targets.length === 0) return Promise.resolve({ kind: "unroutable" });
         this.published.push(cmd);
         const next = this.publishes.shift();
         return next !== undefined ? next() : Promise.resolve({ kind: "routed", queues: 1 });
@@ -202,5 +215,26 @@ describe("at-least-once dead-lettering", () => {
     await advance(10_000);
     expect(w.published).toHaveLength(1);
     expect(w.held.has(effect.id)).toBe(true);
+  });
+
+  it("routes a dead-letter only once this node's metadata caught up, so a queue just declared elsewhere gets it", async () => {
+    const w = new World();
+    w.routable = false;
+    w.node("n1").run(source, [effect, { ...effect, id: 8 }], () => body);
+    await flush();
+    expect(w.catchUps).toBe(1);
+    expect(w.published).toHaveLength(2);
+    expect(w.settles).toEqual([[7, 8]]);
+  });
+
+  it("drops a dead-letter its DLX routes nowhere (after catching up) and settles it", async () => {
+    const w = new World();
+    w.routable = false;
+    w.routableAfterCatchUp = false;
+    w.node("n1").run(source, [effect], () => body);
+    await flush();
+    expect(w.catchUps).toBe(1);
+    expect(w.published).toHaveLength(0);
+    expect(w.settles).toEqual([[effect.id]]);
   });
 });
