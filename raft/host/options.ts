@@ -55,6 +55,7 @@ export interface RaftHostOptions {
   readonly trailingEntries?: number;
   /** Bytes per InstallSnapshot frame (state data, or live entries). */
   readonly snapshotChunkBytes?: number;
+  /** Bound to this node by the caller (e.g. pino `child({ node })`); the host adds no `node` key itself. */
   readonly logger?: Logger;
   /** Randomness for election timeouts; defaults to Math.random. */
   readonly random?: () => number;

@@ -92,7 +92,9 @@ export class RaftHost implements LiveEntryReader {
     this.opts = resolveHostOptions(options);
     this.storage = options.storage;
     this.transport = options.transport;
-    this.logger = (options.logger ?? noopLogger).child({ node: options.nodeId });
+    // The caller's logger is already bound to this node (`{node}`): adding it again would
+    // write the key twice in every JSON line.
+    this.logger = options.logger ?? noopLogger;
     this.snapshots = new SnapshotTransfers(
       this.transport,
       {

@@ -208,7 +208,8 @@ export class PeerLink {
       clearTimeout(this.handshakeTimer);
       this.state = "up";
       this.attempt = 0;
-      this.o.logger.info({ peer: this.o.peer, addr: this.o.addr }, "connected to peer");
+      // `peer` is bound on this link's child logger already.
+      this.o.logger.info({ addr: this.o.addr }, "connected to peer");
       this.flush();
       this.o.onUp(this.o.peer);
       return undefined;
@@ -228,7 +229,7 @@ export class PeerLink {
     clearTimeout(this.handshakeTimer);
     if (this.state === "closed") return;
     const wasUp = this.state === "up";
-    const log = { peer: this.o.peer, addr: this.o.addr, reason, err: err?.message };
+    const log = { addr: this.o.addr, reason, err: err?.message };
     if (reason !== undefined) this.o.logger.warn(log, "closed connection to peer");
     else if (wasUp) this.o.logger.info(log, "connection to peer lost");
     else if (this.state === "welcome" || this.state === "challenge") {

@@ -127,7 +127,7 @@ export class Transport {
     });
     // After a successful listen, an error of the listener must not crash the process.
     server.on("error", (err) => this.o.logger.error({ err: err.message }, "transport listener error"));
-    this.o.logger.info({ node: this.o.nodeId, addr: this.address() }, "transport listening");
+    this.o.logger.info({ addr: this.address() }, "transport listening");
     for (const link of this.links.values()) link.start();
   }
 
