@@ -76,12 +76,18 @@ export async function scenarioE(o: BenchOptions, run: number): Promise<Record<st
   const t0 = performance.now();
   const total = ((BEFORE_KILL_MS + AFTER_KILL_MS) / 1000) * RATE_E;
   let killAt = 0;
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       const now = performance.now();
       if (killAt === 0 && now - t0 >= BEFORE_KILL_MS) {
         killAt = performance.now();
-        execSync(fillTemplate(o.killCmd!, { node: leader }), { stdio: "ignore" });
+        try {
+          execSync(fillTemplate(o.killCmd!, { node: leader }), { stdio: "ignore" });
+        } catch (err) {
+          clearInterval(timer);
+          reject(err);
+          return;
+        }
       }
       const due = Math.min(total, Math.floor(((now - t0) / 1000) * RATE_E));
       while (sent < due && channelError === undefined) {

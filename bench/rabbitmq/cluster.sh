@@ -56,15 +56,21 @@ install() {
   if command -v service >/dev/null 2>&1; then service rabbitmq-server stop >/dev/null 2>&1 || true; fi
 }
 
-start_node() {
+launch_node() {
   local name="$1"
+  # A second rabbitmq-server for a running node would fail and delete the running node's pid file.
+  if rabbitmq-diagnostics -q -n "$name@localhost" ping >/dev/null 2>&1; then return 0; fi
   mkdir -p "$RMQ_DIR/$name/mnesia" "$RMQ_DIR/$name/log"
   # setsid: the node outlives this script and is not hit by the caller's Ctrl-C.
   (
     while IFS= read -r kv; do export "${kv?}"; done < <(node_env "$name")
-    exec setsid rabbitmq-server >"$RMQ_DIR/$name/log/stdout" 2>&1 </dev/null
+    exec setsid rabbitmq-server >>"$RMQ_DIR/$name/log/stdout" 2>&1 </dev/null
   ) &
-  local deadline=$((SECONDS + 90))
+}
+
+await_node() {
+  local name="$1"
+  local deadline=$((SECONDS + 120))
   until ctl "$name" await_startup --timeout 5 >/dev/null 2>&1; do
     if ((SECONDS > deadline)); then echo "$name did not start; see $RMQ_DIR/$name/log" >&2; exit 1; fi
     sleep 1
@@ -84,7 +90,9 @@ vm_memory_high_watermark.relative = 0.6
 disk_free_limit.absolute = 50MB
 EOF
   echo "[]." >"$RMQ_DIR/enabled_plugins"
-  for n in "${NODES[@]}"; do start_node "$n"; done
+  # All at once: a clustered node that was not the last to stop waits for its peers' tables.
+  for n in "${NODES[@]}"; do launch_node "$n"; done
+  for n in "${NODES[@]}"; do await_node "$n"; done
   for n in rabbit2 rabbit3; do
     if ! ctl rabbit1 cluster_status 2>/dev/null | grep -q "$n@localhost"; then
       ctl "$n" stop_app >/dev/null
@@ -99,10 +107,14 @@ stop() {
   for n in "${NODES[@]}"; do
     ctl "$n" stop >/dev/null 2>&1 || true
     if [[ -f "$RMQ_DIR/$n/pid" ]]; then
-      kill -9 "$(cat "$RMQ_DIR/$n/pid")" >/dev/null 2>&1 || true
+      local pid deadline=$((SECONDS + 10))
+      pid="$(cat "$RMQ_DIR/$n/pid")"
+      while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+      kill -9 "$pid" >/dev/null 2>&1 || true
       rm -f "$RMQ_DIR/$n/pid"
     fi
   done
+  sleep 1
   # epmd is shared by every Erlang node on the machine; stop it only if no node is left.
   if ! epmd -names 2>/dev/null | grep -q "name "; then epmd -kill >/dev/null 2>&1 || true; fi
   echo "rabbitmq: stopped"
@@ -133,6 +145,6 @@ case "${1:-}" in
   status) ctl rabbit1 cluster_status ;;
   leader) leader "$2" ;;
   kill) kill_node "$2" ;;
-  restart) start_node "$(short "$2")" ;;
+  restart) launch_node "$(short "$2")" && await_node "$(short "$2")" ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac
