@@ -5,8 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../harness/index.js";
-import { ProxiedCluster } from "./proxied-cluster.js";
-import { chaosSeed, pick, seededRandom } from "./random.js";
+import { linkName, ProxiedCluster } from "./proxied-cluster.js";
+import { chaosSeed, LONG, pick, seededRandom } from "./random.js";
 import { agreedLeader, FAILOVER_BUDGET_MS, PHASE_MS, queueInfo, Scenario } from "./scenario.js";
 
 const SEED = chaosSeed();
@@ -50,6 +50,108 @@ describe("chaos: network partitions", () => {
       await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
     });
     await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    await s.finish();
+  });
+
+  it("2|1 partitions that move around: progress whenever a majority is together, nothing lost", async () => {
+    const s = await Scenario.begin(cluster, "flapping");
+    const rounds = LONG ? 10 : 3;
+    for (let r = 0; r < rounds; r++) {
+      const alone = pick(random, ["n1", "n2", "n3"]);
+      s.fault(`flap-${r}-${alone}`);
+      await cluster.heal();
+      await cluster.partition([alone], others(alone));
+      // The two together always form a majority: they must confirm again within a failover.
+      await s.waitConfirms(3);
+      await s.run(Math.floor(PHASE_MS * (0.3 + random() * 0.7)));
+    }
+    await s.finish();
+  });
+
+  it("one-way partitions (a node hears its peer but not back) do not stop the majority", async () => {
+    const s = await Scenario.begin(cluster, "one-way");
+    const leader = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    const [f1, f2] = others(leader) as [string, string];
+    // The follower no longer hears the leader, the leader still hears it.
+    s.fault(`${leader}-/->${f1}`);
+    await cluster.cut(leader, f1);
+    await s.waitConfirms(10);
+    await s.run(PHASE_MS);
+    await cluster.heal();
+    // The leader no longer hears the other follower (its acks and votes), the follower hears it.
+    s.fault(`${f2}-/->${leader}`);
+    await cluster.cut(f2, leader);
+    await s.waitConfirms(10);
+    await s.run(PHASE_MS);
+    await s.finish();
+  });
+
+  it("latency with jitter on a leader's link slows confirms but loses nothing", async () => {
+    const s = await Scenario.begin(cluster, "latency");
+    const leader = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    for (const f of others(leader))
+      await cluster.proxy(linkName(leader, f)).addToxic({
+        name: "lag",
+        type: "latency",
+        stream: "upstream",
+        toxicity: 1,
+        attributes: { latency: 150, jitter: 100 },
+      });
+    s.fault("latency");
+    await s.waitConfirms(10);
+    await s.run(PHASE_MS);
+    await s.finish();
+  });
+
+  it("a bandwidth limit on a leader's links slows confirms but loses nothing", async () => {
+    const s = await Scenario.begin(cluster, "bandwidth");
+    const leader = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    for (const f of others(leader))
+      await cluster.proxy(linkName(leader, f)).addToxic({
+        name: "narrow",
+        type: "bandwidth",
+        stream: "upstream",
+        toxicity: 1,
+        attributes: { rate: 16 },
+      });
+    s.fault("bandwidth");
+    await s.waitConfirms(10);
+    await s.run(PHASE_MS);
+    await s.finish();
+  });
+
+  it("connection resets on a leader's links, then slow closes when the leader dies", async () => {
+    const s = await Scenario.begin(cluster, "resets");
+    const leader = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    for (const f of others(leader))
+      await cluster.proxy(linkName(leader, f)).addToxic({
+        name: "rst",
+        type: "reset_peer",
+        stream: "upstream",
+        toxicity: 0.5,
+        attributes: { timeout: 200 },
+      });
+    s.fault("reset_peer");
+    await s.run(PHASE_MS);
+    await cluster.heal();
+    await s.waitConfirms(10);
+    // Every close is held back 3 s: the followers learn of the kill only by the election timeout.
+    for (const a of ["n1", "n2", "n3"])
+      for (const b of others(a))
+        for (const stream of ["upstream", "downstream"] as const)
+          await cluster.proxy(linkName(a, b)).addToxic({
+            name: `late-fin-${stream}`,
+            type: "slow_close",
+            stream,
+            toxicity: 1,
+            attributes: { delay: 3_000 },
+          });
+    const victim = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    s.fault(`slow_close+kill-${victim}`);
+    await cluster.kill(victim);
+    await agreedLeader(cluster, s.queue, others(victim), victim);
+    await s.waitConfirms(10);
+    await cluster.restart(victim);
     await s.finish();
   });
 });

@@ -170,6 +170,14 @@ export class ProxiedCluster {
     await this.toxiproxy.reset();
   }
 
+  /** Back to a healthy cluster: links healed, paused nodes resumed, dead ones restarted, all ready. */
+  async restore(): Promise<void> {
+    await this.heal();
+    for (const id of [...this.paused]) this.resume(id);
+    for (const n of this.nodes) if (!n.proc.running) n.proc.start();
+    await this.waitReady(this.nodes.map((n) => n.id));
+  }
+
   // --- process faults -------------------------------------------------------------------------
 
   kill(id: string): Promise<unknown> {

@@ -66,6 +66,8 @@ export class Scenario {
 
   /** Declare the queue (replicated on all three nodes), wait until every node knows its leader, start the clients. */
   static async begin(cluster: ProxiedCluster, queue: string): Promise<Scenario> {
+    // Whatever an earlier scenario left behind (it may have failed half-way): heal, wake, restart.
+    await cluster.restore();
     const put = await cluster.node("n1").direct.put(`/api/queues/${V}/${seg(queue)}`, {});
     if (put.status !== 201 && put.status !== 204)
       throw new Error(`declare ${queue}: ${put.status} ${JSON.stringify(put.body)}`);
