@@ -1,12 +1,15 @@
 /**
  * `warren-node`: runs one node from its configuration (file, environment, flags; see
  * docs/configuration.md). Wiring only: config -> root logger -> storage, transport, Raft host,
- * broker (node/node.ts) -> HTTP door. Logs a ready line `{"msg":"ready", ...}` with its addresses.
+ * broker (node/node.ts) -> HTTP door and AMQP door. Logs a ready line `{"msg":"ready", ...}` with
+ * its addresses.
  *
- * SIGTERM / SIGINT: stop accepting clients (HTTP closes first, returning leased messages), hand
+ * SIGTERM / SIGINT: stop accepting clients (AMQP clients get 320 CONNECTION_FORCED, then HTTP
+ * closes, returning leased messages), hand
  * this node's leaderships to other nodes, flush, close, exit 0. A second signal exits at once.
  */
 
+import { startAmqpServer } from "./amqp/server.js";
 import { ConfigError, describeConfig, loadConfig, usage, wantsHelp } from "./config/index.js";
 import { formatAddress } from "./config/kinds.js";
 import { NodeMetrics } from "./http/metrics.js";
@@ -60,6 +63,13 @@ async function main(): Promise<number> {
     logger,
     metrics,
   });
+  const amqp = await startAmqpServer({
+    broker: node.broker,
+    // Direct reply-to answers published through another node travel on the node transport.
+    transport: node.transport,
+    config: { ...config.amqp, maxMessageSize: config.maxMessageSize },
+    logger,
+  });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -70,6 +80,7 @@ async function main(): Promise<number> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     try {
+      await amqp.close();
       await http.close();
       stopFsyncFeed();
       await node.stop();
@@ -89,6 +100,7 @@ async function main(): Promise<number> {
       nodeId: config.nodeId,
       raft: formatAddress(node.raftAddress),
       http: http.address,
+      amqp: amqp.address,
       peers: config.peers.map((p) => p.id),
       dataDir: config.dataDir,
     },

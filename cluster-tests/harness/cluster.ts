@@ -1,6 +1,6 @@
 /**
  * A real Warren cluster for the process-level tests: N `warren-node` child processes on loopback,
- * each on its own free ports (HTTP, Raft, AMQP reserved), with data under a fresh temporary
+ * each on its own free ports (HTTP, Raft, AMQP), with data under a fresh temporary
  * directory and a shared secret file. `destroy()` kills every process and removes the directory;
  * call it from `afterAll` (it is safe to call twice, and after a failed start).
  */
@@ -29,6 +29,8 @@ export interface ClusterNode {
   readonly httpPort: number;
   readonly raftPort: number;
   readonly amqpPort: number;
+  /** What an AMQP client connects to: `amqp://guest:guest@127.0.0.1:<amqpPort>`. */
+  readonly amqpUrl: string;
   readonly dataDir: string;
 }
 
@@ -76,7 +78,12 @@ export class TestCluster {
         ...(size > 1 ? { WARREN_PEERS: peers } : {}),
         ...opts.env,
       };
-      return { ...p, proc: new NodeProcess(p.id, env), http: new HttpClient(`http://${HOST}:${p.httpPort}`) };
+      return {
+        ...p,
+        proc: new NodeProcess(p.id, env),
+        http: new HttpClient(`http://${HOST}:${p.httpPort}`),
+        amqpUrl: `amqp://guest:guest@${HOST}:${p.amqpPort}`,
+      };
     });
     const cluster = new TestCluster(dir, nodes, opts.readyTimeoutMs ?? 60_000);
     try {
@@ -105,7 +112,13 @@ export class TestCluster {
     const targets = ids ? ids.map((id) => this.node(id)) : this.running();
     await Promise.all(
       targets.map(async (n) => {
-        await n.proc.waitForReadyLine(timeoutMs);
+        const ready = await n.proc.waitForReadyLine(timeoutMs);
+        // The AMQP door listens where the harness told it to (amqpUrl is only true if it does).
+        if (ready.amqp !== `${HOST}:${n.amqpPort}`) {
+          throw new Error(
+            `${n.id} reports AMQP at ${String(ready.amqp)}, not ${HOST}:${n.amqpPort}\n${n.proc.tail()}`,
+          );
+        }
         await waitFor(
           async () => {
             if (!n.proc.running) throw new Error(`${n.id} exited:\n${n.proc.tail()}`);

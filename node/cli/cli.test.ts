@@ -3,7 +3,7 @@
  * parsing, and reading a node's /metrics. (The processes themselves: cluster-tests/launcher.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { describePorts, planCluster } from "./cluster-plan.js";
+import { amqpClientUrl, describePorts, planCluster } from "./cluster-plan.js";
 import { DEFAULT_URLS, parseCtlArgs } from "./ctl-args.js";
 import { parseLauncherArgs } from "./launcher-args.js";
 import { groupViews, parsePromText } from "./prom-text.js";
@@ -117,5 +117,18 @@ describe("metrics text", () => {
 describe("renderTable", () => {
   it("aligns columns", () => {
     expect(renderTable(["A", "BB"], [["xyz", "1"]])).toBe("A    BB\nxyz  1");
+  });
+});
+
+describe("amqpClientUrl", () => {
+  it("is the AMQP URL of the listener the node's ready record reports, with the dev user", () => {
+    expect(amqpClientUrl("127.0.0.1", "127.0.0.1:5673", 5673)).toBe("amqp://guest:guest@127.0.0.1:5673");
+    // Bound on every interface: clients use loopback (the launcher passes its client host).
+    expect(amqpClientUrl("127.0.0.1", "0.0.0.0:6672", 6672)).toBe("amqp://guest:guest@127.0.0.1:6672");
+    expect(amqpClientUrl("[::1]", "[::]:5672", 5672)).toBe("amqp://guest:guest@[::1]:5672");
+  });
+
+  it("falls back to the planned port when the ready record names none", () => {
+    expect(amqpClientUrl("127.0.0.1", undefined, 5674)).toBe("amqp://guest:guest@127.0.0.1:5674");
   });
 });

@@ -84,3 +84,15 @@ export function describePorts(plan: readonly NodePlan[]): { port: number; what: 
     { port: n.amqpPort, what: `AMQP of ${n.id}` },
   ]);
 }
+
+/**
+ * What an AMQP client connects to for one node, with the dev cluster's default user: the port
+ * its ready record reports (`amqp: "host:port"`, the listener actually bound), else the planned
+ * port. The host is the one clients use (the launcher's listen host, 0.0.0.0 made loopback).
+ */
+export function amqpClientUrl(clientHost: string, readyAmqp: unknown, plannedPort: number): string {
+  const bound =
+    typeof readyAmqp === "string" ? Number(readyAmqp.slice(readyAmqp.lastIndexOf(":") + 1)) : Number.NaN;
+  const port = Number.isInteger(bound) && bound > 0 ? bound : plannedPort;
+  return `amqp://guest:guest@${clientHost}:${port}`;
+}

@@ -10,7 +10,7 @@
  */
 import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { type NodePlan, planCluster } from "./cluster-plan.js";
+import { amqpClientUrl, type NodePlan, planCluster } from "./cluster-plan.js";
 import { LAUNCHER_USAGE, type LauncherArgs, parseLauncherArgs } from "./launcher-args.js";
 import { ensureSecret, portProblems, removeNodeData } from "./local-files.js";
 import { type ChildExit, NodeChild } from "./node-children.js";
@@ -165,9 +165,7 @@ async function run(args: LauncherArgs): Promise<number> {
 
   for (const n of plan) {
     const rec = readyLines.get(n.id) ?? {};
-    // A node reports its AMQP listener in its ready record once it serves AMQP.
-    const served = typeof rec.amqp === "string" ? rec.amqp.replace(/^amqp:\/\//, "") : undefined;
-    const amqp = served !== undefined ? `amqp://${served}` : `amqp://${host}:${n.amqpPort} (reserved)`;
+    const amqp = amqpClientUrl(host, rec.amqp, n.amqpPort);
     say(`${n.id}  ${urls.get(n.id)}  ${amqp}  raft ${host}:${n.raftPort}  data ${n.dataDir}`);
   }
   say(

@@ -3,6 +3,7 @@
  * Transport on loopback (ephemeral ports), real RaftHost, one BrokerService per node. Nodes can
  * be killed abruptly (no leadership transfer) as a crash looks to the others.
  */
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,8 +50,22 @@ export interface TestNode {
   alive: boolean;
 }
 
+/**
+ * Data directories not removed yet, of every cluster of this test process: a test that times out
+ * or a worker torn down before its afterAll still leaves nothing behind in the temp directory.
+ */
+const liveDirs = new Set<string>();
+process.on("exit", () => {
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export class BrokerCluster {
   readonly nodes: TestNode[] = [];
+  /** Every data directory this cluster made (also those of nodes that never finished booting). */
+  private readonly dirs: string[] = [];
+  /** Opened by `start()`, by node index: closed by `close()` if that node never booted. */
+  private readonly transports: Transport[] = [];
+  private readonly storages: NodeStorage[] = [];
 
   private constructor(
     private readonly ids: string[],
@@ -74,35 +89,44 @@ export class BrokerCluster {
       },
       opts.snapshotEvery,
     );
-    const transports: Transport[] = [];
-    const storages: NodeStorage[] = [];
-    const dirs: string[] = [];
+    try {
+      await c.bootAll(ids);
+    } catch (err) {
+      await c.close();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Opens storage and transport for every node, connects them, boots the brokers, waits for bootstrap. */
+  private async bootAll(ids: readonly string[]): Promise<void> {
     for (const id of ids) {
       const dir = await mkdtemp(join(tmpdir(), `warren-broker-${id}-`));
-      dirs.push(dir);
-      storages.push(await NodeStorage.open(dir));
+      this.dirs.push(dir);
+      liveDirs.add(dir);
+      this.storages.push(await NodeStorage.open(dir));
       const t = new Transport({
         nodeId: id,
         listen: { host: "127.0.0.1", port: 0 },
         peers: new Map(),
         secret: SECRET,
       });
+      this.transports.push(t);
       await t.start();
-      transports.push(t);
     }
+    const transports = this.transports;
     for (const [i, t] of transports.entries()) {
       for (const [j, other] of transports.entries()) if (i !== j) t.setPeer(ids[j]!, other.address());
     }
     await Promise.all(
       ids.map(async (id, i) => {
-        const node = await c.boot(id, dirs[i]!, storages[i]!, transports[i]!);
-        c.nodes[i] = node;
+        const node = await this.boot(id, this.dirs[i]!, this.storages[i]!, transports[i]!);
+        this.nodes[i] = node;
       }),
     );
     await eventually("a metadata leader and a default user", () =>
-      c.nodes.every((n) => n.broker.isReady() && n.broker.listPermissions({ user: "guest" }).length > 0),
+      this.nodes.every((n) => n.broker.isReady() && n.broker.listPermissions({ user: "guest" }).length > 0),
     );
-    return c;
   }
 
   private async boot(id: string, dir: string, storage: NodeStorage, transport: Transport): Promise<TestNode> {
@@ -165,9 +189,31 @@ export class BrokerCluster {
     return node;
   }
 
+  /**
+   * Stops every node and removes every data directory, whatever failed on the way (a node that
+   * will not stop, a cluster that never finished starting): the directories go in any case.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.nodes.map((n) => this.kill(n.id)));
-    await Promise.all(this.nodes.map((n) => rm(n.dir, { recursive: true, force: true })));
+    const unbooted = (i: number) => this.nodes[i] === undefined;
+    const stops = await Promise.allSettled([
+      ...this.nodes.filter((n) => n !== undefined).map((n) => this.kill(n.id)),
+      // Parts of nodes that never booted a broker.
+      ...this.transports.filter((_, i) => unbooted(i)).map((t) => t.close()),
+      ...this.storages.filter((_, i) => unbooted(i)).map((st) => st.close()),
+    ]);
+    await Promise.all(
+      this.dirs.map(async (d) => {
+        await rm(d, { recursive: true, force: true });
+        liveDirs.delete(d);
+      }),
+    );
+    const failed = stops.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** The data directories this cluster made (tests check they are gone after close). */
+  dataDirs(): readonly string[] {
+    return [...this.dirs];
   }
 }
 

@@ -1,13 +1,14 @@
 /**
  * `node/main.ts` as real processes: a single node and a three-node cluster configured from the
  * environment; each logs a ready line with its addresses, serves HTTP (any node serves any
- * client), and exits 0 on SIGTERM after a graceful shutdown.
+ * client) and AMQP, and exits 0 on SIGTERM after a graceful shutdown.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import amqplib from "amqplib";
 import { afterEach, expect, it } from "vitest";
 import { eventually } from "./harness.js";
 
@@ -77,15 +78,33 @@ it("runs one node, logs ready, and exits 0 on SIGTERM", async () => {
     WARREN_RAFT_PORT: "0",
     WARREN_HTTP_HOST: "127.0.0.1",
     WARREN_HTTP_PORT: "0",
+    WARREN_AMQP_HOST: "127.0.0.1",
+    WARREN_AMQP_PORT: "0",
   });
   const ready = await eventually("the ready line", () => readyLine(p), 30_000);
   expect(ready.nodeId).toBe("solo");
   expect(String(ready.http)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  // The AMQP door is part of the process: its bound address is in the ready record, and it speaks AMQP.
+  const amqpAddr = String(ready.amqp);
+  expect(amqpAddr).toMatch(/^127\.0\.0\.1:\d+$/);
+  const conn = await amqplib.connect(`amqp://guest:guest@${amqpAddr}`);
+  await conn.close();
   const res = await eventually("the node to answer over HTTP", async () => {
     const r = await fetch(`${String(ready.http)}/api/overview`, { headers: AUTH });
     return r.status === 200 ? r : undefined;
   });
   expect(res.status).toBe(200);
+  // RabbitMQ's management API gives the user creating a vhost full permissions on it.
+  const put = (path: string, body: unknown) =>
+    fetch(`${String(ready.http)}${path}`, {
+      method: "PUT",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  expect((await put("/api/vhosts/made-by-guest", {})).status).toBe(201);
+  const perms = await fetch(`${String(ready.http)}/api/permissions/made-by-guest/guest`, { headers: AUTH });
+  expect(await perms.json()).toMatchObject({ user: "guest", configure: ".*", write: ".*", read: ".*" });
+  expect((await put("/api/queues/made-by-guest/jobs", { durable: true })).status).toBe(201);
   p.child.kill("SIGTERM");
   expect(await p.exited).toBe(0);
 }, 60_000);
@@ -112,6 +131,9 @@ it("runs a three-node cluster of processes: declare on one, publish via another,
         WARREN_RAFT_PORT: String(raft[i]),
         WARREN_HTTP_HOST: "127.0.0.1",
         WARREN_HTTP_PORT: String(http[i]),
+        // Each node its own AMQP listener (the default 5672 would collide).
+        WARREN_AMQP_HOST: "127.0.0.1",
+        WARREN_AMQP_PORT: "0",
       }),
     );
   }
