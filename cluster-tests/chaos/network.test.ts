@@ -36,6 +36,7 @@ describe("chaos: network partitions", () => {
     const cutAt = s.fault("isolate-leader");
     await cluster.partition([old], others(old));
     const next = await agreedLeader(cluster, s.queue, others(old), old);
+    s.note("new leader agreed");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
     const healAt = Date.now();
@@ -150,6 +151,7 @@ describe("chaos: network partitions", () => {
     s.fault(`slow_close+kill-${victim}`);
     await cluster.kill(victim);
     await agreedLeader(cluster, s.queue, others(victim), victim);
+    s.note("new leader agreed");
     await s.waitConfirms(10);
     await cluster.restart(victim);
     await s.finish();

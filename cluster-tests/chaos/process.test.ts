@@ -38,6 +38,7 @@ describe("chaos: process faults", () => {
     s.fault(`kill-${leader}`);
     await cluster.kill(leader);
     await agreedLeader(cluster, s.queue, others(leader), leader);
+    s.note("new leader agreed");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
     await cluster.restart(leader);
@@ -73,6 +74,7 @@ describe("chaos: process faults", () => {
     s.fault(`restart-${a}`);
     await cluster.restart(a);
     await agreedLeader(cluster, s.queue, [survivor, a]);
+    s.note("leader agreed by the two");
     await s.waitConfirms(10);
     await cluster.restart(b);
     await s.finish();
@@ -86,6 +88,7 @@ describe("chaos: process faults", () => {
     cluster.pause(leader);
     // Its sockets stay open: the followers find out by the election timeout alone (1-2 s).
     await agreedLeader(cluster, s.queue, others(leader), leader);
+    s.note("new leader agreed");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
     s.fault(`sigcont-${leader}`);

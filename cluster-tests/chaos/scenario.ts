@@ -56,6 +56,8 @@ export async function agreedLeader(
 export class Scenario {
   readonly checker = new Checker();
   readonly workload: Workload;
+  private readonly notes: string[] = [];
+  private lastFault = Date.now();
 
   private constructor(
     readonly cluster: ProxiedCluster,
@@ -100,7 +102,13 @@ export class Scenario {
   fault(name: string): number {
     const at = Date.now();
     this.checker.markFault(name, at);
+    this.lastFault = at;
     return at;
+  }
+
+  /** Record how long after the last fault something was observed (printed with the report). */
+  note(what: string): void {
+    this.notes.push(`${what} ${Date.now() - this.lastFault}ms after the fault`);
   }
 
   /** Heal everything, drain, check: lost and unexpected must be zero. Returns the report. */
@@ -109,7 +117,9 @@ export class Scenario {
     await this.waitConfirms(5);
     await this.workload.drain(DRAIN_TIMEOUT_MS);
     const report = this.checker.report();
-    console.log(`[chaos ${this.queue}]\n${describeReport(report)}`);
+    console.log(
+      `[chaos ${this.queue}]\n${describeReport(report)}${this.notes.map((n) => `\n${n}`).join("")}`,
+    );
     expect(report.confirmed, "the scenario confirmed something").toBeGreaterThan(0);
     expect(report.lost, `lost messages\n${describeReport(report)}`).toEqual([]);
     expect(report.unexpected, `unexpected messages\n${describeReport(report)}`).toEqual([]);
