@@ -70,6 +70,8 @@ async function main(): Promise<number> {
     config: { ...config.amqp, maxMessageSize: config.maxMessageSize },
     logger,
   });
+  // /api/nodes (here and on the other nodes) lists the listeners as bound, port 0 resolved.
+  node.broker.setListeners({ http: http.address.replace(/^http:\/\//, ""), amqp: amqp.address });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

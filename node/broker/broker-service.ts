@@ -406,6 +406,13 @@ export class BrokerService implements Broker {
   listNodes(): Promise<readonly NodeInfo[]> {
     return this.queries.listNodes();
   }
+  /**
+   * This node's front-door listeners as bound (`host:port`; port 0 resolved), for listNodes here
+   * and on every other node. Called by the process once its doors listen.
+   */
+  setListeners(addrs: { amqp?: string; http?: string }): void {
+    this.queries.setListeners(addrs);
+  }
   groupStatuses(): readonly GroupStatus[] {
     return this.queries.groupStatuses();
   }

@@ -183,13 +183,27 @@ export class MetaOps {
     });
   }
 
+  /**
+   * As RabbitMQ's management API (rabbit_mgmt_wm_vhost): the user creating a vhost gets full
+   * permissions on it (`.* .* .*`), so it can use what it made. An existing vhost is left as is.
+   */
   async createVhost(user: string, name: string, opts: { description?: string; tags?: readonly string[] }) {
-    await this.ctx.meta.propose({
+    const { created } = await this.ctx.meta.propose({
       type: "vhost.create",
       name,
       user,
       ...(opts.description !== undefined ? { description: opts.description } : {}),
       ...(opts.tags !== undefined ? { tags: opts.tags } : {}),
+    });
+    if (!created || this.machine.user(user) === undefined) return;
+    await this.ctx.meta.propose({
+      type: "permission.set",
+      vhost: name,
+      username: user,
+      user,
+      configure: ".*",
+      write: ".*",
+      read: ".*",
     });
   }
 

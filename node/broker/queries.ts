@@ -8,13 +8,49 @@ import type { BrokerContext } from "./context.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type { GroupStatus, NodeInfo, QueueInfo } from "./types.js";
 
-const STARTED_AT = Date.now();
+/** RPC: a node describes itself (its listeners and uptime) for another node's `listNodes`. */
+const NODE_INFO_METHOD = "node-info";
+/** A peer slower than this to describe itself is listed with its configured addresses only. */
+const NODE_INFO_TIMEOUT_MS = 1000;
+
+/** What a node says about itself. */
+interface SelfInfo {
+  readonly raft?: string;
+  readonly amqp?: string;
+  readonly http?: string;
+  readonly uptimeMs: number;
+}
 
 export class BrokerQueries {
+  private readonly startedAt = Date.now();
+  /** This node's listeners: configured ones from the settings, then the bound ones (setListeners). */
+  private self: { raft?: string; amqp?: string; http?: string };
+
   constructor(
     private readonly ctx: BrokerContext,
     private readonly queues: QueueGroups,
-  ) {}
+  ) {
+    this.self = { ...ctx.settings.self };
+    ctx.rpc.handle(NODE_INFO_METHOD, (): SelfInfo => this.selfInfo());
+  }
+
+  /** The front doors' bound addresses (`host:port`), known once they listen. */
+  setListeners(addrs: { amqp?: string; http?: string }): void {
+    this.self = { ...this.self, ...addrs };
+  }
+
+  private selfInfo(): SelfInfo {
+    return { ...this.self, uptimeMs: Date.now() - this.startedAt };
+  }
+
+  /** A running peer's own account of itself; undefined when it does not answer in time. */
+  private async askPeer(id: string): Promise<SelfInfo | undefined> {
+    try {
+      return await this.ctx.rpc.call<SelfInfo>(id, NODE_INFO_METHOD, null, NODE_INFO_TIMEOUT_MS);
+    } catch {
+      return undefined;
+    }
+  }
 
   async listQueues(vhost?: string): Promise<QueueInfo[]> {
     const records = this.ctx.meta.machine.queues(vhost === undefined ? {} : { vhost });
@@ -49,20 +85,27 @@ export class BrokerQueries {
       const leader = this.leaderOf(q);
       if (leader !== undefined) leaders.set(leader, (leaders.get(leader) ?? 0) + 1);
     }
-    return ctx.nodes.map((id) => {
-      const self = id === ctx.nodeId;
-      const peer = ctx.settings.peers.find((p) => p.id === id);
-      const addr = self ? ctx.settings.self : peer;
-      return {
-        name: id,
-        running: self || ctx.transport.isPeerUp(id),
-        raft: addr?.raft ?? "",
-        ...(addr?.amqp !== undefined ? { amqp: addr.amqp } : {}),
-        ...(addr?.http !== undefined ? { http: addr.http } : {}),
-        leaderOf: leaders.get(id) ?? 0,
-        ...(self ? { uptimeMs: Date.now() - STARTED_AT } : {}),
-      };
-    });
+    return Promise.all(
+      ctx.nodes.map(async (id): Promise<NodeInfo> => {
+        const self = id === ctx.nodeId;
+        const running = self || ctx.transport.isPeerUp(id);
+        const configured = ctx.settings.peers.find((p) => p.id === id);
+        // A peer knows its bound listeners and its uptime; a node down has neither (no uptime).
+        const told = self ? this.selfInfo() : running ? await this.askPeer(id) : undefined;
+        const raft = told?.raft ?? configured?.raft;
+        const amqp = told?.amqp ?? configured?.amqp;
+        const http = told?.http ?? configured?.http;
+        return {
+          name: id,
+          running,
+          raft: raft ?? "",
+          ...(amqp !== undefined ? { amqp } : {}),
+          ...(http !== undefined ? { http } : {}),
+          leaderOf: leaders.get(id) ?? 0,
+          ...(told !== undefined ? { uptimeMs: told.uptimeMs } : {}),
+        };
+      }),
+    );
   }
 
   groupStatuses(): GroupStatus[] {

@@ -173,6 +173,22 @@ it("runs a three-node cluster of processes: declare on one, publish via another,
   });
   expect(got[0]!.payload).toBe("job-1");
 
+  // /api/nodes on any node: every node's listeners as bound (AMQP on port 0 here, so only the
+  // node itself knows it) and its uptime, the answering node's and its peers'.
+  const readies = nodes.map((p) => readyLine(p) as Record<string, unknown>);
+  const listed = (await (await call(1, "GET", "/api/nodes")).json()) as Array<Record<string, unknown>>;
+  expect(listed.map((n) => n.name)).toEqual(ids);
+  for (const [i, n] of listed.entries()) {
+    expect(n).toMatchObject({
+      running: true,
+      raft_listener: readies[i]!.raft,
+      http_listener: String(readies[i]!.http).replace(/^http:\/\//, ""),
+      amqp_listener: readies[i]!.amqp,
+    });
+    expect(n.amqp_listener).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(n.uptime).toBeGreaterThan(0);
+  }
+
   for (const p of nodes) p.child.kill("SIGTERM");
   expect(await Promise.all(nodes.map((p) => p.exited))).toEqual([0, 0, 0]);
 }, 90_000);
