@@ -10,11 +10,18 @@
  */
 
 import { startAmqpServer } from "./amqp/server.js";
-import { ConfigError, describeConfig, loadConfig, usage, wantsHelp } from "./config/index.js";
+import {
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  type NodeConfig,
+  usage,
+  wantsHelp,
+} from "./config/index.js";
 import { formatAddress } from "./config/kinds.js";
 import { NodeMetrics } from "./http/metrics.js";
 import { startHttpServer } from "./http/server.js";
-import { createRootLogger } from "./log.js";
+import { createRootLogger, type RootLogger } from "./log.js";
 import { type NodeHandle, startNode } from "./node.js";
 
 /**
@@ -32,6 +39,36 @@ function feedFsyncLatency(node: NodeHandle, metrics: NodeMetrics): () => void {
   }, 100);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** HTTP then AMQP; if AMQP cannot listen, the HTTP door is closed again. */
+async function startDoors(node: NodeHandle, metrics: NodeMetrics, config: NodeConfig, logger: RootLogger) {
+  const http = await startHttpServer({
+    broker: node.broker,
+    config: { host: config.http.host, port: config.http.port, bodyLimit: config.http.bodyLimit },
+    logger,
+    metrics,
+  }).catch((err: unknown) => {
+    throw new Error(`cannot listen for HTTP on ${formatAddress(config.http)} (${describeListenError(err)})`);
+  });
+  try {
+    const amqp = await startAmqpServer({
+      broker: node.broker,
+      // Direct reply-to answers published through another node travel on the node transport.
+      transport: node.transport,
+      config: { ...config.amqp, maxMessageSize: config.maxMessageSize },
+      logger,
+    });
+    return { http, amqp };
+  } catch (err) {
+    await http.close().catch(() => undefined);
+    throw new Error(`cannot listen for AMQP on ${formatAddress(config.amqp)} (${describeListenError(err)})`);
+  }
+}
+
+function describeListenError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "EADDRINUSE" ? "EADDRINUSE: the port is in use" : (code ?? (err as Error).message);
 }
 
 async function main(): Promise<number> {
@@ -57,19 +94,16 @@ async function main(): Promise<number> {
   const node = await startNode(config, { logger });
   const metrics = new NodeMetrics();
   const stopFsyncFeed = feedFsyncLatency(node, metrics);
-  const http = await startHttpServer({
-    broker: node.broker,
-    config: { host: config.http.host, port: config.http.port, bodyLimit: config.http.bodyLimit },
-    logger,
-    metrics,
+  // A door that cannot listen (its port taken) stops the node cleanly rather than half-serving.
+  const doors = await startDoors(node, metrics, config, logger).catch(async (err: unknown) => {
+    logger.error({ err }, `refusing to start: ${(err as Error).message}`);
+    stopFsyncFeed();
+    await node.stop().catch(() => undefined);
+    logger.flush?.();
+    return undefined;
   });
-  const amqp = await startAmqpServer({
-    broker: node.broker,
-    // Direct reply-to answers published through another node travel on the node transport.
-    transport: node.transport,
-    config: { ...config.amqp, maxMessageSize: config.maxMessageSize },
-    logger,
-  });
+  if (doors === undefined) return 1;
+  const { http, amqp } = doors;
   // /api/nodes (here and on the other nodes) lists the listeners as bound, port 0 resolved.
   node.broker.setListeners({ http: http.address.replace(/^http:\/\//, ""), amqp: amqp.address });
 

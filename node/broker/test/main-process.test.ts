@@ -192,3 +192,29 @@ it("runs a three-node cluster of processes: declare on one, publish via another,
   for (const p of nodes) p.child.kill("SIGTERM");
   expect(await Promise.all(nodes.map((p) => p.exited))).toEqual([0, 0, 0]);
 }, 90_000);
+
+it("refuses to start, exit 1, when its AMQP port is taken, and says which port", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "warren-main-"));
+  dirs.push(dir);
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+  const addr = squatter.address();
+  const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+  try {
+    const p = spawnNode({
+      WARREN_NODE_ID: "solo",
+      WARREN_DATA_DIR: dir,
+      WARREN_RAFT_HOST: "127.0.0.1",
+      WARREN_RAFT_PORT: "0",
+      WARREN_HTTP_HOST: "127.0.0.1",
+      WARREN_HTTP_PORT: "0",
+      WARREN_AMQP_HOST: "127.0.0.1",
+      WARREN_AMQP_PORT: String(port),
+    });
+    expect(await p.exited).toBe(1);
+    expect(p.out()).toContain(`refusing to start: cannot listen for AMQP on 127.0.0.1:${port} (EADDRINUSE`);
+    expect(readyLine(p)).toBeUndefined();
+  } finally {
+    squatter.close();
+  }
+}, 60_000);
