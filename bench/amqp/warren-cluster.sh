@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # A three-node Warren cluster on loopback for the AMQP benchmark, with one pid file per node so
 # scenario (e) can kill -9 a queue leader's process and start it again. Runs the nodes from the
-# TypeScript sources (node --import tsx node/main.ts, or bench/amqp/warren-node.ts while main.ts
-# does not start the AMQP door), like cluster-tests/ do.
+# TypeScript sources (node --import tsx node/main.ts), like cluster-tests/ do.
 #
 #   bench/amqp/warren-cluster.sh start          start n1..n3 (fresh data), wait for GET /ready = 200 on each
 #   bench/amqp/warren-cluster.sh stop           SIGTERM every node, SIGKILL after 15 s
@@ -12,7 +11,7 @@
 #
 # Ports: AMQP WARREN_BASE_PORT.. (default 5672), HTTP +10000, Raft +20000. State (data, logs, pid
 # files, the cluster secret) under WARREN_BENCH_DIR (default /tmp/warren-bench-warren).
-# WARREN_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+# BENCH_NODE_ARGS adds node flags (not WARREN_*: the node refuses unknown WARREN_ variables), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -32,14 +31,6 @@ peers_of() {
   echo "$out"
 }
 
-# node/main.ts once it starts the AMQP door itself; until then bench/amqp/warren-node.ts (the same
-# wiring plus startAmqpServer). WARREN_ENTRY overrides.
-entry() {
-  if [[ -n "${WARREN_ENTRY:-}" ]]; then echo "$WARREN_ENTRY"
-  elif grep -q startAmqpServer "$ROOT/node/main.ts"; then echo node/main.ts
-  else echo bench/amqp/warren-node.ts; fi
-}
-
 launch() {
   local n="$1" i
   i="$(idx "$n")"
@@ -51,7 +42,7 @@ launch() {
       WARREN_AMQP_HOST=127.0.0.1 WARREN_HTTP_HOST=127.0.0.1 WARREN_RAFT_HOST=127.0.0.1 \
       WARREN_AMQP_PORT=$((BASE + i)) WARREN_HTTP_PORT=$((BASE + 10000 + i)) WARREN_RAFT_PORT=$((BASE + 20000 + i)) \
       WARREN_PEERS="$(peers_of "$n")" WARREN_LOG_LEVEL="${WARREN_LOG_LEVEL:-warn}" \
-      setsid node ${WARREN_NODE_ARGS:-} --import tsx "$(entry)" >>"$DIR/$n.log" 2>&1 </dev/null &
+      setsid node ${BENCH_NODE_ARGS:-} --import tsx node/main.ts >>"$DIR/$n.log" 2>&1 </dev/null &
     echo $! >"$DIR/$n.pid"
   )
 }
