@@ -17,7 +17,7 @@ let cluster: ProxiedCluster;
 
 beforeAll(async () => {
   console.log(`chaos process scenarios: CHAOS_SEED=${SEED}`);
-  cluster = await ProxiedCluster.start({ random });
+  cluster = await ProxiedCluster.acquire({ random });
 }, 120_000);
 
 afterEach(({ task }) => {

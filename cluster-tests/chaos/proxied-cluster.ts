@@ -20,9 +20,38 @@ import { type AcquiredToxiproxy, acquireToxiproxy } from "../toxiproxy/index.js"
 
 const HOST = "127.0.0.1";
 
+/** What the scenarios need from a node's process (NodeProcess locally; RemoteNode for CHAOS_NODES). */
+export interface NodeControl {
+  readonly running: boolean;
+  readonly pid: number | undefined;
+  start(): void;
+  kill(): Promise<unknown>;
+  tail(n?: number): string;
+  waitForReadyLine(timeoutMs: number): Promise<unknown>;
+}
+
+/** A node of a cluster we did not start (docker-compose): network faults only. */
+class RemoteNode implements NodeControl {
+  readonly running = true;
+  readonly pid = undefined;
+  constructor(private readonly id: string) {}
+  start(): void {
+    throw new Error(`${this.id}: process faults need the nodes the suite starts itself (unset CHAOS_NODES)`);
+  }
+  kill(): Promise<unknown> {
+    return Promise.reject(new Error(`${this.id}: process faults need local nodes (unset CHAOS_NODES)`));
+  }
+  tail(): string {
+    return `[${this.id}] remote node: see its own logs`;
+  }
+  waitForReadyLine(): Promise<unknown> {
+    return Promise.resolve(undefined);
+  }
+}
+
 export interface ChaosNode {
   readonly id: string;
-  readonly proc: NodeProcess;
+  readonly proc: NodeControl;
   /** The test's client, through `nI_http`. */
   readonly client: HttpClient;
   /** Straight to the node (for observing state without the faults in the way). */
@@ -45,13 +74,61 @@ export class ProxiedCluster {
   private readonly paused = new Set<string>();
 
   private constructor(
-    private readonly dir: string,
+    private readonly dir: string | undefined,
     private readonly toxi: AcquiredToxiproxy,
     readonly toxiproxy: Toxiproxy,
     readonly nodes: readonly ChaosNode[],
     private readonly proxies: ReadonlyMap<string, ProxyHandle>,
     private readonly readyTimeoutMs: number,
   ) {}
+
+  /**
+   * The cluster under test: with CHAOS_NODES set (`n1=http://host:15672,...`, each node's HTTP
+   * address reached directly) the running cluster behind TOXIPROXY_URL, whose proxies must be
+   * named `nI_to_nJ` and `nI_http` (deploy/toxiproxy.json) and whose `nI_http` listeners are
+   * reached at CHAOS_PROXY_HOST (default 127.0.0.1); otherwise three local nodes we start.
+   */
+  static async acquire(opts: ProxiedClusterOptions): Promise<ProxiedCluster> {
+    const remote = process.env.CHAOS_NODES;
+    if (remote === undefined || remote === "") return ProxiedCluster.start(opts);
+    return ProxiedCluster.attach(remote, process.env.CHAOS_PROXY_HOST ?? HOST, opts);
+  }
+
+  private static async attach(
+    spec: string,
+    proxyHost: string,
+    opts: ProxiedClusterOptions,
+  ): Promise<ProxiedCluster> {
+    const toxi = await acquireToxiproxy({ random: opts.random });
+    if (toxi.source !== "external")
+      throw new Error("CHAOS_NODES needs TOXIPROXY_URL (the cluster's Toxiproxy)");
+    const toxiproxy = new Toxiproxy(toxi.url);
+    const all = await toxiproxy.getAll();
+    const proxies = new Map<string, ProxyHandle>(Object.entries(all));
+    const nodes: ChaosNode[] = spec.split(",").map((item) => {
+      const [id, url] = item.split("=") as [string, string | undefined];
+      const clientProxy = proxies.get(`${id}_http`);
+      if (url === undefined || clientProxy === undefined)
+        throw new Error(`CHAOS_NODES item ${item}: want id=http://host:port and a proxy ${id}_http`);
+      const port = clientProxy.listen.slice(clientProxy.listen.lastIndexOf(":") + 1);
+      return {
+        id,
+        proc: new RemoteNode(id),
+        client: new HttpClient(`http://${proxyHost}:${port}`, { timeoutMs: 8_000 }),
+        direct: new HttpClient(url.replace(/\/+$/, ""), { timeoutMs: 8_000 }),
+      };
+    });
+    const cluster = new ProxiedCluster(
+      undefined,
+      toxi,
+      toxiproxy,
+      nodes,
+      proxies,
+      opts.readyTimeoutMs ?? 90_000,
+    );
+    await cluster.restore();
+    return cluster;
+  }
 
   static async start(opts: ProxiedClusterOptions): Promise<ProxiedCluster> {
     const ids = ["n1", "n2", "n3"];
@@ -212,7 +289,15 @@ export class ProxiedCluster {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const id of this.paused) this.resume(id);
+    if (this.dir === undefined) {
+      // Someone else's cluster: leave it running and healed.
+      await this.heal();
+      await this.toxi.close();
+      return;
+    }
     await Promise.all(this.nodes.map((n) => (n.proc.running ? n.proc.kill() : undefined)));
+    // Our proxies go too (they would clash with the next run's names on a shared server).
+    for (const p of this.proxies.values()) await p.remove().catch(() => undefined);
     await this.toxi.close();
     await rm(this.dir, { recursive: true, force: true });
   }

@@ -20,7 +20,7 @@ beforeAll(async () => {
   console.log(`chaos random schedule: CHAOS_SEED=${SEED} CHAOS_STEPS=${STEPS}`);
   for (const [i, s] of schedule.entries())
     console.log(`  step ${i}: ${describeFault(s.fault)} for ${s.holdMs} ms`);
-  cluster = await ProxiedCluster.start({ random });
+  cluster = await ProxiedCluster.acquire({ random });
 }, 120_000);
 
 afterEach(({ task }) => {
