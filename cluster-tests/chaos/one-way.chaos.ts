@@ -6,44 +6,26 @@
  * its full assertions and moves back into network.test.ts once the bug is fixed.
  * Replay: `CHAOS_SEED=N npm run test:chaos -- cluster-tests/chaos/one-way.chaos.ts`.
  */
-import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
-import { ProxiedCluster } from "./proxied-cluster.js";
-import { chaosSeed, seededRandom } from "./random.js";
+import { describe, it } from "vitest";
 import { agreedLeader, PHASE_MS, Scenario } from "./scenario.js";
+import { others, useChaosCluster } from "./suite.js";
 
-const SEED = chaosSeed();
-const random = seededRandom(SEED);
-let cluster: ProxiedCluster;
-
-beforeAll(async () => {
-  console.log(`chaos one-way scenario: CHAOS_SEED=${SEED}`);
-  cluster = await ProxiedCluster.acquire({ random });
-}, 120_000);
-
-afterEach(({ task }) => {
-  if (task.result?.state === "fail") console.error(`CHAOS_SEED=${SEED}\n${cluster?.tail(60)}`);
-});
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
-
-const others = (id: string) => ["n1", "n2", "n3"].filter((x) => x !== id);
+const { cluster } = useChaosCluster("one-way scenario");
 
 describe("chaos: one-way partitions", () => {
   it("one-way partitions (a node hears its peer but not back) do not stop the majority", async () => {
-    const s = await Scenario.begin(cluster, "one-way");
-    const leader = await agreedLeader(cluster, s.queue, ["n1", "n2", "n3"]);
+    const s = await Scenario.begin(cluster(), "one-way");
+    const leader = await agreedLeader(cluster(), s.queue, ["n1", "n2", "n3"]);
     const [f1, f2] = others(leader) as [string, string];
     // The follower no longer hears the leader, the leader still hears it.
     s.fault(`${leader}-/->${f1}`);
-    await cluster.cut(leader, f1);
+    await cluster().cut(leader, f1);
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
-    await cluster.heal();
+    await cluster().heal();
     // The leader no longer hears the other follower (its acks and votes), the follower hears it.
     s.fault(`${f2}-/->${leader}`);
-    await cluster.cut(f2, leader);
+    await cluster().cut(f2, leader);
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
     await s.finish();

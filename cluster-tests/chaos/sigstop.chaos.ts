@@ -7,52 +7,33 @@
  * where it cannot fail CI at random, and is the first thing to investigate; see docs/chaos.md.
  * Replay: `CHAOS_SEED=N npm run test:chaos -- cluster-tests/chaos/sigstop.chaos.ts`.
  */
-import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { waitFor } from "../harness/index.js";
-import { ProxiedCluster } from "./proxied-cluster.js";
-import { chaosSeed, seededRandom } from "./random.js";
 import { agreedLeader, FAILOVER_BUDGET_MS, PHASE_MS, queueInfo, Scenario } from "./scenario.js";
+import { ALL_NODES as ALL, others, useChaosCluster } from "./suite.js";
 
-const SEED = chaosSeed();
-const random = seededRandom(SEED);
-const ALL = ["n1", "n2", "n3"];
-let cluster: ProxiedCluster;
-
-beforeAll(async () => {
-  console.log(`chaos sigstop scenario: CHAOS_SEED=${SEED}`);
-  cluster = await ProxiedCluster.acquire({ random });
-}, 120_000);
-
-afterEach(({ task }) => {
-  if (task.result?.state === "fail") console.error(`CHAOS_SEED=${SEED}\n${cluster?.tail(60)}`);
-});
-
-afterAll(async () => {
-  await cluster?.destroy();
-});
-
-const others = (id: string) => ALL.filter((x) => x !== id);
+const { cluster } = useChaosCluster("sigstop scenario");
 
 describe("chaos: SIGSTOP of the leader", () => {
   it("SIGSTOP of the leader past the election timeout: a new leader serves; on SIGCONT the old one confirms nothing it cannot commit", async () => {
-    const s = await Scenario.begin(cluster, "sigstop");
+    const s = await Scenario.begin(cluster(), "sigstop");
     await s.run(PHASE_MS);
-    const leader = await agreedLeader(cluster, s.queue, ALL);
+    const leader = await agreedLeader(cluster(), s.queue, ALL);
     s.fault(`sigstop-${leader}`);
-    cluster.pause(leader);
+    cluster().pause(leader);
     // Its sockets stay open: the followers find out by the election timeout alone (1-2 s).
-    await agreedLeader(cluster, s.queue, others(leader), leader);
+    await agreedLeader(cluster(), s.queue, others(leader), leader);
     s.note("new leader agreed");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
     s.fault(`sigcont-${leader}`);
-    cluster.resume(leader);
+    cluster().resume(leader);
     // It wakes up believing it leads; it must learn the new term and follow.
-    await waitFor(async () => (await queueInfo(cluster, leader, s.queue)).leader !== leader || undefined, {
+    await waitFor(async () => (await queueInfo(cluster(), leader, s.queue)).leader !== leader || undefined, {
       timeoutMs: FAILOVER_BUDGET_MS,
       what: `${leader} to step down after SIGCONT`,
     });
-    await agreedLeader(cluster, s.queue, ALL);
+    await agreedLeader(cluster(), s.queue, ALL);
     await s.waitConfirms(10);
     await s.finish();
   });
