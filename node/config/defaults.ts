@@ -64,6 +64,13 @@ export const DEFAULT_LOOPBACK_USERS: readonly string[] = ["guest"];
  */
 export const DEFAULT_NODE_DOWN_GRACE_MS = 15_000;
 
+/**
+ * A graceful stop (SIGTERM/SIGINT) that takes longer than this exits anyway, logging what did not
+ * finish. Below the 30 s an orchestrator usually grants before SIGKILL (Kubernetes'
+ * terminationGracePeriodSeconds), above the proposal timeout a publish in flight may need.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
+
 /** RabbitMQ's quorum queue `x-quorum-initial-group-size` default (or every node if fewer). */
 export const DEFAULT_INITIAL_GROUP_SIZE = 3;
 

@@ -24,6 +24,8 @@ export interface NodeConfig {
   readonly maxMessageSize: number;
   /** Milliseconds a peer's connection may stay down before the peer is declared down. */
   readonly nodeDownGraceMs: number;
+  /** Milliseconds a graceful stop may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
   readonly amqp: ListenConfig & {
     readonly heartbeat: number;
     readonly frameMax: number;
@@ -179,6 +181,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       default: D.DEFAULT_NODE_DOWN_GRACE_MS,
       description:
         "Milliseconds a peer's connection may stay down before it is declared down: its consumers' unacked messages return to their queues and its transient queues are deleted.",
+    }),
+    shutdownTimeoutMs: row({
+      kind: integer(1000, 3_600_000),
+      default: D.DEFAULT_SHUTDOWN_TIMEOUT_MS,
+      description:
+        "Milliseconds a graceful stop (SIGTERM/SIGINT) may take: clients disconnected, leaderships handed over, log flushed. Past it the node logs what did not finish and exits with status 1.",
     }),
   }),
   ...section("AMQP", {
