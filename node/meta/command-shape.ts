@@ -6,7 +6,15 @@
 import { WarrenError } from "../errors.js";
 import type { MetaCommand } from "./types.js";
 
-type FieldKind = "string" | "boolean" | "table" | "number" | "strings" | "placement" | "observed";
+type FieldKind =
+  | "string"
+  | "boolean"
+  | "table"
+  | "number"
+  | "strings"
+  | "placement"
+  | "observed"
+  | "replacements";
 
 const COMMON: Record<string, FieldKind> = { user: "string" };
 
@@ -64,6 +72,10 @@ const SHAPES: Record<MetaCommand["type"], Record<string, FieldKind>> = {
     members: "strings",
     leader: "string",
   },
+  "queue.add-member": { vhost: "string", name: "string", node: "string" },
+  "queue.remove-member": { vhost: "string", name: "string", node: "string" },
+  "node.join": { node: "string", raft: "string", amqp: "string", http: "string" },
+  "node.forget": { node: "string", replacements: "replacements" },
   "binding.add": BINDING,
   "binding.remove": BINDING,
   "connection.closed": { connection: "string" },
@@ -95,6 +107,10 @@ const REQUIRED: Record<MetaCommand["type"], readonly string[]> = {
   "queue.delete": ["vhost", "name"],
   "queue.delete-internal": ["vhost", "name", "incarnation", "reason"],
   "queue.update-placement": ["vhost", "name", "incarnation", "members", "leader"],
+  "queue.add-member": ["vhost", "name", "node"],
+  "queue.remove-member": ["vhost", "name", "node"],
+  "node.join": ["node", "raft"],
+  "node.forget": ["node"],
   "binding.add": ["vhost", "source", "destinationKind", "destination", "routingKey"],
   "binding.remove": ["vhost", "source", "destinationKind", "destination", "routingKey"],
   "connection.closed": ["connection"],
@@ -136,6 +152,17 @@ function fits(kind: FieldKind, v: unknown): boolean {
       return isPlainObject(v) && fits("strings", v.members) && typeof v.leader === "string";
     case "observed":
       return isPlainObject(v) && fits("number", v.consumers) && fits("number", v.messages);
+    case "replacements":
+      return (
+        Array.isArray(v) &&
+        v.every(
+          (r) =>
+            isPlainObject(r) &&
+            typeof r.vhost === "string" &&
+            typeof r.name === "string" &&
+            typeof r.node === "string",
+        )
+      );
   }
 }
 

@@ -14,6 +14,7 @@ import { addBinding, removeBinding } from "./bindings.js";
 import { checkCommandShape } from "./command-shape.js";
 import type { ApplyContext } from "./context.js";
 import { declareExchange, deleteExchange } from "./exchanges.js";
+import { addMember, forgetNode, joinNode, removeMember } from "./members.js";
 import { MetaQueries } from "./queries.js";
 import {
   connectionClosed,
@@ -46,6 +47,10 @@ const HANDLERS: Record<MetaCommand["type"], Handler> = {
   "queue.delete": deleteQueue,
   "queue.delete-internal": deleteQueueInternal,
   "queue.update-placement": updatePlacement,
+  "queue.add-member": addMember,
+  "queue.remove-member": removeMember,
+  "node.join": joinNode,
+  "node.forget": forgetNode,
   "binding.add": addBinding,
   "binding.remove": removeBinding,
   "connection.closed": connectionClosed,

@@ -8,6 +8,7 @@ import { checkExclusiveAccess, notFound } from "./context.js";
 import { entityKey, type MetaStore } from "./store.js";
 import type {
   BindingRecord,
+  ClusterNodeRecord,
   ConnectionId,
   DestinationKind,
   ExchangeRecord,
@@ -162,6 +163,16 @@ export class MetaQueries {
    * The changes that build the current state from nothing, in an order derived state can apply
    * (vhosts, then exchanges and queues, then bindings). Used after `restore` and at startup.
    */
+  /** Nodes that joined the running cluster (static nodes are in each node's configuration). */
+  clusterNodes(): ClusterNodeRecord[] {
+    return [...this.store.nodes.values()];
+  }
+
+  /** Ids of nodes removed from the cluster. */
+  removedNodes(): string[] {
+    return [...this.store.removedNodes];
+  }
+
   replayChanges(): MetaChange[] {
     const out: MetaChange[] = [];
     for (const vhost of this.store.vhosts.values()) out.push({ type: "vhost-created", vhost });

@@ -191,7 +191,12 @@ export function updatePlacement(
   if (cmd.members.length === 0 || !cmd.members.includes(cmd.leader)) {
     throw new WarrenError("INTERNAL_ERROR", `invalid placement for ${rs("queue", q.vhost, q.name)}`);
   }
-  const queue: QueueRecord = { ...q, members: [...cmd.members], leader: cmd.leader };
+  const queue: QueueRecord = {
+    ...q,
+    initialMembers: q.initialMembers ?? q.members,
+    members: [...cmd.members],
+    leader: cmd.leader,
+  };
   ctx.store.putQueue(queue);
   ctx.changes.push({ type: "queue-placement-changed", queue });
   return { updated: true };

@@ -9,6 +9,7 @@
 import { canonicalTable } from "./format.js";
 import type {
   BindingRecord,
+  ClusterNodeRecord,
   ExchangeDeleteReason,
   ExchangeRecord,
   ExchangeType,
@@ -73,6 +74,9 @@ export interface StoreData {
   readonly bindings: readonly BindingRecord[];
   readonly users: readonly UserRecord[];
   readonly permissions: readonly PermissionRecord[];
+  /** Absent in snapshots taken before nodes could join or leave: none had. */
+  readonly nodes?: readonly ClusterNodeRecord[];
+  readonly removedNodes?: readonly string[];
 }
 
 export class MetaStore {
@@ -83,6 +87,10 @@ export class MetaStore {
   readonly users = new Map<string, UserRecord>();
   /** By entityKey(vhost, user). */
   readonly permissions = new Map<string, PermissionRecord>();
+  /** Nodes that joined the running cluster, by id (static nodes are not recorded). */
+  readonly nodes = new Map<string, ClusterNodeRecord>();
+  /** Ids of nodes removed from the cluster (forget_cluster_node): never members again. */
+  readonly removedNodes = new Set<string>();
   /** Exclusive queues' keys by owning connection. */
   private readonly byOwner = new Map<string, Set<string>>();
   /** Binding ids by source exchange key. */
@@ -245,6 +253,8 @@ export class MetaStore {
       bindings: [...this.bindings.values()],
       users: [...this.users.values()],
       permissions: [...this.permissions.values()],
+      nodes: [...this.nodes.values()],
+      removedNodes: [...this.removedNodes],
     };
   }
 
@@ -256,6 +266,8 @@ export class MetaStore {
     for (const b of data.bindings) s.addBinding(b);
     for (const u of data.users) s.putUser(u);
     for (const p of data.permissions) s.putPermission(p);
+    for (const n of data.nodes ?? []) s.nodes.set(n.id, Object.freeze(n));
+    for (const id of data.removedNodes ?? []) s.removedNodes.add(id);
     return s;
   }
 }

@@ -68,6 +68,13 @@ export interface QueueRecord {
   readonly members: readonly NodeId[];
   /** Quorum: leader as last reported by placement (Raft may have moved it). Transient: the home node. */
   readonly leader: NodeId;
+  /**
+   * Quorum: the members chosen at declare, never changed afterwards: the group's configuration
+   * at index 0, which every replica bootstraps its Raft group with (a snapshot or the log's
+   * membership entries then bring it to the current one). Absent on records written before
+   * members could change: `members` then never changed either.
+   */
+  readonly initialMembers?: readonly NodeId[];
   /** Raft index of the declare that created it: the queue's incarnation. */
   readonly createdIndex: number;
   readonly createdAt: number;
@@ -75,6 +82,20 @@ export interface QueueRecord {
 }
 
 export type DestinationKind = "queue" | "exchange";
+
+/**
+ * A node that joined the running cluster (`node.join`): every node connects to it at `raft`.
+ * Nodes of the static configuration have no record (each node's configuration names them).
+ */
+export interface ClusterNodeRecord {
+  readonly id: NodeId;
+  /** `host:port` of its Raft listener, as its peers reach it. */
+  readonly raft: string;
+  readonly amqp?: string;
+  readonly http?: string;
+  /** Raft index of the first `node.join` of this node. */
+  readonly joinedIndex: number;
+}
 
 /**
  * A user of both doors. The password is hashed by the node layer (salt and hashing need
@@ -137,7 +158,12 @@ export type MetaChange =
     }
   | { readonly type: "queue-declared"; readonly queue: QueueRecord }
   | { readonly type: "queue-deleted"; readonly queue: QueueRecord; readonly reason: QueueDeleteReason }
+  /** A quorum queue's members (or preferred leader) changed: replicas are added or removed to match. */
   | { readonly type: "queue-placement-changed"; readonly queue: QueueRecord }
+  /** A node joined the cluster (or changed its addresses): every node connects to it. */
+  | { readonly type: "node-joined"; readonly node: ClusterNodeRecord }
+  /** A node was removed from the cluster (forget_cluster_node): its consumers are released. */
+  | { readonly type: "node-removed"; readonly node: NodeId }
   | { readonly type: "binding-added"; readonly binding: BindingRecord }
   | { readonly type: "binding-removed"; readonly binding: BindingRecord }
   | { readonly type: "user-put"; readonly user: UserRecord }
@@ -236,6 +262,47 @@ export interface QueueUpdatePlacement extends Acting {
   readonly leader: NodeId;
 }
 
+/**
+ * rabbitmq-queues add_member: `node` becomes a member of the queue (its replica joins as a
+ * learner, catches up, then votes; the queue's leader carries that out).
+ */
+export interface QueueAddMember extends Acting {
+  readonly type: "queue.add-member";
+  readonly vhost: string;
+  readonly name: string;
+  readonly node: NodeId;
+}
+
+/** rabbitmq-queues delete_member: `node` stops being a member (never the last one). */
+export interface QueueRemoveMember extends Acting {
+  readonly type: "queue.remove-member";
+  readonly vhost: string;
+  readonly name: string;
+  readonly node: NodeId;
+}
+
+/**
+ * A node asks to join the running cluster (it was started with `join`). Refused for a node that
+ * was removed before: it must come back under a new id (its old replicas' votes are unknown).
+ */
+export interface NodeJoin extends Acting {
+  readonly type: "node.join";
+  readonly node: NodeId;
+  readonly raft: string;
+  readonly amqp?: string;
+  readonly http?: string;
+}
+
+/**
+ * rabbitmqctl forget_cluster_node: the node leaves every group. Each quorum queue it was a member
+ * of loses it and gains the replacement named in `replacements` (chosen by placement), if any.
+ */
+export interface NodeForget extends Acting {
+  readonly type: "node.forget";
+  readonly node: NodeId;
+  readonly replacements?: readonly { readonly vhost: string; readonly name: string; readonly node: NodeId }[];
+}
+
 interface BindingCommand extends Acting {
   readonly vhost: string;
   readonly source: string;
@@ -306,6 +373,10 @@ export type MetaCommand =
   | QueueDelete
   | QueueDeleteInternal
   | QueueUpdatePlacement
+  | QueueAddMember
+  | QueueRemoveMember
+  | NodeJoin
+  | NodeForget
   | BindingAdd
   | BindingRemove
   | ConnectionClosed
@@ -326,6 +397,11 @@ export interface MetaReplies {
   "queue.delete": { readonly deleted: boolean; readonly queue: QueueRecord | undefined };
   "queue.delete-internal": { readonly deleted: boolean };
   "queue.update-placement": { readonly updated: boolean };
+  /** `changed: false` when the node already was (add) or was not (remove) a member. */
+  "queue.add-member": { readonly changed: boolean; readonly queue: QueueRecord };
+  "queue.remove-member": { readonly changed: boolean; readonly queue: QueueRecord };
+  "node.join": { readonly joined: boolean; readonly node: ClusterNodeRecord };
+  "node.forget": { readonly forgotten: boolean; readonly queues: number };
   "binding.add": { readonly created: boolean };
   "binding.remove": { readonly removed: boolean };
   "connection.closed": { readonly deletedQueues: number };
