@@ -5,6 +5,7 @@ import {
   type GroupView,
   loadOf,
   PlacementError,
+  pickNewMember,
   placeReplicas,
   rebalance,
   type Transfer,
@@ -267,3 +268,16 @@ function bruteForce(
   assign(0, []);
   return best;
 }
+
+describe("pickNewMember (replacing a removed node's replica)", () => {
+  it("picks the candidate with the fewest replicas, then the fewest leaders", () => {
+    const load = new Map([
+      ["n1", { replicas: 5, leaders: 1 }],
+      ["n4", { replicas: 2, leaders: 2 }],
+      ["n5", { replicas: 2, leaders: 0 }],
+    ]);
+    expect(pickNewMember({ candidates: ["n1", "n4", "n5"], load, seed: "q" })).toBe("n5");
+    expect(pickNewMember({ candidates: ["n1", "n4"], load, seed: "q" })).toBe("n4");
+    expect(pickNewMember({ candidates: [], load, seed: "q" })).toBeUndefined();
+  });
+});

@@ -117,6 +117,26 @@ export function placeReplicas(req: PlacementRequest): Placement {
   return { leader, members: [leader, ...others.slice(0, size - 1)] };
 }
 
+/**
+ * A node to add to a group that lacks one (a replacement for a removed node): the candidate
+ * hosting the fewest replicas, then leading the fewest groups, then the hash of `seed`.
+ * Undefined when there is no candidate.
+ */
+export function pickNewMember(req: {
+  readonly candidates: readonly NodeId[];
+  readonly load: ReadonlyMap<NodeId, NodeLoad>;
+  readonly seed: string;
+}): NodeId | undefined {
+  const load = (n: NodeId): NodeLoad => req.load.get(n) ?? { replicas: 0, leaders: 0 };
+  return distinct(req.candidates).sort(
+    (a, b) =>
+      load(a).replicas - load(b).replicas ||
+      load(a).leaders - load(b).leaders ||
+      tieHash(req.seed, a) - tieHash(req.seed, b) ||
+      (a < b ? -1 : 1),
+  )[0];
+}
+
 /** Groups that share a leader and a set of eligible members are interchangeable for the flow. */
 interface GroupClass {
   readonly leader: NodeId;
