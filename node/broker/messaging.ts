@@ -25,6 +25,10 @@ import type {
   SettleOp,
 } from "./types.js";
 
+/** Backoff of the retried release of a closed channel (see `down`). */
+const DOWN_RETRY_FIRST_MS = 200;
+const DOWN_RETRY_MAX_MS = 5_000;
+
 /** A get reply as the leader (or home node) returns it: with the message's enqueue command. */
 export type GetReplyWithBody = Extract<QueueReply, { type: "get" }> & { readonly enqueue?: EnqueueCommand };
 
@@ -242,13 +246,40 @@ export class Messaging {
     }
   }
 
-  private async down(record: QueueRecord, command: { type: "down"; connection: string; channel: number }) {
+  /**
+   * Releases a closed channel's hold on a queue: its consumers go and its unacked messages
+   * return. This must not be best effort: a release that fails (no quorum, a frozen leader)
+   * would leave the messages checked out to a channel that no longer exists for as long as this
+   * node lives. So a failed release is retried in the background (after the caller hears of
+   * the failure) until it commits, the queue is gone, the channel number is used again on this
+   * node (its next close releases both uses at once), or the broker stops.
+   */
+  private async down(
+    record: QueueRecord,
+    command: { type: "down"; connection: string; channel: number },
+    attempt = 0,
+  ): Promise<void> {
     const current = this.machine.queue(record.vhost, record.name);
     if (current === undefined || current.createdIndex !== record.createdIndex) return;
     try {
       await this.queues.execute(current, command);
+      if (attempt > 0)
+        this.ctx.logger.info({ queue: record.name, conn: command.connection, attempt }, "channel released");
     } catch (err) {
-      if (!WarrenError.is(err, "NOT_FOUND")) throw err;
+      if (WarrenError.is(err, "NOT_FOUND")) return;
+      const delay = Math.min(DOWN_RETRY_MAX_MS, DOWN_RETRY_FIRST_MS * 2 ** attempt);
+      const retry = setTimeout(() => {
+        if (this.ctx.stopped) return;
+        if (this.consumers.channelsOf(command.connection).includes(command.channel)) return;
+        this.down(record, command, attempt + 1).catch((e: unknown) =>
+          this.ctx.logger.debug(
+            { err: e, queue: record.name, conn: command.connection },
+            "channel release failed",
+          ),
+        );
+      }, delay);
+      retry.unref();
+      throw err;
     }
   }
 }
