@@ -59,7 +59,7 @@ function once(): RunFigures {
       routingKeys: ["bench"],
       properties: { deliveryMode: 2 },
       body: new Uint8Array(BODY),
-      publisher: { id: "p", seq: i },
+      publisher: { id: "p", seq: i + 1 },
     });
   }
   const enqueueMs = performance.now() - t0;

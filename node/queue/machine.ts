@@ -9,6 +9,7 @@ import { type ConsumerInfo, Consumers, type Holder, noAckWindow } from "./consum
 import { deadLetterEffect, leaderEffects } from "./effects.js";
 import { MessageStore } from "./message-store.js";
 import { type MessageLevel, State } from "./message-table.js";
+import { Publishers } from "./publishers.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import {
   type CheckoutCommand,
@@ -36,6 +37,8 @@ const OK: QueueReply = { type: "ok" };
 export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   private store: MessageStore;
   private consumers: Consumers;
+  /** Per-publisher enqueue order (rabbit_fifo's enqueuers). */
+  private publishers = new Publishers();
   /** meta.time of the last "use" for x-expires; -1 before the first command. */
   private lastUsed = -1;
   /** The last timer effect issued (so a new leader and a replay issue the same ones). */
@@ -78,9 +81,11 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         break;
       case "down":
         this.down(this.consumers.holdersOf(command.connection, command.channel), now, effects);
+        this.publishers.down(command.connection, command.channel, command.publishersUpToEpoch);
         break;
       case "node-down":
         this.down(this.consumers.holdersWithPrefix(`${command.node}/`), now, effects);
+        this.publishers.nodeDown(command.node);
         break;
       case "credit": {
         const h = this.consumers.find(command.consumer);
@@ -128,6 +133,19 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   // ---- commands ----------------------------------------------------------------------------
 
   private enqueue(index: number, now: number, cmd: EnqueueCommand): QueueReply {
+    const publisher = cmd.publisher;
+    if (publisher === undefined) return this.append(index, now, cmd);
+    const check = this.publishers.check(publisher);
+    if (check.kind === "duplicate") {
+      return { type: "duplicate", publisher, outcome: check.refused ? "rejected" : "enqueued" };
+    }
+    if (check.kind === "out-of-order") return { type: "out-of-order", publisher, expected: check.expected };
+    const reply = this.append(index, now, cmd);
+    this.publishers.applied(publisher, index, reply.type === "rejected");
+    return reply;
+  }
+
+  private append(index: number, now: number, cmd: EnqueueCommand): QueueReply {
     const size = cmd.body.byteLength;
     const c = this.config;
     if (c.overflow === Overflow.RejectPublish) {
@@ -158,7 +176,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         (c.maxLengthBytes !== undefined && ready.bytes > c.maxLengthBytes);
       if (!over) return;
       const level = this.store.nextReady()!;
-      this.deadLetterReady(level, level.peekReady(), DeadLetterReason.MaxLen, now, effects);
+      this.deadLetter(level, level.peekReady(), DeadLetterReason.MaxLen, now, effects);
     }
   }
 
@@ -221,7 +239,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
         at.level.settle(at.p);
         this.onRelease?.(id);
       } else if (op === "reject") {
-        this.deadLetterCheckedOut(at.level, at.p, DeadLetterReason.Rejected, now, effects);
+        this.deadLetter(at.level, at.p, DeadLetterReason.Rejected, now, effects);
       } else {
         this.returnMessage(at.level, at.p, now, effects);
       }
@@ -325,7 +343,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       const level = this.store.nextReady();
       if (!level) return undefined;
       const p = level.peekReady();
-      if (now > level.times[p]!) this.deadLetterReady(level, p, DeadLetterReason.Expired, now, effects);
+      if (now > level.times[p]!) this.deadLetter(level, p, DeadLetterReason.Expired, now, effects);
       else return level;
     }
   }
@@ -336,7 +354,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       for (;;) {
         const p = level.peekReady();
         if (p < 0 || !(now > level.times[p]!)) break;
-        this.deadLetterReady(level, p, DeadLetterReason.Expired, now, effects);
+        this.deadLetter(level, p, DeadLetterReason.Expired, now, effects);
       }
     }
   }
@@ -346,13 +364,17 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     const limit = this.config.deliveryLimit;
     if (limit !== undefined && level.counts[p]! + 1 > limit) {
       level.counts[p]!++;
-      this.deadLetterCheckedOut(level, p, DeadLetterReason.DeliveryLimit, now, effects);
+      this.deadLetter(level, p, DeadLetterReason.DeliveryLimit, now, effects);
     } else {
       level.requeue(p);
     }
   }
 
-  private deadLetterReady(
+  /**
+   * Dead-letters a ready message (the head of its level) or a checked-out one; without a
+   * dead-letter exchange it is simply dropped.
+   */
+  private deadLetter(
     level: MessageLevel,
     p: number,
     reason: DeadLetterReason,
@@ -360,29 +382,15 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     effects: QueueEffect[],
   ): void {
     const id = level.ids[p]!;
+    const ready = level.states[p] === State.Ready;
     if (this.config.deadLetterExchange === undefined) {
-      level.dropReady(p);
+      if (ready) level.dropReady(p);
+      else level.settle(p);
       this.onRelease?.(id);
       return;
     }
-    level.deadLetterReady(p, reason, now);
-    effects.push(deadLetterEffect(this.config, id, reason, now));
-  }
-
-  private deadLetterCheckedOut(
-    level: MessageLevel,
-    p: number,
-    reason: DeadLetterReason,
-    now: number,
-    effects: QueueEffect[],
-  ): void {
-    const id = level.ids[p]!;
-    if (this.config.deadLetterExchange === undefined) {
-      level.settle(p);
-      this.onRelease?.(id);
-      return;
-    }
-    level.deadLetterCheckedOut(p, reason, now);
+    if (ready) level.deadLetterReady(p, reason, now);
+    else level.deadLetterCheckedOut(p, reason, now);
     effects.push(deadLetterEffect(this.config, id, reason, now));
   }
 
@@ -450,6 +458,12 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     return this.store.locate(id) !== undefined;
   }
 
+  /** Where a publisher stands in this queue's order (undefined: not known, or forgotten). */
+  publisher(id: string): { readonly epoch: number; readonly next: number } | undefined {
+    const st = this.publishers.get(id);
+    return st === undefined ? undefined : { epoch: st.epoch, next: st.next };
+  }
+
   /** Live consumers in registration order (for the management API). */
   consumerList(): ConsumerInfo[] {
     return this.consumers.describe();
@@ -463,6 +477,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
       config: this.config,
       levels,
       consumers: this.consumers.toData(),
+      publishers: this.publishers.toData(),
       lastUsed: this.lastUsed,
       timerAt: this.timerAt,
       deleteRequested: this.deleteRequested,
@@ -475,6 +490,7 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
     this.config = s.config;
     this.store = MessageStore.fromData(s.config.maxPriority, s.levels);
     this.consumers = Consumers.fromData(s.config.singleActiveConsumer, s.consumers);
+    this.publishers = Publishers.fromData(s.publishers);
     this.lastUsed = s.lastUsed;
     this.timerAt = s.timerAt;
     this.deleteRequested = s.deleteRequested;

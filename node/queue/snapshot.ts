@@ -7,6 +7,7 @@ import { Packr } from "msgpackr";
 import type { QueueConfig } from "./config.js";
 import type { Holder } from "./consumers.js";
 import type { LevelData } from "./message-table.js";
+import type { PublisherData } from "./publishers.js";
 
 const FORMAT = 1;
 
@@ -14,6 +15,8 @@ export interface SnapshotState {
   config: QueueConfig;
   levels: (LevelData | null)[];
   consumers: { nextSlot: number; service: number[]; holders: Holder[] };
+  /** Absent in snapshots written before publishers were sequenced. */
+  publishers?: PublisherData[];
   lastUsed: number;
   timerAt: number;
   deleteRequested: boolean;
@@ -51,6 +54,7 @@ export function encodeSnapshot(s: SnapshotState): Uint8Array {
         : null,
     ),
     consumers: s.consumers,
+    publishers: s.publishers ?? [],
     lastUsed: s.lastUsed,
     timerAt: s.timerAt,
     deleteRequested: s.deleteRequested,
@@ -91,6 +95,7 @@ export function decodeSnapshot(data: Uint8Array): SnapshotState {
         : null,
     ),
     consumers: raw.consumers,
+    publishers: raw.publishers ?? [],
     lastUsed: raw.lastUsed,
     timerAt: raw.timerAt,
     deleteRequested: raw.deleteRequested,

@@ -57,8 +57,27 @@ export interface EnqueueCommand {
   readonly routingKeys: readonly string[];
   readonly properties: MessageProperties;
   readonly body: Uint8Array;
-  /** Publisher confirms: echoed in the reply so the node can ack/nack `seq` on that channel. */
-  readonly publisher?: { readonly id: string; readonly seq: number };
+  /**
+   * Per-publisher order (./publishers.ts): the queue applies a publisher's enqueues in `seq`
+   * order exactly once, refusing out-of-order ones and answering duplicates with the original
+   * outcome. Absent: applied as it comes (dead-letter publishes, older nodes).
+   */
+  readonly publisher?: PublisherRef;
+}
+
+/** Who published an enqueue and its place in that publisher's order (./publishers.ts). */
+export interface PublisherRef {
+  /** `${connection}|${channel}` (the connection id starts with `${nodeId}/`): `down`/`node-down` forget it. */
+  readonly id: string;
+  /** 1, 2, 3, ... within an epoch. */
+  readonly seq: number;
+  /** Absent = 0. A higher epoch starts again at seq 1; older epochs are then refused. */
+  readonly epoch?: number;
+  /**
+   * Every seq below this one (in this epoch) was answered to the sender, so the queue may forget
+   * their outcomes. Absent = `seq`.
+   */
+  readonly floor?: number;
 }
 
 /** basic.consume. */
@@ -105,6 +124,12 @@ export interface DownCommand {
   readonly type: "down";
   readonly connection: string;
   readonly channel?: number;
+  /**
+   * Also forget the publisher state of that channel (or of every channel of the connection) up
+   * to this epoch; absent: whatever its epoch. The bound keeps a reopened channel number, whose
+   * publisher already started a higher epoch, from being forgotten by a late `down`.
+   */
+  readonly publishersUpToEpoch?: number;
 }
 
 /**
@@ -224,9 +249,27 @@ export type QueueEffect = DeliverEffect | DeadLetterEffect | TimerEffect | Delet
 // ---------------------------------------------------------------------------------------------
 
 export type EnqueueReply =
-  | { readonly type: "enqueued"; readonly id: MessageId; readonly publisher?: EnqueueCommand["publisher"] }
+  | { readonly type: "enqueued"; readonly id: MessageId; readonly publisher?: PublisherRef }
   /** reject-publish overflow: nack the publisher; nothing was stored. */
-  | { readonly type: "rejected"; readonly publisher?: EnqueueCommand["publisher"] };
+  | { readonly type: "rejected"; readonly publisher?: PublisherRef }
+  /**
+   * This publisher's seq was applied before (a retry): `outcome` is what the first one got;
+   * nothing is stored again.
+   */
+  | {
+      readonly type: "duplicate";
+      readonly publisher: PublisherRef;
+      readonly outcome: "enqueued" | "rejected";
+    }
+  /**
+   * An earlier seq of this publisher has not been applied (or the epoch is stale): nothing
+   * stored; the sender resends, in order, from `expected`.
+   */
+  | {
+      readonly type: "out-of-order";
+      readonly publisher: PublisherRef;
+      readonly expected: { readonly epoch: number; readonly seq: number };
+    };
 
 /** Errors a client sees; the node maps the code through node/errors.ts. */
 export interface QueueErrorReply {

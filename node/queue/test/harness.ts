@@ -20,6 +20,8 @@ export function ref(tag: string, channel = 1, connection = CONN): ConsumerRef {
 export class Harness {
   readonly machine: QueueMachine;
   index = 0;
+  /** The test publisher's next seq (its enqueues are applied in order, so plain 1, 2, 3, ...). */
+  private pubSeq = 0;
   time = 1_700_000_000_000;
   readonly effects: QueueEffect[] = [];
 
@@ -40,7 +42,7 @@ export class Harness {
       routingKeys,
       properties,
       body: new TextEncoder().encode(body),
-      publisher: { id: "p", seq: this.index + 1 },
+      publisher: { id: "p", seq: ++this.pubSeq },
     });
   }
 

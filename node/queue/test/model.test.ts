@@ -2,19 +2,27 @@
  * Model-based tests: random sequences of publish / consume / ack / nack / reject / cancel /
  * channel close / basic.get / purge / time passing / snapshot-restore, applied both to the
  * machine and to the plain-array model; every delivery, dead-letter and count must agree.
+ * Publishes may come from two sequenced publishers whose enqueues arrive in order, duplicated,
+ * with gaps, from stale or new epochs: the machine must apply exactly the in-order ones.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseQueueArguments, type QueueConfig } from "../config.js";
 import { QueueMachine } from "../machine.js";
-import type { QueueCommand, QueueResult } from "../types.js";
+import type { PublisherRef, QueueCommand, QueueReply, QueueResult } from "../types.js";
 import { type Event, Model, type ModelConfig } from "./model.js";
 
 const CONN = "n1/c";
 const TAGS = ["a", "b", "c"];
 
+type PubMode = "next" | "dup" | "gap" | "stale" | "epoch";
 type Step =
-  | { t: "publish"; size: number; expiration?: number | undefined }
+  | {
+      t: "publish";
+      size: number;
+      expiration?: number | undefined;
+      pub?: { who: number; mode: PubMode; k: number } | undefined;
+    }
   | { t: "consume"; tag: number; channel: number; prefetch: number; noAck: boolean }
   | { t: "cancel"; tag: number; channel: number }
   | { t: "settle"; op: "ack" | "requeue" | "reject"; channel: number; pick: number; stale: boolean }
@@ -36,6 +44,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
         t: fc.constant("publish" as const),
         size: fc.constantFrom(0, 5, 10, 20, 50),
         expiration: fc.option(fc.constantFrom(0, 1, 50, 100, 300), { nil: undefined }),
+        pub: fc.option(
+          fc.record({
+            who: fc.integer({ min: 0, max: 1 }),
+            mode: fc.constantFrom<PubMode>("next", "next", "next", "dup", "gap", "stale", "epoch"),
+            k: fc.integer({ min: 0, max: 5 }),
+          }),
+          { nil: undefined, freq: 2 },
+        ),
       },
       { requiredKeys: ["t", "size"] },
     ),
@@ -133,11 +149,89 @@ function eventsOf(r: QueueResult): Event[] {
   return out;
 }
 
+type Verdict =
+  | { kind: "apply" }
+  | { kind: "duplicate"; outcome: "enqueued" | "rejected" }
+  | { kind: "out-of-order"; expected: { epoch: number; seq: number } };
+
+/**
+ * The reference for publisher order: every outcome kept (the machine keeps only refused seqs at
+ * or above the sender's floor), and a sender that picks seqs, epochs and floors as the broker may.
+ */
+class PublisherModel {
+  private readonly states = new Map<
+    string,
+    { epoch: number; next: number; outcomes: Map<number, "enqueued" | "rejected"> }
+  >();
+  private readonly topEpoch = new Map<string, number>();
+
+  ref(p: { who: number; mode: PubMode; k: number }): PublisherRef {
+    const id = `${CONN}|${p.who + 1}`;
+    const st = this.states.get(id);
+    const top = this.topEpoch.get(id) ?? 0;
+    const epoch = st?.epoch ?? top;
+    const next = st?.next ?? 1;
+    // The sender has answers for everything below `floor` and never resends those.
+    const floor = Math.max(1, next - 2);
+    switch (p.mode) {
+      case "next":
+        return { id, epoch, seq: next, floor };
+      case "dup":
+        return { id, epoch, seq: Math.max(floor, next - 1 - (p.k % 2)), floor };
+      case "gap":
+        return { id, epoch, seq: next + 1 + (p.k % 2), floor };
+      case "stale":
+        return { id, epoch: epoch - 1, seq: 1 + (p.k % 3), floor: 1 };
+      case "epoch":
+        this.topEpoch.set(id, Math.max(top, epoch) + 1);
+        return { id, epoch: Math.max(top, epoch) + 1, seq: p.k % 3 === 0 ? 2 : 1, floor: 1 };
+    }
+  }
+
+  check(p: PublisherRef): Verdict {
+    const e = p.epoch ?? 0;
+    const st = this.states.get(p.id);
+    if (st === undefined || e > st.epoch) {
+      return p.seq === 1 ? { kind: "apply" } : { kind: "out-of-order", expected: { epoch: e, seq: 1 } };
+    }
+    if (e < st.epoch) return { kind: "out-of-order", expected: { epoch: st.epoch, seq: st.next } };
+    if (p.seq === st.next) return { kind: "apply" };
+    if (p.seq < st.next) return { kind: "duplicate", outcome: st.outcomes.get(p.seq)! };
+    return { kind: "out-of-order", expected: { epoch: e, seq: st.next } };
+  }
+
+  applied(p: PublisherRef, stored: boolean): void {
+    const e = p.epoch ?? 0;
+    let st = this.states.get(p.id);
+    if (st === undefined || e > st.epoch) {
+      st = { epoch: e, next: 1, outcomes: new Map() };
+      this.states.set(p.id, st);
+    }
+    st.outcomes.set(p.seq, stored ? "enqueued" : "rejected");
+    st.next = p.seq + 1;
+  }
+
+  /** `down` of a channel (or the whole connection), `node-down` of n1. */
+  forget(channel: number | undefined): void {
+    for (const id of [...this.states.keys()]) {
+      if (channel === undefined || id === `${CONN}|${channel}`) this.states.delete(id);
+    }
+  }
+
+  /** The reply the machine must give to a publish the verdict did not apply. */
+  static reply(p: PublisherRef, v: Exclude<Verdict, { kind: "apply" }>): QueueReply {
+    return v.kind === "duplicate"
+      ? { type: "duplicate", publisher: p, outcome: v.outcome }
+      : { type: "out-of-order", publisher: p, expected: v.expected };
+  }
+}
+
 /** Runs steps against machine and model, asserting agreement after each one. */
 function run(config: ModelConfig, steps: Step[]): void {
   const qc = toQueueConfig(config);
   let machine = new QueueMachine(qc);
   const model = new Model(config);
+  const pubs = new PublisherModel();
   let index = 0;
   let now = 1_000_000;
   const apply = (cmd: QueueCommand): QueueResult =>
@@ -148,15 +242,23 @@ function run(config: ModelConfig, steps: Step[]): void {
     switch (step.t) {
       case "publish": {
         const props = step.expiration === undefined ? {} : { expiration: String(step.expiration) };
+        const pub = step.pub === undefined ? undefined : pubs.ref(step.pub);
         r = apply({
           type: "enqueue",
           exchange: "",
           routingKeys: ["q"],
           properties: props,
           body: new Uint8Array(step.size),
+          ...(pub === undefined ? {} : { publisher: pub }),
         });
+        const verdict: Verdict = pub === undefined ? { kind: "apply" } : pubs.check(pub);
+        if (verdict.kind !== "apply") {
+          expect(r.reply).toEqual(PublisherModel.reply(pub!, verdict));
+          break;
+        }
         const accepted = model.publish(index, step.size, step.expiration, now);
         expect(r.reply.type).toBe(accepted ? "enqueued" : "rejected");
+        if (pub !== undefined) pubs.applied(pub, accepted);
         break;
       }
       case "consume": {
@@ -194,11 +296,14 @@ function run(config: ModelConfig, steps: Step[]): void {
             : { type: "down", connection: CONN, channel: step.channel },
         );
         model.down(step.channel, now);
+        pubs.forget(step.channel);
         break;
       case "nodeDown":
         r = apply({ type: "node-down", node: step.node });
-        if (step.node === "n1") model.down(undefined, now);
-        else model.tick(now);
+        if (step.node === "n1") {
+          model.down(undefined, now);
+          pubs.forget(undefined);
+        } else model.tick(now);
         break;
       case "credit": {
         const tag = TAGS[step.tag]!;
@@ -303,12 +408,14 @@ describe("quorum queue agrees with the reference model", () => {
 
 function toCommands(config: ModelConfig, steps: Step[]): [number, QueueCommand][] {
   const model = new Model(config);
+  const pubs = new PublisherModel();
   const out: [number, QueueCommand][] = [];
   let now = 1_000_000;
   for (const step of steps) {
     const index = out.length + 1;
     switch (step.t) {
-      case "publish":
+      case "publish": {
+        const pub = step.pub === undefined ? undefined : pubs.ref(step.pub);
         out.push([
           now,
           {
@@ -317,10 +424,15 @@ function toCommands(config: ModelConfig, steps: Step[]): [number, QueueCommand][
             routingKeys: ["q"],
             properties: step.expiration === undefined ? {} : { expiration: String(step.expiration) },
             body: new Uint8Array(step.size),
+            ...(pub === undefined ? {} : { publisher: pub }),
           },
         ]);
-        model.publish(index, step.size, step.expiration, now);
+        if (pub === undefined || pubs.check(pub).kind === "apply") {
+          const accepted = model.publish(index, step.size, step.expiration, now);
+          if (pub !== undefined) pubs.applied(pub, accepted);
+        }
         break;
+      }
       case "consume":
         out.push([
           now,
@@ -358,10 +470,14 @@ function toCommands(config: ModelConfig, steps: Step[]): [number, QueueCommand][
             : { type: "down", connection: CONN, channel: step.channel },
         ]);
         model.down(step.channel, now);
+        pubs.forget(step.channel);
         break;
       case "nodeDown":
         out.push([now, { type: "node-down", node: step.node }]);
-        if (step.node === "n1") model.down(undefined, now);
+        if (step.node === "n1") {
+          model.down(undefined, now);
+          pubs.forget(undefined);
+        }
         break;
       case "credit":
         out.push([
