@@ -6,6 +6,11 @@
  * consume, get, ...) hold the queue until the broker answered; publishes and acks only START
  * their broker call in order and let the queue move on, so a publisher is pipelined while a
  * publish still never overtakes the declare sent before it.
+ *
+ * Closing: what the client sent before its channel.close or connection.close (or before its
+ * socket ended) is still run, in order, as rabbit_channel works through its mailbox: acks written
+ * just before a close are applied, publishes reach their queues. Only a channel that raised an
+ * error drops the methods queued after the failing one.
  */
 import type { ClientContext, Delivery, MessageId } from "../broker/types.js";
 import { WarrenError } from "../errors.js";
@@ -50,6 +55,8 @@ export function methodIds(name: string): { classId: number; methodId: number } {
 
 export class AmqpChannel {
   state: "open" | "closing" | "closed" = "open";
+  /** A method failed (channel or connection error): the methods queued after it are dropped. */
+  private failed = false;
   private chain: Promise<void>;
   private content: PendingContent | undefined;
   confirms: Confirms | undefined;
@@ -92,10 +99,17 @@ export class AmqpChannel {
     this.run("channel.open", () => this.send({ name: "channel.open-ok" }));
   }
 
-  /** Nothing goes out on a closing channel, nor once the connection is closing (spec 1.4.2.5). */
+  /**
+   * Replies and confirms go out until close-ok: after the client's channel.close too (the methods
+   * it sent before are still answered; the client may drop them, spec 1.5.2.5), but nothing after
+   * a channel error, nor once the connection is closing.
+   */
+  private get writable(): boolean {
+    return this.state !== "closed" && !this.failed && this.conn.isOpen;
+  }
+
   send(method: Method): void {
-    if (this.state !== "open" || !this.conn.isOpen) return;
-    this.conn.writer.method(this.number, method);
+    if (this.writable) this.conn.writer.method(this.number, method);
   }
 
   /** channel.close / close-ok: sent in the closing states too, never on a closing connection. */
@@ -104,8 +118,7 @@ export class AmqpChannel {
   }
 
   sendContent(method: Method, properties: MessageProperties, body: Uint8Array): void {
-    if (this.state !== "open" || !this.conn.isOpen) return;
-    this.conn.writer.content(this.number, method, properties, body);
+    if (this.writable) this.conn.writer.content(this.number, method, properties, body);
   }
 
   // --------------------------------------------------------------------------------------------
@@ -214,10 +227,13 @@ export class AmqpChannel {
     this.run(m.name, () => handler(this, m as never, content));
   }
 
-  /** Queues a task after the channel's earlier ones; a failure closes the channel (or connection). */
+  /**
+   * Queues a task after the channel's earlier ones; a failure closes the channel (or connection).
+   * Tasks still run once the client closed (see the file comment), not after a failure.
+   */
   run(what: string, task: () => Promise<void> | void): void {
     this.chain = this.chain.then(async () => {
-      if (this.state !== "open") return;
+      if (this.failed) return;
       try {
         await task();
       } catch (err) {
@@ -226,9 +242,17 @@ export class AmqpChannel {
     });
   }
 
-  /** Resolves once the running method and every started broker call finished. */
+  /**
+   * Resolves once every queued method ran and every broker call they started finished,
+   * including the acks they batched (sent now rather than on the next turn).
+   */
   async idle(): Promise<void> {
-    await this.chain;
+    let chain: Promise<void>;
+    do {
+      chain = this.chain;
+      await chain;
+    } while (chain !== this.chain);
+    this.settles.flush();
     await Promise.allSettled([...this.inflight]);
   }
 
@@ -242,10 +266,13 @@ export class AmqpChannel {
 
   /** A channel or connection error raised by `what`. */
   fail(err: unknown, what: string): void {
-    if (this.state !== "open") return;
-    const reply = closeFor(err);
+    if (this.failed) return;
+    this.failed = true;
     if (!(err instanceof WarrenError))
       this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channel task failed");
+    // Closing already (the client's close, or the connection's): nothing more to tell the client.
+    if (this.state !== "open") return;
+    const reply = closeFor(err);
     const ids = methodIds(what);
     if (reply.hard) {
       this.conn.closeConnection(reply, ids.classId, ids.methodId);
@@ -295,12 +322,11 @@ export class AmqpChannel {
     // The socket is alive (a channel close, not a connection loss): no-ack deliveries already
     // written are the client's, so settle them before `down` would requeue them.
     if (this.conn.isOpen) this.flushAutoAcks(true);
-    // The client's own acks always go before `down` (it settled them; they must not come back).
-    this.settles.flush();
     for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);
     this.consumers.clear();
-    // Let the running method (a consume being registered) and started publishes and settles
-    // reach their queues before `down` requeues the rest.
+    // The methods the client sent before closing run first (a consume being registered, acks,
+    // publishes), and their broker calls finish, before `down` requeues the rest: the client's
+    // own acks must not come back as redeliveries.
     await this.idle();
     if (this.conn.isOpen) {
       await this.conn.broker.channelClosed(this.ctx, this.number).catch((err: unknown) => {
@@ -316,9 +342,11 @@ export class AmqpChannel {
     this.conn.channelGone(this.number, this.release());
   }
 
-  /** The connection went away: nothing more is sent; the broker hears connectionClosed. */
+  /**
+   * The connection went away: nothing more is sent. Methods already received still run (the
+   * connection waits for `idle()` before the broker hears connectionClosed).
+   */
   detach(): void {
-    this.settles.flush();
     this.state = "closed";
     this.held.length = 0;
     for (const c of this.consumers.values()) if (c.replyTo) this.conn.replyTo.unregister(this);

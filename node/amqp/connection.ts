@@ -50,6 +50,8 @@ type State = "header" | "start-ok" | "tune-ok" | "open-wait" | "open" | "closing
 const FRAME_MIN_SIZE = 4096;
 /** How long we wait for close-ok after connection.close before dropping the socket. */
 const CLOSE_OK_TIMEOUT_MS = 3_000;
+/** How long close-ok may wait for the channels to let go (rabbit_reader's channel termination timeout). */
+const CHANNEL_TERMINATION_TIMEOUT_MS = 3_000;
 /** Handshake must finish within this (RabbitMQ's handshake_timeout is 10 s). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -190,8 +192,8 @@ export class AmqpConnection {
   private refuseHeader(): void {
     this.state = "closed";
     this.writer.raw(PROTOCOL_HEADER);
-    this.writer.end();
-    this.release();
+    this.endSocket();
+    void this.release();
   }
 
   private onFrame(frame: Frame): void {
@@ -346,8 +348,7 @@ export class AmqpConnection {
   private onConnectionMethod(m: Method): void {
     switch (m.name) {
       case "connection.close":
-        this.writer.method(0, { name: "connection.close-ok" });
-        this.drop("closed by client");
+        this.closedByClient();
         return;
       case "connection.close-ok":
         return;
@@ -438,8 +439,39 @@ export class AmqpConnection {
     if (this.state === "closed") return;
     this.log.debug({ conn: this.id, reason }, "amqp connection closing");
     this.state = "closed";
+    this.endSocket();
+    void this.release();
+  }
+
+  /**
+   * The client's connection.close. Frames after it are discarded, those before it still run
+   * (acks, publishes), and close-ok goes out once the broker released the connection: as
+   * rabbit_reader answers only after its channels terminated, so a client that reconnects after
+   * close-ok finds its acks applied and its unacked messages back in their queues.
+   */
+  private closedByClient(): void {
+    this.log.debug({ conn: this.id }, "amqp connection closed by client");
+    this.state = "closed";
+    let answered = false;
+    const answer = () => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(bound);
+      this.writer.method(0, { name: "connection.close-ok" });
+      this.endSocket();
+    };
+    // Not forever: a release stuck on a queue without quorum finishes after close-ok.
+    const bound = setTimeout(answer, CHANNEL_TERMINATION_TIMEOUT_MS);
+    void this.release().then(answer);
+  }
+
+  /** Ends the socket after what is queued, and destroys it if the client does not hang up. */
+  private endSocket(): void {
     this.writer.end();
-    this.release();
+    if (!this.socket.destroyed) {
+      const t = setTimeout(() => this.socket.destroy(), 1000);
+      t.unref();
+    }
   }
 
   /** Server shutdown: 320 CONNECTION_FORCED, as RabbitMQ on a stopping node. */
@@ -451,34 +483,33 @@ export class AmqpConnection {
 
   private onSocketClosed(): void {
     if (this.state !== "closed") this.state = "closed";
-    this.release();
+    void this.release();
   }
 
-  private released = false;
+  private released: Promise<void> | undefined;
 
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
+  /**
+   * Lets go of everything (once): resolves when the broker released the connection, after the
+   * methods the channels had received ran (acks and publishes a client sent just before it
+   * closed are applied, and nothing a running consume adds outlives the connection).
+   */
+  private release(): Promise<void> {
+    if (this.released !== undefined) return this.released;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
     const channels = [...this.channels.values()];
     for (const ch of channels) ch.detach();
     this.channels.clear();
-    if (this.ctxValue !== undefined) {
-      const ctx = this.ctxValue;
-      // After the methods already running (a consume being registered), so nothing they add
-      // outlives the connection.
-      Promise.all(channels.map((ch) => ch.idle()))
-        .then(() => this.broker.connectionClosed(ctx))
-        .catch((err: unknown) => this.log.warn({ err, conn: this.id }, "amqp connectionClosed failed"));
-    }
+    const ctx = this.ctxValue;
+    this.released =
+      ctx === undefined
+        ? Promise.resolve()
+        : Promise.all(channels.map((ch) => ch.idle()))
+            .then(() => this.broker.connectionClosed(ctx))
+            .catch((err: unknown) => this.log.warn({ err, conn: this.id }, "amqp connectionClosed failed"));
     for (const cb of this.closedHandlers) cb();
-    if (!this.socket.destroyed) {
-      // Give the socket a moment to flush the close before destroying it outright.
-      const t = setTimeout(() => this.socket.destroy(), 1000);
-      t.unref();
-    }
+    return this.released;
   }
 
   /**

@@ -2,21 +2,13 @@
  * amqplib against a three-node cluster, clients on different nodes: declare, publish, consume,
  * get, confirms, returns, prefetch, redelivery, exclusive and auto-delete queues, cancel notify.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Clients, failure, Inbox } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { failure, Inbox } from "./clients.js";
+import { eventually, unique } from "./harness.js";
+import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP over the wire (amqplib, three nodes)", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3);
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
-    await clients.closeAll();
-    await c.close();
-  });
+  const { clients } = useAmqpCluster(3);
 
   it("publishes through one node and consumes through another, properties intact", async () => {
     const q = unique("q");

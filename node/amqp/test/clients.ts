@@ -10,7 +10,7 @@ import { eventually } from "./harness.js";
 export class Clients {
   private readonly open: ChannelModel[] = [];
 
-  constructor(private readonly c: AmqpCluster) {}
+  constructor(private readonly c: Pick<AmqpCluster, "cluster" | "url">) {}
 
   async connect(node: number, query = ""): Promise<ChannelModel> {
     const conn = await amqp.connect(this.c.url(node, "%2F", query));
@@ -50,6 +50,20 @@ export class Clients {
         (n) => n.broker.listBindings({ vhost: "/", destination, destinationKind: kind }).length >= count,
       ),
     );
+  }
+
+  /** The index of the node leading the queue's Raft group, once every node agrees on one. */
+  async leaderIndex(name: string, vhost = "/"): Promise<number> {
+    await this.queueEverywhere(name, vhost);
+    const nodes = this.c.cluster.nodes;
+    return eventually(`a leader of ${name} known to every node`, async () => {
+      const leaders = new Set<string | undefined>();
+      for (const n of nodes) leaders.add((await n.broker.getQueue(vhost, name))?.leader);
+      const [leader] = leaders;
+      if (leaders.size !== 1 || leader === undefined) return undefined;
+      const i = nodes.findIndex((n) => n.id === leader);
+      return i < 0 ? undefined : i;
+    });
   }
 
   async exchangeEverywhere(name: string, vhost = "/"): Promise<void> {

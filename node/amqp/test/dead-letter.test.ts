@@ -5,9 +5,10 @@
  * with `#`, and a retry loop that republishes with an `x-retry-count` header.
  */
 import type { ConsumeMessage } from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Clients, Inbox } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { Inbox } from "./clients.js";
+import { eventually, unique } from "./harness.js";
+import { useAmqpCluster } from "./suite.js";
 
 type Death = Record<string, unknown>;
 
@@ -16,16 +17,7 @@ function deaths(m: ConsumeMessage | undefined): Death[] {
 }
 
 describe("dead-lettering over AMQP", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3);
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
-    await clients.closeAll();
-    await c.close();
-  });
+  const { clients } = useAmqpCluster(3);
 
   it("seed 000: fanout dlx_exchange, dlx_queue and main_queue; Nack(requeue=false) dead-letters with x-death", async () => {
     const dlx = unique("dlx_exchange");

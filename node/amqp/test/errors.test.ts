@@ -5,25 +5,19 @@
  * where only a broken client can.
  */
 import amqp from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { PROTOCOL_HEADER } from "../codec/index.js";
 import { startAmqpServer } from "../server.js";
-import { Clients, failure } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { failure } from "./clients.js";
+import { eventually, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
+import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP errors", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
+  const { c, clients } = useAmqpCluster(3, { maxMessageSize: 64 * 1024, heartbeat: 1 });
   const raws: RawClient[] = [];
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3, { maxMessageSize: 64 * 1024, heartbeat: 1 });
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const r of raws) r.destroy();
-    await clients.closeAll();
-    await c.close();
   });
 
   async function raw(node = 0): Promise<RawClient> {

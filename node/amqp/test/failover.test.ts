@@ -3,36 +3,19 @@
  * publisher carries on (a publish that cannot commit in time is nacked, never falsely acked), and
  * every message that was confirmed is still there afterwards, read through a third node.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Clients } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { eventually, unique } from "./harness.js";
+import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP through a leader failure", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3);
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
-    await clients.closeAll();
-    await c.close();
-  });
+  const { c, clients } = useAmqpCluster(3);
 
   it("loses no confirmed message when the queue leader's node is killed", async () => {
     const q = unique("failover");
     const setup = await clients.channel(0);
     await setup.assertQueue(q, { durable: true });
-    await clients.queueEverywhere(q);
-    const group = (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.record.group;
-    const leader = await eventually("the queue's leader", () =>
-      group === undefined ? undefined : c.cluster.nodes[0]!.host.leaderOf(group),
-    );
-    const leaderIndex = c.cluster.nodes.findIndex((n) => n.id === leader);
-    expect(
-      leaderIndex,
-      `leader ${leader} of ${c.cluster.nodes.map((n) => n.id).join(",")}`,
-    ).toBeGreaterThanOrEqual(0);
+    const leaderIndex = await clients.leaderIndex(q);
+    const leader = c.cluster.nodes[leaderIndex]!.id;
     const others = [0, 1, 2].filter((i) => i !== leaderIndex);
     const pubNode = others[0]!;
     const readNode = others[1]!;
@@ -58,7 +41,7 @@ describe("AMQP through a leader failure", () => {
     };
     await publishBatch(100);
     await c.servers[leaderIndex]!.close();
-    await c.cluster.kill(leader!);
+    await c.cluster.kill(leader);
     // Keep publishing through the failover until a batch is wholly confirmed again.
     await eventually(
       "publishing recovered after the leader's death",

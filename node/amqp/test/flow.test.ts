@@ -5,26 +5,18 @@
  * through amqplib.
  */
 import amqp from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Broker } from "../../broker/types.js";
 import { startAmqpServer } from "../server.js";
-import { Clients, Inbox } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { Inbox } from "./clients.js";
+import { eventually, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
+import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP flow control and extensions", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3, {
-      maxMessageSize: 1024 * 1024,
-      throttle: { node: 1, maxInflightPublishes: 16 },
-    });
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
-    await clients.closeAll();
-    await c.close();
+  const { c, clients } = useAmqpCluster(3, {
+    maxMessageSize: 1024 * 1024,
+    throttle: { node: 1, maxInflightPublishes: 16 },
   });
 
   it("a no-ack consumer that stops reading holds its queue back, then gets everything", async () => {

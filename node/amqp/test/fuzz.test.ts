@@ -6,11 +6,11 @@
  * meanwhile a well-behaved amqplib publisher on another node carries on, and every message it
  * got a confirm for is still in its queue at the end.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeMethodFrame, type Method, PROTOCOL_HEADER } from "../codec/index.js";
-import { Clients } from "./clients.js";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { eventually, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
+import { useAmqpCluster } from "./suite.js";
 
 /** mulberry32: a small seeded PRNG so every run sends the same bytes. */
 function prng(seed: number): () => number {
@@ -71,16 +71,7 @@ interface Expect {
 const PROTOCOL_ERRORS = [501, 502, 503, 504, 505, 530, 540];
 
 describe("AMQP server fuzzing", () => {
-  let c: AmqpCluster;
-  let clients: Clients;
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3, { frameMax: 8192 });
-    clients = new Clients(c);
-  });
-  afterAll(async () => {
-    await clients.closeAll();
-    await c.close();
-  });
+  const { c, clients } = useAmqpCluster(3, { frameMax: 8192 });
 
   async function expectEnd(r: RawClient, e: Expect, what: string): Promise<void> {
     const close = await r.closedWith(8_000).catch((err: unknown) => {

@@ -4,18 +4,15 @@
  * client, which relies on direct reply-to (`amq.rabbitmq.reply-to`).
  */
 import { Connection, ConsumerStatus } from "rabbitmq-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AmqpCluster, eventually, unique } from "./harness.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { eventually, unique } from "./harness.js";
+import { useAmqpCluster } from "./suite.js";
 
 describe("rabbitmq-client against Warren", () => {
-  let c: AmqpCluster;
+  const { c } = useAmqpCluster(3);
   const conns: Connection[] = [];
-  beforeAll(async () => {
-    c = await AmqpCluster.start(3);
-  });
   afterAll(async () => {
     await Promise.all(conns.map((r) => r.close()));
-    await c.close();
   });
 
   function connect(node: number): Connection {
