@@ -5,8 +5,10 @@
  * its addresses.
  *
  * SIGTERM / SIGINT: stop accepting clients (AMQP clients get 320 CONNECTION_FORCED, then HTTP
- * closes, returning leased messages), hand
- * this node's leaderships to other nodes, flush, close, exit 0. A second signal exits at once.
+ * closes: long polls answer, streams end, idle keep-alive sockets close, leased messages
+ * return), hand this node's leaderships to other nodes, flush, close, exit 0. All of it within
+ * `shutdownTimeoutMs`; past that the node logs what did not finish and exits 1 (node/shutdown.ts).
+ * A second signal exits at once.
  */
 
 import { startAmqpServer } from "./amqp/server.js";
@@ -23,6 +25,16 @@ import { NodeMetrics } from "./http/metrics.js";
 import { startHttpServer } from "./http/server.js";
 import { createRootLogger, type RootLogger } from "./log.js";
 import { type NodeHandle, startNode } from "./node.js";
+import { runShutdown } from "./shutdown.js";
+
+/**
+ * How long requests in flight when the HTTP door closes may take to finish (a publish waiting
+ * for its commit is bounded by the proposal timeout) before their connections are cut; within
+ * a third of the whole shutdown budget, which the Raft hand-off and the flush still need.
+ */
+function httpGraceMs(config: NodeConfig): number {
+  return Math.min(config.raft.proposalTimeoutMs + 500, Math.floor(config.shutdownTimeoutMs / 3));
+}
 
 /**
  * Feeds the WAL fsync histogram from the storage's counters. The storage keeps a latency window,
@@ -111,22 +123,35 @@ async function main(): Promise<number> {
   const shutdown = async (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, "second signal: exiting now");
+      logger.flush?.();
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, "shutting down");
-    try {
-      await amqp.close();
-      await http.close();
-      stopFsyncFeed();
-      await node.stop();
-      logger.info("stopped");
-      logger.flush?.();
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, "shutdown failed");
-      process.exit(1);
-    }
+    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down");
+    const result = await runShutdown(
+      [
+        // Clients first (AMQP: 320 CONNECTION_FORCED; HTTP: long polls and streams end, leased
+        // messages return), so nothing new reaches the groups while they are handed over.
+        { name: "amqp door", run: () => amqp.close() },
+        { name: "http door", run: () => http.close({ graceMs: httpGraceMs(config) }) },
+        {
+          name: "metrics",
+          run: async () => {
+            stopFsyncFeed();
+          },
+        },
+        ...node.stopSteps(),
+      ],
+      { deadlineMs: config.shutdownTimeoutMs, logger },
+    );
+    if (result.clean) logger.info({ ms: result.ms }, "stopped");
+    else
+      logger.error(
+        { ms: result.ms, failed: result.failed, unfinished: result.unfinished },
+        "stopped uncleanly",
+      );
+    logger.flush?.();
+    process.exit(result.clean ? 0 : 1);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -12,6 +12,7 @@ import { BrokerService } from "./broker/broker-service.js";
 import type { BrokerSettings } from "./broker/context.js";
 import { type NodeConfig, raftPeerMap } from "./config/index.js";
 import { formatAddress } from "./config/kinds.js";
+import type { ShutdownStep } from "./shutdown.js";
 
 /** Room in a frame beyond the largest message and append batch (headers, msgpack framing). */
 const FRAME_SLACK_BYTES = 1024 * 1024;
@@ -28,6 +29,8 @@ export interface NodeHandle {
   stop(): Promise<void>;
   /** Abrupt, as a crash looks to the others: no leadership transfer (the data stays on disk). */
   kill(): Promise<void>;
+  /** `stop()` as named steps, for a process that times and bounds each (node/shutdown.ts). */
+  stopSteps(): readonly ShutdownStep[];
 }
 
 export interface StartNodeOptions {
@@ -118,14 +121,19 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     throw err;
   });
 
+  const steps = (graceful: boolean): ShutdownStep[] => [
+    {
+      name: graceful ? "raft: hand off leaderships, flush" : "raft: flush",
+      run: () => host.stop({ transferLeadership: graceful }),
+    },
+    { name: "broker", run: () => broker.stop() },
+    { name: "transport", run: () => transport.close() },
+    { name: "storage", run: () => storage.close() },
+  ];
   let stopping: Promise<void> | undefined;
   const shutdown = (graceful: boolean) => {
     stopping ??= (async () => {
-      if (graceful) await host.stop({ transferLeadership: true });
-      await broker.stop();
-      await host.stop();
-      await transport.close();
-      await storage.close();
+      for (const step of steps(graceful)) await step.run();
     })();
     return stopping;
   };
@@ -138,5 +146,6 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     raftAddress,
     stop: () => shutdown(true),
     kill: () => shutdown(false),
+    stopSteps: () => steps(true),
   };
 }

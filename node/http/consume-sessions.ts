@@ -87,6 +87,11 @@ export class ConsumeSessions {
   private counter = 0;
   private readonly leases = new Map<string, Lease>();
   private readonly streams = new Set<StreamHandle>();
+  /** Long polls waiting right now: `close()` ends each (with nothing) so the door can close. */
+  private readonly waiting = new Set<() => void>();
+  /** Every poll in progress, waiting or not: `close()` lets them finish before it settles leases. */
+  private readonly running = new Set<Promise<Leased[]>>();
+  private closing = false;
 
   constructor(
     private readonly broker: Broker,
@@ -146,6 +151,16 @@ export class ConsumeSessions {
 
   /** A long poll: up to `max` messages, waiting up to `waitMs` for the first; each leased for `leaseMs`. */
   async poll(base: ClientContext, queue: string, opts: PollOptions): Promise<Leased[]> {
+    const run = this.runPoll(base, queue, opts);
+    this.running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
+  private async runPoll(base: ClientContext, queue: string, opts: PollOptions): Promise<Leased[]> {
     const session = this.open(base, queue);
     const got: Delivery[] = [];
     let receiving = true;
@@ -189,14 +204,18 @@ export class ConsumeSessions {
     const wait = setTimeout(finish, Math.max(opts.waitMs, MIN_WAIT_MS));
     const onAbort = () => finish();
     opts.signal.addEventListener("abort", onAbort);
-    if (opts.signal.aborted) finish();
+    this.waiting.add(finish);
+    if (opts.signal.aborted || this.closing) finish();
     await finished;
     receiving = false;
+    this.waiting.delete(finish);
     clearTimeout(wait);
     if (linger) clearTimeout(linger);
     opts.signal.removeEventListener("abort", onAbort);
 
-    if (got.length === 0 || opts.signal.aborted) {
+    // The door closing: what arrived goes back to the queue rather than to a client whose acks
+    // could no longer reach this node (its leases would only expire into redeliveries).
+    if (got.length === 0 || opts.signal.aborted || this.closing) {
       session.active = false;
       await this.maybeFinalise(session);
       return [];
@@ -347,8 +366,11 @@ export class ConsumeSessions {
     return this.leases.size;
   }
 
-  /** The door closes: streams end, leased messages return to their queues. */
+  /** The door closes: long polls answer with nothing, streams end, leased messages return to their queues. */
   async close(): Promise<void> {
+    this.closing = true;
+    for (const finish of [...this.waiting]) finish();
+    await Promise.allSettled([...this.running]);
     await Promise.all([...this.streams].map((s) => s.close({ end: true })));
     const sessions = new Set([...this.leases.values()].map((l) => l.session));
     for (const l of this.leases.values()) if (l.timer) clearTimeout(l.timer);
