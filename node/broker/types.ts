@@ -191,6 +191,34 @@ export interface GroupStatus {
   readonly progress?: Readonly<Record<NodeId, number>>;
 }
 
+/** A quorum queue's membership: as the metadata records it, and as its Raft group has it now. */
+export interface QueueMembers {
+  readonly vhost: string;
+  readonly name: string;
+  /** The members the metadata records: what the group's configuration is being brought to. */
+  readonly members: readonly NodeId[];
+  readonly leader: NodeId | undefined;
+  /** The group's configuration as its leader applied it (empty when no leader answered). */
+  readonly voters: readonly NodeId[];
+  /** Members still catching up (they receive the log but do not vote yet). */
+  readonly learners: readonly NodeId[];
+  /** True once the voters are exactly the recorded members and no learner is left. */
+  readonly settled: boolean;
+}
+
+/** One queue's result of a grow or shrink (rabbitmq-queues prints one line per queue). */
+export interface MemberChangeOutcome {
+  readonly vhost: string;
+  readonly name: string;
+  readonly ok: boolean;
+  readonly error?: string;
+  /** The configuration reached the recorded members before the call returned. */
+  readonly settled?: boolean;
+}
+
+/** rabbitmq-queues grow: every quorum queue (`all`) or those with an even number of members. */
+export type GrowStrategy = "all" | "even";
+
 // ----------------------------------------------------------------------------------------------
 // The service
 // ----------------------------------------------------------------------------------------------
@@ -307,6 +335,34 @@ export interface Broker {
    * node once it applied the deletion. Optional so test doubles may omit it.
    */
   onConnectionsRevoked?(cb: (which: { user?: string; vhost?: string }, reason: string) => void): void;
+
+  // --- membership (Warren's counterparts of rabbitmq-queues add_member/delete_member/grow/shrink
+  // and rabbitmqctl forget_cluster_node). Optional so test doubles may omit them. The change is
+  // recorded in the metadata at once; the calls then wait (at most `timeoutMs`) for the Raft
+  // groups to reach it, and report whether they did (`settled`).
+  queueMembers?(vhost: string, name: string): Promise<QueueMembers>;
+  addQueueMember?(
+    actor: string,
+    vhost: string,
+    name: string,
+    node: NodeId,
+    opts?: { timeoutMs?: number },
+  ): Promise<QueueMembers>;
+  deleteQueueMember?(
+    actor: string,
+    vhost: string,
+    name: string,
+    node: NodeId,
+    opts?: { timeoutMs?: number },
+  ): Promise<QueueMembers>;
+  growQueues?(
+    actor: string,
+    node: NodeId,
+    req: { strategy: GrowStrategy; vhostPattern?: string; queuePattern?: string; timeoutMs?: number },
+  ): Promise<MemberChangeOutcome[]>;
+  shrinkQueues?(actor: string, node: NodeId, opts?: { timeoutMs?: number }): Promise<MemberChangeOutcome[]>;
+  /** Removes a node from the cluster; its replicas move to other nodes where there are any. */
+  forgetNode?(actor: string, node: NodeId): Promise<{ queues: number }>;
 
   // --- flow control ---
   /** True while publishes should be held back (memory or backlog over its bound): AMQP connection.blocked. */
