@@ -30,8 +30,14 @@ export interface BrokerSettings {
   readonly nodeDownGraceMs: number;
   /** Every peer: id and addresses (for listNodes). */
   readonly peers: readonly { id: NodeId; raft: string; amqp?: string; http?: string }[];
-  /** This node's own addresses, for listNodes. */
+  /** This node's own addresses, for listNodes (and, `raft`, what a joining node advertises). */
   readonly self?: { raft?: string; amqp?: string; http?: string };
+  /**
+   * This node joins a running cluster (it is not one of the nodes the cluster started with): its
+   * metadata replica starts without a configuration and asks `peers` to add it. Keep it set for
+   * every start of that node.
+   */
+  readonly join?: boolean;
 }
 
 export { DEFAULT_NODE_DOWN_GRACE_MS } from "../config/defaults.js";
@@ -47,7 +53,10 @@ export interface BrokerContext {
   readonly bodies: BodyCache;
   readonly settings: BrokerSettings;
   readonly logger: Logger;
-  /** Every node of the cluster, this one included, sorted. */
+  /**
+   * Every node of the cluster, this one included, sorted: the configured ones and those that
+   * joined since, less those removed (it changes as nodes join and leave).
+   */
   readonly nodes: readonly NodeId[];
   stopped: boolean;
   /**
