@@ -89,7 +89,9 @@ export class BrokerQueries {
       ctx.nodes.map(async (id): Promise<NodeInfo> => {
         const self = id === ctx.nodeId;
         const running = self || ctx.transport.isPeerUp(id);
-        const configured = ctx.settings.peers.find((p) => p.id === id);
+        const configured =
+          ctx.settings.peers.find((p) => p.id === id) ??
+          ctx.meta.machine.clusterNodes().find((n) => n.id === id);
         // A peer knows its bound listeners and its uptime; a node down has neither (no uptime).
         const told = self ? this.selfInfo() : running ? await this.askPeer(id) : undefined;
         const raft = told?.raft ?? configured?.raft;
