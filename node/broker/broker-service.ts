@@ -43,6 +43,8 @@ import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, gu
 import { DeadLetterer } from "./dead-lettering.js";
 import { LeaderAdmission } from "./leader-admission.js";
 import { LeaderEffects } from "./leader-effects.js";
+import { MembershipOps } from "./membership-ops.js";
+import { MembershipReconciler } from "./membership-reconciler.js";
 import { Messaging } from "./messaging.js";
 import { META_GROUP, MetaClient } from "./meta-client.js";
 import { MetaOps } from "./meta-ops.js";
@@ -61,6 +63,8 @@ import type {
   ExchangeDeclareRequest,
   GetResult,
   GroupStatus,
+  GrowStrategy,
+  MemberChangeOutcome,
   MessageId,
   NodeInfo,
   PublishOutcome,
@@ -68,6 +72,7 @@ import type {
   QueueDeclareRequest,
   QueueDeclareResult,
   QueueInfo,
+  QueueMembers,
   SettleOp,
 } from "./types.js";
 
@@ -119,6 +124,8 @@ export class BrokerService implements Broker {
   private readonly backpressure: Backpressure;
   private readonly membership: Membership;
   private readonly rebalancer: Rebalancer;
+  private readonly reconciler: MembershipReconciler;
+  private readonly membershipOps: MembershipOps;
   private restartAnnounced = false;
   private markRecovered: () => void = () => {};
   private readonly revokeListeners: ((which: { user?: string; vhost?: string }, reason: string) => void)[] =
@@ -133,16 +140,21 @@ export class BrokerService implements Broker {
     b.ctx.routing.rebuild(b.ctx.meta.machine);
     await b.ctx.meta.start();
     b.rebalancer.start();
-    const announced = announceRestart(b.ctx, b.queues).then(() => {
-      b.restartAnnounced = true;
-      b.markRecovered();
-      const storage = opts.storage;
-      if (storage !== undefined && !b.ctx.stopped) {
-        removeOrphanGroups(b.ctx, storage, b.queues).catch((err: unknown) =>
-          b.ctx.logger.warn({ err }, "removing the data of deleted queues failed"),
-        );
-      }
-    });
+    b.reconciler.start();
+    // A joining node is first added to the cluster (the metadata leader makes it a voter).
+    const joined = opts.settings?.join === true ? b.membershipOps.joinCluster() : Promise.resolve();
+    const announced = joined
+      .then(() => announceRestart(b.ctx, b.queues))
+      .then(() => {
+        b.restartAnnounced = true;
+        b.markRecovered();
+        const storage = opts.storage;
+        if (storage !== undefined && !b.ctx.stopped) {
+          removeOrphanGroups(b.ctx, storage, b.queues).catch((err: unknown) =>
+            b.ctx.logger.warn({ err }, "removing the data of deleted queues failed"),
+          );
+        }
+      });
     // Serve clients only after the previous process's consumers were released, unless there is
     // no quorum yet: then go on and let it finish in the background.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -161,8 +173,23 @@ export class BrokerService implements Broker {
     const logger = (opts.logger ?? noopLogger).child({ component: "broker" });
     const rpc = new Rpc(opts.transport, logger);
     const forwarder = new Forwarder(opts.nodeId, opts.host, rpc, settings.proposalTimeoutMs);
-    const nodes = [...new Set([opts.nodeId, ...opts.peers])].sort();
-    const meta = new MetaClient(opts.host, forwarder, rpc, nodes, settings.proposalTimeoutMs, logger);
+    const configured = [...new Set([opts.nodeId, ...opts.peers])].sort();
+    // The metadata group's configuration at index 0 is the static cluster; a joining node has none.
+    const meta = new MetaClient(
+      opts.host,
+      forwarder,
+      rpc,
+      settings.join === true ? [] : configured,
+      settings.proposalTimeoutMs,
+      logger,
+    );
+    // The cluster as this node knows it now: configured nodes, plus those that joined, less removed ones.
+    const clusterNodes = (): NodeId[] => {
+      const removed = new Set(meta.machine.removedNodes());
+      const all = new Set([...configured, ...meta.machine.clusterNodes().map((n) => n.id)]);
+      return [...all].filter((n) => !removed.has(n)).sort();
+    };
+    meta.setCandidates(clusterNodes);
     this.nodeId = opts.nodeId;
     this.ctx = {
       nodeId: opts.nodeId,
@@ -175,7 +202,9 @@ export class BrokerService implements Broker {
       bodies: new BodyCache(),
       settings,
       logger,
-      nodes,
+      get nodes() {
+        return clusterNodes();
+      },
       stopped: false,
       recovered: new Promise<void>((resolve) => {
         this.markRecovered = resolve;
@@ -209,9 +238,13 @@ export class BrokerService implements Broker {
       return new WarrenError("NOT_FOUND", `queue of group ${group} no longer exists`);
     });
 
+    const loss = new NodeLoss(this.ctx, this.queues, this.consumers);
+    this.reconciler = new MembershipReconciler(this.ctx, this.queues, (node) => loss.peerGone(node));
+    this.membershipOps = new MembershipOps(this.ctx, this.reconciler);
     meta.onChanges((changes) => {
       this.ctx.routing.apply(changes);
       this.queues.handleChanges(changes);
+      this.reconciler.applyChanges(changes);
       for (const ch of changes) {
         if (ch.type === "user-deleted") this.revoke({ user: ch.user }, `user '${ch.user}' deleted`);
         else if (ch.type === "vhost-deleted")
@@ -221,22 +254,22 @@ export class BrokerService implements Broker {
     meta.onRebuild((machine) => {
       this.ctx.routing.rebuild(machine);
       this.queues.rebuild(machine);
+      this.reconciler.rebuild(machine);
     });
     bootstrapOnLeadership(this.ctx);
 
     this.membership = new Membership(
       opts.transport,
-      nodes.filter((n) => n !== opts.nodeId),
+      () => clusterNodes().filter((n) => n !== opts.nodeId),
       settings.nodeDownGraceMs,
     );
     this.rebalancer = new Rebalancer({
       nodeId: opts.nodeId,
       host: opts.host,
       groups: () => this.queues.hostedReplicas().map((r) => ({ group: r.group, members: r.record.members })),
-      upNodes: () => nodes.filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
+      upNodes: () => clusterNodes().filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
       logger,
     });
-    const loss = new NodeLoss(this.ctx, this.queues, this.consumers);
     this.membership.onNodeUp((peer) => {
       loss.peerReturned(peer);
       this.rebalancer.schedule();
@@ -266,6 +299,7 @@ export class BrokerService implements Broker {
     this.backpressure.stop();
     this.membership.stop();
     this.rebalancer.stop();
+    this.reconciler.stop();
     this.ctx.rpc.close();
     await this.queues.settled();
   }
@@ -419,6 +453,7 @@ export class BrokerService implements Broker {
   /** A metadata leader is known, this replica applied all it knows committed, and the restart was announced. */
   isReady(): boolean {
     if (!this.restartAnnounced || this.ctx.stopped || this.ctx.meta.leader() === undefined) return false;
+    if (this.reconciler.isRemoved()) return false;
     try {
       const st = this.ctx.host.status(META_GROUP);
       // Applying trails commit by a batch under load: only a real backlog (catching up) counts.
@@ -426,6 +461,42 @@ export class BrokerService implements Broker {
     } catch {
       return false;
     }
+  }
+
+  // --- membership ---
+  queueMembers(vhost: string, name: string): Promise<QueueMembers> {
+    return this.membershipOps.queueMembers(vhost, name);
+  }
+  addQueueMember(
+    actor: string,
+    vhost: string,
+    name: string,
+    node: NodeId,
+    opts?: { timeoutMs?: number },
+  ): Promise<QueueMembers> {
+    return this.membershipOps.addQueueMember(actor, vhost, name, node, opts);
+  }
+  deleteQueueMember(
+    actor: string,
+    vhost: string,
+    name: string,
+    node: NodeId,
+    opts?: { timeoutMs?: number },
+  ): Promise<QueueMembers> {
+    return this.membershipOps.deleteQueueMember(actor, vhost, name, node, opts);
+  }
+  growQueues(
+    actor: string,
+    node: NodeId,
+    req: { strategy: GrowStrategy; vhostPattern?: string; queuePattern?: string; timeoutMs?: number },
+  ): Promise<MemberChangeOutcome[]> {
+    return this.membershipOps.growQueues(actor, node, req);
+  }
+  shrinkQueues(actor: string, node: NodeId, opts?: { timeoutMs?: number }): Promise<MemberChangeOutcome[]> {
+    return this.membershipOps.shrinkQueues(actor, node, opts);
+  }
+  forgetNode(actor: string, node: NodeId): Promise<{ queues: number }> {
+    return this.membershipOps.forgetNode(actor, node);
   }
 
   // --- messages ---
