@@ -66,6 +66,8 @@ export class BrokerCluster {
   /** Opened by `start()`, by node index: closed by `close()` if that node never booted. */
   private readonly transports: Transport[] = [];
   private readonly storages: NodeStorage[] = [];
+  /** Nodes that joined the running cluster (`join()`): they restart with `join` too. */
+  private readonly joined = new Set<string>();
 
   private constructor(
     private readonly ids: string[],
@@ -129,7 +131,13 @@ export class BrokerCluster {
     );
   }
 
-  private async boot(id: string, dir: string, storage: NodeStorage, transport: Transport): Promise<TestNode> {
+  private async boot(
+    id: string,
+    dir: string,
+    storage: NodeStorage,
+    transport: Transport,
+    extra: Partial<BrokerSettings> = {},
+  ): Promise<TestNode> {
     const host = new RaftHost({
       nodeId: id,
       storage,
@@ -147,7 +155,7 @@ export class BrokerCluster {
       transport,
       peers: this.ids.filter((p) => p !== id),
       storage,
-      settings: this.settings,
+      settings: { ...this.settings, ...extra },
     });
     return { id, dir, port: transport.address().port, storage, transport, host, broker, alive: true };
   }
@@ -184,9 +192,44 @@ export class BrokerCluster {
       secret: SECRET,
     });
     await transport.start();
-    const node = await this.boot(id, old.dir, storage, transport);
+    const node = await this.boot(id, old.dir, storage, transport, this.joinSettings(id, transport));
     this.nodes[this.nodes.indexOf(old)] = node;
     return node;
+  }
+
+  /**
+   * Starts a new node that joins the running cluster (as an operator adds a node: it knows the
+   * running nodes' addresses, they learn its own from the metadata). Resolves once it booted;
+   * poll `broker.isReady()` for the end of the join.
+   */
+  async join(id: string): Promise<TestNode> {
+    if (this.ids.includes(id)) throw new Error(`${id} exists`);
+    const dir = await mkdtemp(join(tmpdir(), `warren-broker-${id}-`));
+    this.dirs.push(dir);
+    liveDirs.add(dir);
+    const storage = await NodeStorage.open(dir);
+    this.storages.push(storage);
+    const peers = new Map(
+      this.nodes.filter((n) => n.alive).map((n) => [n.id, { host: "127.0.0.1", port: n.port }]),
+    );
+    const transport = new Transport({
+      nodeId: id,
+      listen: { host: "127.0.0.1", port: 0 },
+      peers,
+      secret: SECRET,
+    });
+    this.transports.push(transport);
+    await transport.start();
+    this.joined.add(id);
+    const node = await this.boot(id, dir, storage, transport, this.joinSettings(id, transport));
+    this.nodes.push(node);
+    this.ids.push(id);
+    return node;
+  }
+
+  private joinSettings(id: string, transport: Transport): Partial<BrokerSettings> {
+    if (!this.joined.has(id)) return {};
+    return { join: true, self: { raft: `127.0.0.1:${transport.address().port}` } };
   }
 
   /**
