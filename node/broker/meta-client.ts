@@ -58,6 +58,8 @@ export class MetaClient {
   private readonly changeListeners: ChangeListener[] = [];
   private readonly rebuildListeners: RebuildListener[] = [];
   private readonly observed: ObservedMetaMachine;
+  /** Where to send proposals while no leader is known: every node of the cluster as this node sees it. */
+  private candidates: () => readonly NodeId[] = () => this.voters;
 
   constructor(
     private readonly host: RaftHost,
@@ -105,7 +107,17 @@ export class MetaClient {
     await this.waitApplied(index);
   }
 
-  /** Creates (or recovers) the metadata group. Listeners must be registered before. */
+  /** The nodes to try when no leader is known (the cluster changes as nodes join and leave). */
+  setCandidates(candidates: () => readonly NodeId[]): void {
+    this.candidates = candidates;
+  }
+
+  /**
+   * Creates (or recovers) the metadata group. Listeners must be registered before. `voters`
+   * is the group's configuration at index 0: the static cluster's nodes. A node that joined
+   * the running cluster later starts with none, and is not a member until the leader's log (or
+   * a snapshot) says so, as etcd's joining nodes do.
+   */
   async start(): Promise<void> {
     await this.host.createGroup(META_GROUP, { voters: this.voters, machine: this.observed });
     // A recovered snapshot was restored inside createGroup; entries after it re-apply as changes.
@@ -138,7 +150,7 @@ export class MetaClient {
   async propose<T extends MetaCommand["type"]>(
     command: Extract<MetaCommand, { type: T }>,
   ): Promise<MetaReplies[T]> {
-    const proposed = await this.forwarder.propose<MetaReply<T>>(META_GROUP, this.voters, command);
+    const proposed = await this.forwarder.propose<MetaReply<T>>(META_GROUP, this.candidates(), command);
     await this.waitApplied(proposed.index);
     if (proposed.reply === undefined) throw new WarrenError("INTERNAL_ERROR", "metadata reply missing");
     return unwrapReply(proposed.reply);

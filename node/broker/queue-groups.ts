@@ -44,7 +44,8 @@ class ReplicaMachine implements StateMachine<QueueCommand, QueueResult> {
   readonly machine: QueueMachine;
   released: MessageId[] = [];
   constructor(
-    readonly record: QueueRecord,
+    /** Replaced when the queue's members change (same incarnation, same group). */
+    public record: QueueRecord,
     private readonly ctx: BrokerContext,
   ) {
     this.machine = new QueueMachine(parseQueueArguments(record.name, record.arguments), {
@@ -147,6 +148,7 @@ export class QueueGroups {
     for (const c of changes) {
       if (c.type === "queue-declared") this.queueDeclared(c.queue);
       else if (c.type === "queue-deleted") this.queueDeleted(c.queue, c.reason);
+      else if (c.type === "queue-placement-changed") this.placementChanged(c.queue);
     }
   }
 
@@ -158,7 +160,14 @@ export class QueueGroups {
       else wanted.add(recordKey(q));
       this.queueDeclared(q);
     }
-    for (const [group, r] of this.replicas) if (!wanted.has(group)) this.queueDeleted(r.record, "deleted");
+    for (const [group, r] of this.replicas) {
+      if (wanted.has(group)) continue;
+      const now = machine.queue(r.record.vhost, r.record.name);
+      // Still the same queue, without this node among its members: the replica leaves once the
+      // group's configuration no longer includes it (dropReplica), not before.
+      if (now !== undefined && now.group === group) r.record = now;
+      else this.queueDeleted(r.record, "deleted");
+    }
     for (const [key, l] of this.locals) if (!wanted.has(key)) this.queueDeleted(l.record, "deleted");
   }
 
@@ -174,12 +183,50 @@ export class QueueGroups {
       return;
     }
     const group = q.group;
-    if (group === undefined || !q.members.includes(this.ctx.nodeId) || this.replicas.has(group)) return;
+    if (group === undefined || !q.members.includes(this.ctx.nodeId)) return;
+    const existing = this.replicas.get(group);
+    if (existing !== undefined) {
+      existing.record = q;
+      return;
+    }
     const replica = new ReplicaMachine(q, this.ctx);
     this.replicas.set(group, replica);
+    // The configuration at index 0 (a stored snapshot, or the log's membership entries, bring it
+    // to the current one). A replica added later is not among those voters: it cannot campaign
+    // before the leader's log made it a member.
+    const voters = q.initialMembers ?? q.members;
     this.chain(group, async () => {
       if (this.replicas.get(group) !== replica || this.ctx.stopped) return;
-      await this.ctx.host.createGroup(group, { voters: q.members, machine: replica });
+      await this.ctx.host.createGroup(group, { voters, machine: replica });
+    });
+  }
+
+  /**
+   * A quorum queue's members changed: a replica starts here if this node was added (it then
+   * joins as a learner when the leader adds it); the record of an existing replica is updated.
+   * A replica whose node was removed stays until the group's configuration drops it
+   * (`dropReplica`), so the group keeps its voters while the leader changes its configuration.
+   */
+  private placementChanged(q: QueueRecord): void {
+    if (q.group === undefined) return;
+    const r = this.replicas.get(q.group);
+    if (r !== undefined) r.record = q;
+    else this.queueDeclared(q);
+  }
+
+  /**
+   * Removes this node's replica of a queue that lives on (its members no longer include this
+   * node, and the group's configuration no longer does either): data deleted, nothing cancelled.
+   */
+  dropReplica(group: GroupId): void {
+    const r = this.replicas.get(group);
+    if (r === undefined || r.record.members.includes(this.ctx.nodeId)) return;
+    this.replicas.delete(group);
+    this.ctx.bodies.dropGroup(group);
+    this.ctx.logger.info({ group }, "replica removed: this node is no longer a member");
+    this.chain(group, async () => {
+      if (this.ctx.stopped) return;
+      await this.ctx.host.removeGroup(group).catch(() => undefined);
     });
   }
 

@@ -20,8 +20,8 @@ export class Membership {
 
   constructor(
     private readonly transport: Transport,
-    /** Every other node of the cluster: one that is not connected counts as down too. */
-    private readonly peers: readonly NodeId[],
+    /** Every other node of the cluster (as it is now): one that is not connected counts as down too. */
+    private readonly peers: () => readonly NodeId[],
     private readonly graceMs: number,
     checkEveryMs = Math.max(50, Math.min(1000, Math.floor(graceMs / 4))),
   ) {
@@ -63,11 +63,13 @@ export class Membership {
   private check(): void {
     const now = Date.now();
     // A connection can end without a down event (removed and re-added, never established).
-    for (const peer of this.peers) {
+    const peers = new Set(this.peers());
+    for (const peer of peers) {
       if (!this.transport.isPeerUp(peer) && !this.downSince.has(peer)) this.downSince.set(peer, now);
     }
     for (const [peer, since] of this.downSince) {
-      if (this.transport.isPeerUp(peer)) {
+      // A removed node is no peer any more (forgetting it released its consumers already).
+      if (this.transport.isPeerUp(peer) || !peers.has(peer)) {
         this.downSince.delete(peer);
         continue;
       }

@@ -1,0 +1,172 @@
+/**
+ * Membership changes while messages flow, as RabbitMQ 3.10+ quorum queues offer them: a fourth
+ * node joins the running cluster (join_cluster), a queue's replicas move onto it (add_member,
+ * delete_member, including the node that leads the queue), and a dead node is forgotten
+ * (forget_cluster_node) with its replicas replaced. No confirmed message is lost.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrokerService } from "../broker-service.js";
+import { META_GROUP } from "../meta-client.js";
+import { BrokerCluster, client, eventually, str, text } from "./harness.js";
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+/** One publisher with confirms, one at a time, until stopped: what it was told is committed. */
+function publisher(broker: BrokerService, ctx: ReturnType<typeof client>, queue: string) {
+  const confirmed: string[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      const body = `${queue}#${i}`;
+      try {
+        const out = await broker.publish(ctx, {
+          exchange: "",
+          routingKey: queue,
+          properties: { deliveryMode: 2 },
+          body: text(body),
+          mandatory: false,
+        });
+        if (out.kind === "routed") confirmed.push(body);
+      } catch {
+        // Not confirmed (no quorum for a moment): the publisher would republish.
+      }
+    }
+  })();
+  return {
+    confirmed,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+/** Takes every message of the queue through `broker` (basic.get with no-ack). */
+async function drain(broker: BrokerService, queue: string): Promise<Set<string>> {
+  const ctx = client({ id: broker.nodeId } as never);
+  const got = new Set<string>();
+  for (;;) {
+    const m = await broker.get(ctx, 1, queue, true);
+    if (m === undefined) return got;
+    got.add(str(m.body));
+  }
+}
+
+describe("membership changes under traffic", () => {
+  let c: BrokerCluster;
+  beforeAll(async () => {
+    c = await BrokerCluster.start(3, {}, { snapshotEvery: 50 });
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it("a fourth node joins the running cluster: every node learns it, it votes in the metadata group", async () => {
+    const n4 = await c.join("n4");
+    await eventually("n4 ready", () => n4.broker.isReady(), 20_000);
+    for (const n of c.nodes) {
+      await eventually(`${n.id} lists n4`, async () =>
+        (await n.broker.listNodes()).some((x) => x.name === "n4" && x.running),
+      );
+    }
+    const leader = c.nodes.find((n) => n.host.leaderOf(META_GROUP) === n.id)!;
+    expect(sorted(leader.host.status(META_GROUP).conf.voters)).toEqual(["n1", "n2", "n3", "n4"]);
+    // Its copy of the metadata is complete: it serves the default user like any node.
+    expect(n4.broker.listPermissions({ user: "guest" }).length).toBeGreaterThan(0);
+  });
+
+  it("add_member then delete_member of the leader's node move a queue's replicas while publishes flow; none is lost", async () => {
+    const n1 = c.node("n1");
+    const q = "moving";
+    await n1.broker.declareQueue(client(n1), {
+      name: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: { "x-quorum-initial-group-size": 3 },
+    });
+    const before = await eventually("members", async () => {
+      const m = await n1.broker.queueMembers("/", q);
+      return m.settled && m.leader !== undefined ? m : undefined;
+    });
+    const outsider = ["n1", "n2", "n3", "n4"].find((n) => !before.members.includes(n))!;
+    const pub = publisher(c.node("n2").broker, client(c.node("n2")), q);
+    // Past a snapshot (every 50 entries here): the new member catches up from one, live entries included.
+    await eventually("first confirms", () => pub.confirmed.length >= 120, 20_000);
+
+    const added = await n1.broker.addQueueMember("guest", "/", q, outsider, { timeoutMs: 20_000 });
+    expect(added.settled).toBe(true);
+    expect(sorted(added.voters)).toEqual(sorted([...before.members, outsider]));
+
+    // Remove the node leading the queue: leadership moves away first.
+    const leader = added.leader!;
+    const removed = await n1.broker.deleteQueueMember("guest", "/", q, leader, { timeoutMs: 20_000 });
+    expect(removed.settled).toBe(true);
+    expect(removed.voters).not.toContain(leader);
+    expect(removed.leader).not.toBe(leader);
+    await eventually(`${leader} dropped its replica`, () =>
+      c
+        .node(leader)
+        .host.groupIds()
+        .every((g) => !g.includes(`:${q}:`)),
+    );
+    const info = await n1.broker.getQueue("/", q);
+    expect(sorted(info!.members)).toEqual(sorted(removed.voters));
+
+    const mark = pub.confirmed.length;
+    await eventually("confirms after the move", () => pub.confirmed.length >= mark + 20);
+    await pub.stop();
+    // The new replica (it caught up from a snapshot with its live entries, then live entries)
+    // leads while the queue is drained: it holds every message.
+    const group = info!.record.group!;
+    if (removed.leader !== outsider) await c.node(removed.leader!).host.transferLeadership(group, outsider);
+    const got = await drain(c.node(outsider).broker, q);
+    const lost = pub.confirmed.filter((b) => !got.has(b));
+    expect(lost).toEqual([]);
+  });
+
+  it("forget_cluster_node: a dead node leaves the cluster and its replicas are replaced", async () => {
+    const n2 = c.node("n2");
+    const q = "survivor";
+    await n2.broker.declareQueue(client(n2), {
+      name: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    const members = await eventually("members", async () => {
+      const m = await n2.broker.queueMembers("/", q);
+      return m.settled && m.leader !== undefined ? m.members : undefined;
+    });
+    for (let i = 0; i < 50; i++) {
+      await n2.broker.publish(client(n2), {
+        exchange: "",
+        routingKey: q,
+        properties: {},
+        body: text(`s${i}`),
+        mandatory: false,
+      });
+    }
+    // A member of the queue that is not n2 dies, and is forgotten through n2.
+    const victim = members.find((m) => m !== "n2")!;
+    await c.kill(victim);
+    const forgot = await n2.broker.forgetNode("guest", victim);
+    expect(forgot.queues).toBeGreaterThan(0);
+    const after = await eventually(
+      "replicas replaced",
+      async () => {
+        const m = await n2.broker.queueMembers("/", q);
+        return m.settled ? m : undefined;
+      },
+      30_000,
+    );
+    expect(after.members).not.toContain(victim);
+    expect(after.members).toHaveLength(3);
+    expect((await n2.broker.listNodes()).map((n) => n.name)).not.toContain(victim);
+    const got = await drain(n2.broker, q);
+    expect(got.size).toBe(50);
+  });
+});
