@@ -48,7 +48,10 @@ describe("membership plan (one server at a time, learners first)", () => {
       steps.push(step);
       if (step.kind === "add-learner") conf = { ...conf, learners: [...conf.learners, step.node] };
       else if (step.kind === "promote")
-        conf = { voters: [...conf.voters, step.node], learners: conf.learners.filter((n) => n !== step.node) };
+        conf = {
+          voters: [...conf.voters, step.node],
+          learners: conf.learners.filter((n) => n !== step.node),
+        };
       else if (step.kind === "remove") conf = { ...conf, voters: conf.voters.filter((n) => n !== step.node) };
       else break;
     }

@@ -81,7 +81,9 @@ export function nextConfStep(input: PlanInput): ConfStep {
   const other = unwanted.find((n) => n !== self);
   if (other !== undefined) return { kind: "remove", node: other };
   // Only this leader is left to remove: hand over to a desired voter holding the whole log.
-  const heir = sorted(voters).find((n) => n !== self && desired.has(n) && (match.get(n) ?? 0) >= input.lastIndex);
+  const heir = sorted(voters).find(
+    (n) => n !== self && desired.has(n) && (match.get(n) ?? 0) >= input.lastIndex,
+  );
   if (heir !== undefined) return { kind: "transfer", to: heir };
   return { kind: "wait", reason: "no caught-up voter to hand leadership to" };
 }
