@@ -120,6 +120,23 @@ describe("group commit", () => {
     expect(await s.readEntry("a", 4)).toBeUndefined();
   });
 
+  it("flush({ now: true }) hands the batch to LevelDB before returning, so the fsync overlaps the caller's work", async () => {
+    const s = await t.open(await t.dir());
+    await s.load("a");
+    await s.load("b");
+    const batches = spyBatches();
+    s.stage("a", { entries: entries(1, 2, 1) });
+    const first = s.flush({ now: true });
+    expect(batches.count()).toBe(1); // written already, without waiting for a microtask
+    // While it is in flight, `now` cannot start another write: the stage joins the next batch.
+    s.stage("b", { entries: entries(1, 1, 1) });
+    const second = s.flush({ now: true });
+    expect(batches.count()).toBe(1);
+    await Promise.all([first, second]);
+    expect(batches.count()).toBe(2);
+    expect(await s.readEntry("b", 1)).toEqual(entry(1, 1));
+  });
+
   it("resolves a flush of nothing at once", async () => {
     const s = await t.open(await t.dir());
     const batches = spyBatches();
