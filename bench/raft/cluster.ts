@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchNodeConfig } from "./node.js";
 
-const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
+/** This checkout's node script; `--baseline DIR` runs DIR's instead (same IPC protocol). */
+export const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
 const IDS = ["n1", "n2", "n3"];
 
 export interface LoadResult {
@@ -19,6 +20,8 @@ export interface LoadResult {
   peerDowns: number;
   cpuShare: number;
   fsyncMs: { p50: number; p99: number; max: number; mean: number };
+  /** Event-loop utilization of the node during the phase (absent from older node scripts). */
+  elu?: number;
   hist: string;
   flushes: number;
   seconds: number;
@@ -59,12 +62,13 @@ class BenchNode {
   constructor(
     readonly cfg: BenchNodeConfig,
     private readonly cpuProf: string | undefined,
+    private readonly script: string,
   ) {}
 
   async start(): Promise<void> {
     const execArgv = ["--import", "tsx"];
     if (this.cpuProf !== undefined) execArgv.push("--cpu-prof", `--cpu-prof-dir=${this.cpuProf}`);
-    const child = fork(NODE_SCRIPT, [JSON.stringify(this.cfg)], {
+    const child = fork(this.script, [JSON.stringify(this.cfg)], {
       execArgv,
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -127,6 +131,7 @@ export class BenchCluster {
     groupCount: number,
     cpuProf: string | undefined,
     tuning: { electionTick?: number; heartbeatTick?: number; snapshotEvery?: number } = {},
+    script: string = NODE_SCRIPT,
   ): Promise<BenchCluster> {
     const root = await mkdtemp(join(tmpdir(), "warren-bench-raft-"));
     const ports: Record<string, number> = {};
@@ -134,7 +139,11 @@ export class BenchCluster {
     const groups = Array.from({ length: groupCount }, (_, i) => `g${i}`);
     const nodes = IDS.map(
       (id) =>
-        new BenchNode({ id, dir: join(root, id), ports, groups, secret: "bench-secret", ...tuning }, cpuProf),
+        new BenchNode(
+          { id, dir: join(root, id), ports, groups, secret: "bench-secret", ...tuning },
+          cpuProf,
+          script,
+        ),
     );
     const c = new BenchCluster(root, nodes, groups);
     await Promise.all(nodes.map((n) => n.start()));

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     private readonly leaderChanges0 = leaderChanges;
     private readonly peerDowns0 = peerDowns;
     private readonly cpu0 = process.cpuUsage();
+    private readonly elu0 = performance.eventLoopUtilization();
     private readonly wall0 = performance.now();
     inFlight = 0;
     private readonly from: number;
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
           const u = process.cpuUsage(this.cpu0);
           return (u.user + u.system) / 1000 / (performance.now() - this.wall0);
         })(),
+        /** Share of the phase the event loop was busy (1 = never idle: CPU-bound or starved). */
+        elu: performance.eventLoopUtilization(this.elu0).utilization,
         /** Batch write latency (ms) of the node's last writes, for the report on stderr. */
         fsyncMs: storage.stats().fsyncMs,
         hist: hdr.encodeIntoCompressedBase64(this.hist),

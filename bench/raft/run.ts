@@ -6,12 +6,20 @@
  *   {"scenario":"latency","groups":1|64,...}   open loop at half the measured throughput;
  *   {"scenario":"failover","gapMs"}            kill -9 of g0's leader -> next commit elsewhere.
  * Each figure is the median of `--runs` runs. `fsyncsPerSec` is per node (each node fsyncs its
- * own WAL). Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total
- * outstanding proposals, 1024) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
+ * own WAL); `cpuUsPerCommit` is the CPU time of the three nodes together per commit, which
+ * depends far less than wall throughput on how much CPU a shared machine leaves the nodes.
+ * Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total outstanding
+ * proposals, 1024) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
  * --election-tick N, --snapshot-every N (host defaults otherwise).
+ *
+ * `--baseline DIR` compares against another checkout (e.g. `git worktree add /tmp/base <commit>`
+ * with a node_modules link): both clusters run side by side and their runs alternate, so both
+ * see the same machine load; each line gets `"impl":"baseline"|"current"`, and a `ratio` line
+ * (current / baseline of the medians) follows each scenario.
  */
+import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
-import { BenchCluster, type LoadResult } from "./cluster.js";
+import { BenchCluster, type LoadResult, NODE_SCRIPT } from "./cluster.js";
 
 interface Args {
   runs: number;
@@ -23,6 +31,7 @@ interface Args {
   cpuProf: string | undefined;
   electionTick: number | undefined;
   snapshotEvery: number | undefined;
+  baseline: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     cpuProf: undefined,
     electionTick: undefined,
     snapshotEvery: undefined,
+    baseline: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -72,6 +82,10 @@ function parseArgs(argv: string[]): Args {
         a.electionTick = Number(v);
         i++;
         break;
+      case "--baseline":
+        a.baseline = v;
+        i++;
+        break;
       case "--cpu-prof":
         a.cpuProf = v;
         i++;
@@ -97,6 +111,14 @@ interface Summary {
   p50Ms: number;
   p99Ms: number;
   fsyncsPerSec: number;
+  /** CPU microseconds of the three nodes together per commit (warm-up included). */
+  cpuUsPerCommit: number;
+}
+
+/** A node script to benchmark: this checkout's, or a baseline checkout's. */
+interface Impl {
+  readonly name: "current" | "baseline";
+  readonly script: string;
 }
 
 /** Merges the three nodes' results of one run. */
@@ -104,10 +126,12 @@ function summarize(results: LoadResult[]): Summary {
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const changes = results.reduce((n, r) => n + r.leaderChanges, 0);
   const fs = results.map(
-    (r) => `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)}`,
+    (r) =>
+      `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)} (${r.fsyncMs.mean.toFixed(1)})`,
   );
+  const elu = results.map((r) => (r.elu === undefined ? "?" : `${Math.round(r.elu * 100)}%`));
   process.stderr.write(
-    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, cpu per node ${results.map((r) => `${Math.round(r.cpuShare * 100)}%`).join(" ")}, batch write ms p50/p99/max per node ${fs.join(" ")}\n`,
+    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, cpu per node ${results.map((r) => `${Math.round(r.cpuShare * 100)}%`).join(" ")}, event loop busy ${elu.join(" ")}, batch write ms p50/p99/max (mean) per node ${fs.join(" ")}\n`,
   );
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
@@ -122,11 +146,15 @@ function summarize(results: LoadResult[]): Summary {
     flushes += r.flushes;
     hist.add(hdr.decodeFromCompressedBase64(r.hist));
   }
+  const commitsPerSec = commits / seconds;
+  // cpuShare is CPU-seconds per second of each node over the phase; per commit at the phase's rate.
+  const cpuShares = results.reduce((n, r) => n + r.cpuShare, 0);
   return {
-    commitsPerSec: Math.round(commits / seconds),
+    commitsPerSec: Math.round(commitsPerSec),
     p50Ms: round(hist.getValueAtPercentile(50) / 1000),
     p99Ms: round(hist.getValueAtPercentile(99) / 1000),
     fsyncsPerSec: Math.round(flushes / seconds / results.length),
+    cpuUsPerCommit: commitsPerSec > 0 ? round((cpuShares / commitsPerSec) * 1e6, 1) : 0,
   };
 }
 
@@ -136,60 +164,97 @@ function medianSummary(runs: Summary[]): Summary {
     p50Ms: median(runs.map((r) => r.p50Ms)),
     p99Ms: median(runs.map((r) => r.p99Ms)),
     fsyncsPerSec: median(runs.map((r) => r.fsyncsPerSec)),
+    cpuUsPerCommit: median(runs.map((r) => r.cpuUsPerCommit)),
   };
 }
 
-async function loadScenarios(args: Args, groups: number): Promise<void> {
-  const c = await BenchCluster.start(groups, args.cpuProf, tuning(args));
+/** Prints a scenario's medians: one line per implementation, then current / baseline. */
+function report(scenario: string, groups: number, impls: readonly Impl[], medians: Summary[]): void {
+  if (impls.length === 1) {
+    console.log(JSON.stringify({ scenario, groups, ...medians[0] }));
+    return;
+  }
+  for (const [k, impl] of impls.entries()) {
+    console.log(JSON.stringify({ scenario, groups, impl: impl.name, ...medians[k] }));
+  }
+  const [base, cur] = [medians[0]!, medians[1]!];
+  const ratio: Record<string, number> = {};
+  for (const key of Object.keys(cur) as Array<keyof Summary>) {
+    if (base[key] > 0) ratio[key] = round(cur[key] / base[key]);
+  }
+  console.log(JSON.stringify({ scenario, groups, ratio }));
+}
+
+async function loadScenarios(args: Args, impls: readonly Impl[], groups: number): Promise<void> {
+  const clusters: BenchCluster[] = [];
   try {
-    await c.balanceLeaders();
+    for (const impl of impls) {
+      const c = await BenchCluster.start(groups, args.cpuProf, tuning(args), impl.script);
+      clusters.push(c);
+      await c.balanceLeaders();
+    }
     const perGroup = Math.max(1, Math.ceil(args.window / groups));
-    const tput: Summary[] = [];
+    // Runs alternate between the implementations so both see the same machine load.
+    const tput: Summary[][] = impls.map(() => []);
     for (let i = 0; i < args.runs; i++) {
-      const s = summarize(await c.closedLoop(perGroup, args.warmup, args.duration));
-      process.stderr.write(`throughput groups=${groups} run ${i + 1}: ${JSON.stringify(s)}\n`);
-      tput.push(s);
-    }
-    const t = medianSummary(tput);
-    if (args.only === undefined || args.only === "throughput") {
-      console.log(JSON.stringify({ scenario: "throughput", groups, ...t }));
-    }
-    if (args.only === undefined || args.only === "latency") {
-      const rate = Math.max(1, Math.round(t.commitsPerSec / 2));
-      const lat: Summary[] = [];
-      for (let i = 0; i < args.runs; i++) {
-        const s = summarize(await c.openLoop(rate, args.warmup, args.duration));
-        process.stderr.write(`latency groups=${groups} rate=${rate} run ${i + 1}: ${JSON.stringify(s)}\n`);
-        lat.push(s);
+      for (let k = 0; k < impls.length; k++) {
+        const s = summarize(await clusters[k]!.closedLoop(perGroup, args.warmup, args.duration));
+        process.stderr.write(
+          `throughput ${impls[k]!.name} groups=${groups} run ${i + 1}: ${JSON.stringify(s)}\n`,
+        );
+        tput[k]!.push(s);
       }
-      console.log(JSON.stringify({ scenario: "latency", groups, ...medianSummary(lat) }));
+    }
+    const t = tput.map(medianSummary);
+    if (args.only === undefined || args.only === "throughput") report("throughput", groups, impls, t);
+    if (args.only === undefined || args.only === "latency") {
+      // Half of each implementation's own measured throughput (the target's "half load").
+      const rates = t.map((m) => Math.max(1, Math.round(m.commitsPerSec / 2)));
+      const lat: Summary[][] = impls.map(() => []);
+      for (let i = 0; i < args.runs; i++) {
+        for (let k = 0; k < impls.length; k++) {
+          const s = summarize(await clusters[k]!.openLoop(rates[k]!, args.warmup, args.duration));
+          process.stderr.write(
+            `latency ${impls[k]!.name} groups=${groups} rate=${rates[k]} run ${i + 1}: ${JSON.stringify(s)}\n`,
+          );
+          lat[k]!.push(s);
+        }
+      }
+      report("latency", groups, impls, lat.map(medianSummary));
     }
   } finally {
-    await c.close();
+    for (const c of clusters) await c.close();
   }
 }
 
-async function failoverScenario(args: Args): Promise<void> {
-  const c = await BenchCluster.start(1, args.cpuProf, tuning(args));
-  try {
-    const gaps: number[] = [];
-    for (let i = 0; i < args.runs; i++) {
-      const gap = await c.failoverOnce();
-      process.stderr.write(`failover run ${i + 1}: ${gap} ms\n`);
-      gaps.push(gap);
+async function failoverScenario(args: Args, impls: readonly Impl[]): Promise<void> {
+  for (const impl of impls) {
+    const c = await BenchCluster.start(1, args.cpuProf, tuning(args), impl.script);
+    try {
+      const gaps: number[] = [];
+      for (let i = 0; i < args.runs; i++) {
+        const gap = await c.failoverOnce();
+        process.stderr.write(`failover ${impl.name} run ${i + 1}: ${gap} ms\n`);
+        gaps.push(gap);
+      }
+      const line = { scenario: "failover", gapMs: median(gaps) };
+      console.log(JSON.stringify(impls.length > 1 ? { ...line, impl: impl.name } : line));
+    } finally {
+      await c.close();
     }
-    console.log(JSON.stringify({ scenario: "failover", gapMs: median(gaps) }));
-  } finally {
-    await c.close();
   }
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.only !== "failover") {
-    for (const g of args.groups) await loadScenarios(args, g);
+  const impls: Impl[] = [{ name: "current", script: NODE_SCRIPT }];
+  if (args.baseline !== undefined) {
+    impls.unshift({ name: "baseline", script: join(args.baseline, "bench/raft/node.ts") });
   }
-  if (args.only === undefined || args.only === "failover") await failoverScenario(args);
+  if (args.only !== "failover") {
+    for (const g of args.groups) await loadScenarios(args, impls, g);
+  }
+  if (args.only === undefined || args.only === "failover") await failoverScenario(args, impls);
 }
 
 main().then(
