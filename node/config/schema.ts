@@ -24,6 +24,8 @@ export interface NodeConfig {
   readonly maxMessageSize: number;
   /** Milliseconds a peer's connection may stay down before the peer is declared down. */
   readonly nodeDownGraceMs: number;
+  /** This node joins the running cluster named by `peers` (it was not one of its first nodes). */
+  readonly join: boolean;
   /** Milliseconds a graceful stop may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
   readonly amqp: ListenConfig & {
@@ -181,6 +183,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       default: D.DEFAULT_NODE_DOWN_GRACE_MS,
       description:
         "Milliseconds a peer's connection may stay down before it is declared down: its consumers' unacked messages return to their queues and its transient queues are deleted.",
+    }),
+    join: row({
+      kind: boolean,
+      default: false,
+      description:
+        "This node joins the running cluster of `peers` instead of being one of the nodes it started with (RabbitMQ's `join_cluster`). Keep it set on every start of that node. See docs/operations.md.",
     }),
     shutdownTimeoutMs: row({
       kind: integer(1000, 3_600_000),
