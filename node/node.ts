@@ -44,6 +44,7 @@ export function brokerSettings(config: NodeConfig): Partial<BrokerSettings> {
     maxMessageSize: config.maxMessageSize,
     proposalTimeoutMs: config.raft.proposalTimeoutMs,
     nodeDownGraceMs: config.nodeDownGraceMs,
+    join: config.join,
     initialGroupSize: config.quorum.initialGroupSize,
     maxUncommittedBytes: config.backpressure.maxUncommittedBytes,
     memoryHighWatermark: config.backpressure.memoryHighWatermark,
