@@ -4,12 +4,15 @@
  *   {"scenario":"throughput","groups":1|64,"commitsPerSec","p50Ms","p99Ms","fsyncsPerSec"}
  *       closed loop, many proposals outstanding per group;
  *   {"scenario":"latency","groups":1|64,...}   open loop at half the measured throughput;
- *   {"scenario":"failover","gapMs"}            kill -9 of g0's leader -> next commit elsewhere.
+ *   {"scenario":"failover","gapMs"}            kill -9 of g0's leader -> next commit elsewhere;
+ *   {"scenario":"storage-ceiling","writers":1|3,"entriesPerSec","p50Ms","p99Ms",...}
+ *       NodeStorage alone in 1 and 3 processes at once (storage-ceiling.ts): the bound the disk
+ *       and LevelDB put on this machine, measured in the same run.
  * Each figure is the median of `--runs` runs. `fsyncsPerSec` is per node (each node fsyncs its
  * own WAL); `cpuUsPerCommit` is the CPU time of the three nodes together per commit, which
  * depends far less than wall throughput on how much CPU a shared machine leaves the nodes.
  * Options: --runs N (3) --duration MS (5000) --warmup MS (1500) --window N (total outstanding
- * proposals, 1024) --only throughput|latency|failover --groups 1,64 --cpu-prof DIR
+ * proposals, 1024) --only throughput|latency|failover|storage --groups 1,64 --cpu-prof DIR
  * --election-tick N, --snapshot-every N (host defaults otherwise).
  *
  * `--baseline DIR` compares against another checkout (e.g. `git worktree add /tmp/base <commit>`
@@ -20,6 +23,7 @@
 import { join } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import { BenchCluster, type LoadResult, NODE_SCRIPT } from "./cluster.js";
+import { storageCeiling } from "./storage-ceiling.js";
 
 interface Args {
   runs: number;
@@ -251,7 +255,13 @@ async function main(): Promise<void> {
   if (args.baseline !== undefined) {
     impls.unshift({ name: "baseline", script: join(args.baseline, "bench/raft/node.ts") });
   }
-  if (args.only !== "failover") {
+  if (args.only === undefined || args.only === "storage") {
+    for (const writers of [1, 3]) {
+      const r = await storageCeiling(writers, { durationMs: args.duration });
+      console.log(JSON.stringify({ scenario: "storage-ceiling", writers, ...r }));
+    }
+  }
+  if (args.only === undefined || args.only === "throughput" || args.only === "latency") {
     for (const g of args.groups) await loadScenarios(args, impls, g);
   }
   if (args.only === undefined || args.only === "failover") await failoverScenario(args, impls);
