@@ -81,7 +81,7 @@ export class MembershipOps {
   /** The cluster's nodes that may hold replicas: known and not removed. */
   private checkNode(node: NodeId): void {
     if (!this.ctx.nodes.includes(node)) {
-      throw new WarrenError("NOT_FOUND", `node '${node}' is not a member of the cluster`);
+      throw new WarrenError("BAD_REQUEST", `node '${node}' is not a member of the cluster`);
     }
   }
 
