@@ -19,6 +19,7 @@ import { bindingRoutes } from "./routes/bindings.js";
 import { consumeRoutes } from "./routes/consume.js";
 import type { RouteDeps } from "./routes/deps.js";
 import { exchangeRoutes } from "./routes/exchanges.js";
+import { memberRoutes } from "./routes/members.js";
 import { messageRoutes } from "./routes/messages.js";
 import { overviewRoutes, WARREN_VERSION } from "./routes/overview.js";
 import { queueRoutes } from "./routes/queues.js";
@@ -139,6 +140,7 @@ export function buildApp(opts: BuildAppOptions): FastifyInstance {
     userRoutes(scope, deps);
     exchangeRoutes(scope, deps);
     queueRoutes(scope, deps);
+    memberRoutes(scope, deps);
     bindingRoutes(scope, deps);
     messageRoutes(scope, deps);
     consumeRoutes(scope, deps);
