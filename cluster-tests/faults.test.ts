@@ -1,13 +1,24 @@
 /**
  * Faults on a real three-node cluster (child processes): a queue leader killed with SIGKILL in
- * the middle of a publish stream, a graceful SIGTERM, and a restart of every node. What a user
- * must see: every confirmed publish is consumed afterwards, a new leader serves within seconds,
- * and everything committed (messages and metadata) survives restarts.
+ * the middle of a publish stream, and a restart of every node (SIGTERM of a busy leader:
+ * shutdown.test.ts). What a user must see: every confirmed publish is consumed afterwards, a new
+ * leader serves within seconds, and everything committed (messages and metadata) survives
+ * restarts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../node/cli/api-client.js";
 import { gatherStatus, renderStatus } from "../node/cli/cluster-status.js";
-import { type ClusterNode, seg, TestCluster, waitFor } from "./harness/index.js";
+import {
+  agreedLeaderOf,
+  type ClusterNode,
+  drainQueue,
+  leaderOf as harnessLeaderOf,
+  tryPublish as harnessTryPublish,
+  queueInfo,
+  seg,
+  TestCluster,
+  waitFor,
+} from "./harness/index.js";
 
 const V = seg("/");
 /** "Within a few seconds" on a loaded 2-core machine: election timeout 1-2 s plus slack. */
@@ -15,12 +26,6 @@ const FAILOVER_BUDGET_MS = 10_000;
 
 interface Message {
   payload: string;
-  delivery_id?: string;
-}
-interface QueueInfo {
-  leader: string | null;
-  members: string[];
-  messages: number;
 }
 
 let cluster: TestCluster;
@@ -38,78 +43,16 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-async function queueInfo(via: ClusterNode, vhost: string, name: string): Promise<QueueInfo> {
-  const res = await via.http.get<QueueInfo>(`/api/queues/${seg(vhost)}/${seg(name)}`);
-  if (res.status !== 200)
-    throw new Error(`GET queue ${name} via ${via.id}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-/** The queue's current leader as seen from `via` (polls: right after a change there may be none). */
-async function leaderOf(via: ClusterNode, name: string, not?: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const leader = (await queueInfo(via, "/", name)).leader;
-      return leader !== null && leader !== not ? leader : undefined;
-    },
-    { timeoutMs: FAILOVER_BUDGET_MS * 2, what: `a leader of ${name}${not ? ` other than ${not}` : ""}` },
+const leaderOf = (via: ClusterNode, name: string, not?: string) =>
+  harnessLeaderOf(via.http, name, FAILOVER_BUDGET_MS * 2, not);
+const agreedLeader = (name: string) =>
+  agreedLeaderOf(
+    cluster.running().map((n) => n.http),
+    name,
+    FAILOVER_BUDGET_MS * 2,
   );
-}
-
-/** The leader every running node names for the queue (polls until they agree). */
-async function agreedLeader(name: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const views = await Promise.all(
-        cluster.running().map(async (n) => (await queueInfo(n, "/", name)).leader),
-      );
-      const first = views[0];
-      return first !== null && first !== undefined && views.every((v) => v === first) ? first : undefined;
-    },
-    { timeoutMs: FAILOVER_BUDGET_MS * 2, what: `every node to agree on the leader of ${name}` },
-  );
-}
-
-/** Publish one persistent message; true only when the broker confirmed it (routed after commit). */
-async function tryPublish(n: ClusterNode, queue: string, payload: string): Promise<boolean> {
-  try {
-    const res = await n.http.post<{ routed?: boolean }>(`/api/exchanges/${V}/amq.default/publish`, {
-      routing_key: queue,
-      payload,
-      payload_encoding: "string",
-      properties: { delivery_mode: 2 },
-    });
-    return res.status === 200 && res.body.routed === true;
-  } catch {
-    return false; // connection refused or reset: the node died under us; not confirmed.
-  }
-}
-
-/** Consume and ack through `via` until every payload of `expected` arrived; returns all payloads seen. */
-async function drain(via: ClusterNode, queue: string, expected: ReadonlySet<string>): Promise<Set<string>> {
-  const seen = new Set<string>();
-  await waitFor(
-    async () => {
-      const res = await via.http.post<Message[]>(`/api/queues/${V}/${seg(queue)}/consume`, {
-        max: 500,
-        wait_ms: 1000,
-      });
-      if (res.status !== 200) throw new Error(`consume: ${res.status} ${JSON.stringify(res.body)}`);
-      const ids = res.body.map((m) => m.delivery_id);
-      if (ids.length > 0) {
-        const ack = await via.http.post(`/api/queues/${V}/${seg(queue)}/ack`, { delivery_ids: ids });
-        if (ack.status !== 200) throw new Error(`ack: ${ack.status}`);
-      }
-      for (const m of res.body) seen.add(m.payload);
-      return [...expected].every((p) => seen.has(p));
-    },
-    { timeoutMs: 30_000, what: `every confirmed message of ${queue} via ${via.id}` },
-  ).catch((err: Error) => {
-    const missing = [...expected].filter((p) => !seen.has(p));
-    throw new Error(`${err.message}; ${missing.length} missing, e.g. ${missing.slice(0, 5).join(", ")}`);
-  });
-  return seen;
-}
+const tryPublish = (n: ClusterNode, queue: string, payload: string) =>
+  harnessTryPublish(n.http, queue, payload);
 
 describe("kill -9 of a queue leader mid-stream", () => {
   it("loses no confirmed message and a new leader serves within seconds", async () => {
@@ -117,7 +60,7 @@ describe("kill -9 of a queue leader mid-stream", () => {
     expect((await n1.http.put(`/api/queues/${V}/stream`, {})).status).toBe(201);
     await leaderOf(n1, "stream");
     for (const n of cluster.nodes) {
-      await waitFor(() => queueInfo(n, "/", "stream"), {
+      await waitFor(() => queueInfo(n.http, "/", "stream"), {
         timeoutMs: 10_000,
         what: `${n.id} to know the queue`,
       });
@@ -180,46 +123,15 @@ describe("kill -9 of a queue leader mid-stream", () => {
     expect(group?.indexes[victimId]).toBeUndefined();
     expect(renderStatus(status)).toContain("2/3 nodes ready");
 
-    const seen = await drain(survivor, "stream", confirmed);
+    const seen = await drainQueue(survivor.http, "stream", confirmed);
     expect(seen.size).toBeGreaterThanOrEqual(confirmed.size);
 
     // The killed node comes back with its data and catches up.
     await cluster.restart(victimId);
-    await waitFor(async () => (await queueInfo(cluster.node(victimId), "/", "stream")).leader !== null, {
+    await waitFor(async () => (await queueInfo(cluster.node(victimId).http, "/", "stream")).leader !== null, {
       timeoutMs: 20_000,
       what: "the restarted node to know the queue's leader",
     });
-  });
-});
-
-describe("graceful SIGTERM", () => {
-  it("exits 0 and hands leadership over", async () => {
-    const n1 = cluster.node("n1");
-    expect((await n1.http.put(`/api/queues/${V}/handover`, {})).status).toBe(201);
-    const leaderId = await leaderOf(n1, "handover");
-    const leader = cluster.node(leaderId);
-    expect(await tryPublish(leader, "handover", "before")).toBe(true);
-
-    const exit = await leader.proc.stop("SIGTERM");
-    const exitedAt = Date.now();
-    expect(exit).toEqual({ code: 0, signal: null });
-    // The queue got a leader among the others, and serves through them. Handed over before the
-    // exit, the survivors know it at once; an election would take an election timeout (1-2 s).
-    const survivor = cluster.running()[0] as ClusterNode;
-    const next = await leaderOf(survivor, "handover", leaderId);
-    const knownAfterMs = Date.now() - exitedAt;
-    console.log(`graceful stop of ${leaderId}: ${next} leads, known ${knownAfterMs} ms after the exit`);
-    expect(knownAfterMs).toBeLessThan(FAILOVER_BUDGET_MS);
-    expect(cluster.running().map((n) => n.id)).toContain(next);
-    expect(await tryPublish(survivor, "handover", "after")).toBe(true);
-
-    await cluster.restart(leaderId);
-    const got = await leader.http.post<Message[]>(`/api/queues/${V}/handover/get`, {
-      count: 10,
-      ackmode: "ack_requeue_false",
-      encoding: "auto",
-    });
-    expect(got.body.map((m) => m.payload)).toEqual(["before", "after"]);
   });
 });
 

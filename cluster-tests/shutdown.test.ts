@@ -1,0 +1,180 @@
+/**
+ * SIGTERM of a queue leader while clients are busy on it, as real processes: publishers over HTTP
+ * (keep-alive) and AMQP (confirms), an AMQP consumer and a server-sent-event stream each holding
+ * unacked messages, a long poll that would wait a minute, and an idle keep-alive socket. What a
+ * user must see: the node exits 0 well within its shutdown deadline (it used to hang for as long
+ * as clients kept their connections), each client is told (AMQP 320 CONNECTION_FORCED, the poll
+ * answers, the stream ends, the socket closes), leadership moves to a survivor at once, and
+ * every confirmed message is consumed afterwards.
+ */
+import type { IncomingMessage } from "node:http";
+import { Agent, request } from "node:http";
+import type { Socket } from "node:net";
+import amqplib from "amqplib";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import {
+  agreedLeaderOf,
+  type ClusterNode,
+  drainQueue,
+  leaderOf,
+  queueInfo,
+  seg,
+  TestCluster,
+  tryPublish,
+  waitFor,
+} from "./harness/index.js";
+
+const V = seg("/");
+const AUTH = `Basic ${Buffer.from("guest:guest").toString("base64")}`;
+/** The node's default `shutdownTimeoutMs`: a clean exit (status 0) came before it by definition. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+const FAILOVER_BUDGET_MS = 20_000;
+
+let cluster: TestCluster;
+const agents: Agent[] = [];
+
+beforeAll(async () => {
+  cluster = await TestCluster.start();
+}, 120_000);
+
+afterEach(({ task }) => {
+  if (task.result?.state === "fail") console.error(cluster?.tail(60));
+});
+
+afterAll(async () => {
+  for (const a of agents) a.destroy();
+  await cluster?.destroy();
+});
+
+interface Opened {
+  readonly res: IncomingMessage;
+  readonly socket: Socket;
+}
+
+/** A request on its own keep-alive agent; resolves with the response (and its socket) once it started. */
+function open(node: ClusterNode, method: string, path: string, body?: unknown): Promise<Opened> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  agents.push(agent);
+  return new Promise((resolve, reject) => {
+    const req = request(`${node.http.baseUrl}${path}`, {
+      method,
+      agent,
+      headers: { authorization: AUTH, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    });
+    req.on("response", (res) => resolve({ res, socket: req.socket as Socket }));
+    req.on("error", reject);
+    req.end(body !== undefined ? JSON.stringify(body) : undefined);
+  });
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    res.setEncoding("utf8");
+    res.on("data", (c: string) => {
+      text += c;
+    });
+    res.on("end", () => resolve(text));
+    res.on("error", reject);
+  });
+}
+
+const socketClosed = (s: Socket) =>
+  s.destroyed ? Promise.resolve() : new Promise<void>((r) => s.once("close", () => r()));
+
+it("SIGTERM of a busy queue leader exits 0 promptly, tells every client, and loses no confirmed message", async () => {
+  const n1 = cluster.node("n1");
+  for (const q of ["orders", "quiet"])
+    expect((await n1.http.put(`/api/queues/${V}/${q}`, {})).status).toBe(201);
+  const victimId = await agreedLeaderOf(
+    cluster.nodes.map((n) => n.http),
+    "orders",
+    FAILOVER_BUDGET_MS,
+  );
+  const victim = cluster.node(victimId);
+  const survivor = cluster.nodes.find((n) => n.id !== victimId) as ClusterNode;
+  const confirmed = new Set<string>();
+
+  // Publishers on the victim: HTTP with keep-alive (fetch), AMQP with confirms.
+  let publishing = true;
+  const httpPublisher = (async () => {
+    for (let i = 0; publishing; i++)
+      if (await tryPublish(victim.http, "orders", `http-${i}`)) confirmed.add(`http-${i}`);
+  })();
+  const conn = await amqplib.connect(victim.amqpUrl);
+  conn.on("error", () => undefined);
+  const amqpClosed = new Promise<Error | undefined>((resolve) =>
+    conn.on("close", (err?: Error) => resolve(err)),
+  );
+  const pub = await conn.createConfirmChannel();
+  pub.on("error", () => undefined);
+  const amqpPublisher = (async () => {
+    for (let i = 0; publishing; i++) {
+      const payload = `amqp-${i}`;
+      const ok = await Promise.race([
+        new Promise<boolean>((resolve) =>
+          pub.sendToQueue("orders", Buffer.from(payload), { persistent: true }, (err) =>
+            resolve(err == null),
+          ),
+        ),
+        amqpClosed.then(() => false),
+      ]);
+      if (ok) confirmed.add(payload);
+      else return;
+    }
+  })();
+  // Consumers on the victim holding unacked messages: AMQP and a stream.
+  const sub = await conn.createChannel();
+  sub.on("error", () => undefined);
+  await sub.prefetch(5);
+  await sub.consume("orders", () => undefined, { noAck: false });
+  const stream = await open(victim, "GET", `/api/queues/${V}/orders/consume/stream?prefetch=5`);
+  const streamText = readAll(stream.res);
+  streamText.catch(() => undefined); // awaited below; a failure before then must not go unhandled
+  // A long poll on an empty queue, and an idle keep-alive socket.
+  const poll = open(victim, "POST", `/api/queues/${V}/quiet/consume`, { max: 10, wait_ms: 60_000 });
+  poll.catch(() => undefined);
+  const health = await open(victim, "GET", "/health");
+  await readAll(health.res);
+  const idleClosed = socketClosed(health.socket);
+
+  try {
+    await waitFor(
+      async () => {
+        const [orders, quiet] = await Promise.all([
+          queueInfo(victim.http, "/", "orders"),
+          queueInfo(victim.http, "/", "quiet"),
+        ]);
+        return orders.consumers === 2 && quiet.consumers === 1 && confirmed.size >= 40;
+      },
+      { timeoutMs: 30_000, what: "both consumers, the long poll and 40 confirms" },
+    );
+
+    const started = Date.now();
+    const exit = await victim.proc.stop("SIGTERM", 30_000);
+    const tookMs = Date.now() - started;
+    console.log(`SIGTERM of a busy leader: exited ${JSON.stringify(exit)} after ${tookMs} ms`);
+    expect(exit, victim.proc.tail()).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(SHUTDOWN_DEADLINE_MS);
+    expect(victim.proc.tail(400)).not.toContain("stopped uncleanly");
+
+    // Every client was told.
+    expect(String(await amqpClosed)).toContain("320 (CONNECTION-FORCED)");
+    const answered = await poll;
+    expect(answered.res.statusCode).toBe(200);
+    expect(JSON.parse(await readAll(answered.res))).toEqual([]);
+    expect(await streamText).toContain("event: consumer");
+    await idleClosed;
+
+    // Handed over before the exit: a survivor leads without waiting for an election timeout.
+    const next = await leaderOf(survivor.http, "orders", FAILOVER_BUDGET_MS, victimId);
+    expect(next).not.toBe(victimId);
+  } finally {
+    publishing = false;
+    await Promise.all([httpPublisher, amqpPublisher]);
+  }
+
+  // Nothing confirmed was lost: what the victim's consumers held came back too.
+  const seen = await drainQueue(survivor.http, "orders", confirmed);
+  expect(seen.size).toBeGreaterThanOrEqual(confirmed.size);
+});
