@@ -5,6 +5,7 @@
 import type { ApiClient } from "./api-client.js";
 import { gatherStatus, renderStatus } from "./cluster-status.js";
 import type { CtlArgs } from "./ctl-args.js";
+import { MemberUsageError, runMemberCommand } from "./ctl-members.js";
 import { renderTable } from "./table.js";
 
 const seg = encodeURIComponent;
@@ -106,9 +107,18 @@ export async function runCommand(api: ApiClient, args: CtlArgs): Promise<string>
         )
         .join("\n");
     }
-    default:
+    default: {
+      let out: string | undefined;
+      try {
+        out = await runMemberCommand(api, args);
+      } catch (err) {
+        if (err instanceof MemberUsageError) throw new UsageError(err.message);
+        throw err;
+      }
+      if (out !== undefined) return out;
       throw new UsageError(
         args.command === undefined ? "no command given" : `unknown command "${args.command}"`,
       );
+    }
   }
 }

@@ -20,7 +20,13 @@ async function main(): Promise<number> {
     process.stdout.write(CTL_USAGE);
     return 0;
   }
-  const api = new ApiClient({ urls: args.urls, user: args.user, password: args.password });
+  // Membership commands wait for the Raft groups (up to --timeout) before the node answers.
+  const api = new ApiClient({
+    urls: args.urls,
+    user: args.user,
+    password: args.password,
+    timeoutMs: Math.max(10_000, args.timeoutMs + 10_000),
+  });
   try {
     process.stdout.write(`${await runCommand(api, args)}\n`);
     return 0;
