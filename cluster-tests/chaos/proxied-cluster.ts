@@ -15,7 +15,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Toxiproxy } from "toxiproxy-node-client";
-import { freePorts, HttpClient, NodeProcess, waitFor } from "../harness/index.js";
+import { type ExitStatus, freePorts, HttpClient, NodeProcess, waitFor } from "../harness/index.js";
 import { type AcquiredToxiproxy, acquireToxiproxy } from "../toxiproxy/index.js";
 
 const HOST = "127.0.0.1";
@@ -26,6 +26,8 @@ export interface NodeControl {
   readonly pid: number | undefined;
   start(): void;
   kill(): Promise<unknown>;
+  /** Send `signal` and wait for the exit (SIGKILL after `timeoutMs`, reported as such). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitStatus>;
   tail(n?: number): string;
   waitForReadyLine(timeoutMs: number): Promise<unknown>;
 }
@@ -39,6 +41,9 @@ class RemoteNode implements NodeControl {
     throw new Error(`${this.id}: process faults need the nodes the suite starts itself (unset CHAOS_NODES)`);
   }
   kill(): Promise<unknown> {
+    return Promise.reject(new Error(`${this.id}: process faults need local nodes (unset CHAOS_NODES)`));
+  }
+  stop(): Promise<ExitStatus> {
     return Promise.reject(new Error(`${this.id}: process faults need local nodes (unset CHAOS_NODES)`));
   }
   tail(): string {
@@ -200,6 +205,14 @@ export class ProxiedCluster {
     return n;
   }
 
+  /**
+   * The cluster secret file of a cluster this suite started (undefined when attached to one
+   * with CHAOS_NODES): what an extra node needs to join it.
+   */
+  secretFile(): string | undefined {
+    return this.dir === undefined ? undefined : join(this.dir, "cluster-secret");
+  }
+
   proxy(name: string): ProxyHandle {
     const p = this.proxies.get(name);
     if (p === undefined) throw new Error(`no proxy ${name}`);
@@ -259,6 +272,16 @@ export class ProxiedCluster {
 
   kill(id: string): Promise<unknown> {
     return this.node(id).proc.kill();
+  }
+
+  /**
+   * Graceful stop (SIGTERM), as an operator's restart or an orchestrator does: how the process
+   * ended and how long it took. A node that outlives `timeoutMs` is SIGKILLed (reported so).
+   */
+  async stop(id: string, timeoutMs = 30_000): Promise<{ exit: ExitStatus; ms: number }> {
+    const started = Date.now();
+    const exit = await this.node(id).proc.stop("SIGTERM", timeoutMs);
+    return { exit, ms: Date.now() - started };
   }
 
   async restart(id: string): Promise<void> {
