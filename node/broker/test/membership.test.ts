@@ -150,8 +150,8 @@ describe("membership changes under traffic", () => {
         mandatory: false,
       });
     }
-    // A member of the queue that is not n2 dies, and is forgotten through n2.
-    const victim = members.find((m) => m !== "n2")!;
+    // A member of the queue (one the cluster started with, not n2) dies, and is forgotten through n2.
+    const victim = members.find((m) => m !== "n2" && m !== "n4")!;
     await c.kill(victim);
     const forgot = await n2.broker.forgetNode("guest", victim);
     expect(forgot.queues).toBeGreaterThan(0);
@@ -168,5 +168,31 @@ describe("membership changes under traffic", () => {
     expect((await n2.broker.listNodes()).map((n) => n.name)).not.toContain(victim);
     const got = await drain(n2.broker, q);
     expect(got.size).toBe(50);
+  });
+
+  it("a joined node and a configured node restart: both come back ready with the queue's data", async () => {
+    const q = "survivor";
+    const alive = c.nodes.filter((n) => n.alive).map((n) => n.id);
+    const configured = alive.find((id) => id !== "n4")!;
+    for (const id of ["n4", configured]) {
+      await c.kill(id);
+      const n = await c.restart(id);
+      await eventually(`${id} ready again`, () => n.broker.isReady(), 20_000);
+    }
+    const n4 = c.node("n4");
+    await eventually(
+      "the queue's members settled",
+      async () => (await n4.broker.queueMembers("/", q)).settled,
+    );
+    const ctx = client(n4);
+    await n4.broker.publish(ctx, {
+      exchange: "",
+      routingKey: q,
+      properties: {},
+      body: text("after"),
+      mandatory: false,
+    });
+    const got = await drain(n4.broker, q);
+    expect([...got]).toEqual(["after"]);
   });
 });
