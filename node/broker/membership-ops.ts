@@ -10,6 +10,7 @@
  */
 import type { NodeId } from "../../raft/core/types.js";
 import { loadOf, pickNewMember } from "../cluster/placement.js";
+import { parseAddress } from "../config/kinds.js";
 import { WarrenError } from "../errors.js";
 import type { NodeJoin, QueueRecord } from "../meta/index.js";
 import type { BrokerContext } from "./context.js";
