@@ -145,6 +145,33 @@ export class Group {
     this.reads.settle(this.applied);
   }
 
+  /**
+   * Leader only, between Readies: applies the entries the core already reports committed,
+   * reading them from the in-memory log, instead of waiting for the Ready that will hand them
+   * out (the core hands out the next Ready only after this node's write in flight completes,
+   * so a commit learned from followers' acks would wait for it). Safe because a committed entry
+   * is durable on a majority, and the entries read here are exactly the committed ones: only
+   * entries of the leader's current term are applied (this leader created them and never
+   * overwrites them, and it staged them into the in-memory log before sending them, hence
+   * before anyone could ack them); the first entry of another term, a conf change, or a
+   * pending snapshot stops it. That Ready later skips what was applied here.
+   */
+  applyCommittedAhead(): void {
+    if (!this.isLeader() || this.log.snapshot().meta.index > this.applied) return;
+    const st = this.node.status();
+    if (st.role !== Role.Leader) return;
+    const hi = Math.min(st.commit, this.log.lastIndex());
+    if (hi <= this.applied || this.applied + 1 < this.log.firstIndex()) return;
+    const isLeader = true;
+    for (const e of this.log.entries(this.applied + 1, hi + 1, Number.POSITIVE_INFINITY)) {
+      if (e.term !== st.term || e.type === EntryType.ConfChange || e.index !== this.applied + 1) break;
+      this.applyEntry(e, isLeader);
+      this.applied = e.index;
+      this.appliedSinceSnapshot++;
+    }
+    this.reads.settle(this.applied);
+  }
+
   /** Applies committed entries below `below` not applied yet, strictly in index order. */
   private applyCommitted(entries: readonly Entry[], below: number): void {
     const isLeader = this.isLeader();

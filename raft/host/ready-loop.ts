@@ -110,6 +110,9 @@ export class ReadyLoop {
   private readonly onTurn = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
+    // Commits learned this turn from followers' acks: a leader applies them now rather than
+    // after its own write in flight (see Group.applyCommittedAhead).
+    for (const g of this.dirty) if (!g.removed && g.isLeader()) g.applyCommittedAhead();
     // Batches are running: the pipeline collects this work after the current flush.
     if (this.running !== undefined) return;
     this.running = this.pipeline().then(

@@ -1,0 +1,94 @@
+/**
+ * The ready loop's pipelining, on an in-process cluster of three nodes (loopback TCP, LevelDB):
+ * what may and may not happen while a node's batch write is in flight.
+ */
+import { Level } from "level";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { TestCluster, waitUntil } from "./cluster.js";
+import type { ListResult } from "./list-machine.js";
+
+const IDS = ["n1", "n2", "n3"];
+/** Releases held writes, so a failing test still lets the cluster close. */
+let releaseHeld: (() => void) | undefined;
+
+/**
+ * Holds back the synced LevelDB batch writes of the database in `dir` (only that node's) until
+ * `release()`; writes of the other nodes go through.
+ */
+function holdWrites(dir: string) {
+  const original = Level.prototype.batch;
+  const held: Array<() => void> = [];
+  let holding = true;
+  vi.spyOn(Level.prototype, "batch").mockImplementation(function (this: Level, ...args: unknown[]) {
+    const chain = (original as (...a: unknown[]) => { write(o?: unknown): Promise<void> }).apply(this, args);
+    if (this.location !== dir) return chain as unknown as ReturnType<Level["batch"]>;
+    const write = chain.write.bind(chain);
+    chain.write = (o) => {
+      if (!holding) return write(o);
+      return new Promise<void>((resolve, reject) => held.push(() => write(o).then(resolve, reject)));
+    };
+    return chain as unknown as ReturnType<Level["batch"]>;
+  } as unknown as Level["batch"]);
+  const release = () => {
+    holding = false;
+    for (const go of held.splice(0)) go();
+  };
+  releaseHeld = release;
+  return { count: () => held.length, release };
+}
+
+describe("ReadyLoop pipelining", () => {
+  let c: TestCluster | undefined;
+  afterEach(async () => {
+    releaseHeld?.();
+    releaseHeld = undefined;
+    vi.restoreAllMocks();
+    await c?.close();
+    c = undefined;
+  });
+
+  it("a leader applies a proposal committed by its followers' fsyncs while its own write is still in flight", async () => {
+    c = await TestCluster.start(IDS);
+    const cluster = c;
+    await cluster.createGroup("q");
+    const leader = cluster.node(await cluster.leaderOf("q"));
+    await cluster.propose("q", { v: "warm-up" });
+
+    const writes = holdWrites(leader.dir);
+    const result = leader.host.propose<ListResult>("q", { v: "a" });
+    let resolved = false;
+    void result.then(() => {
+      resolved = true;
+    });
+    // The leader's batch holding "a" is stuck in LevelDB; both followers persist and ack it,
+    // which is a majority: the proposal resolves without the leader's fsync.
+    await waitUntil(() => resolved, "the proposal to resolve from the followers' acks");
+    expect(writes.count()).toBeGreaterThan(0);
+    expect((await result).v).toBe("a");
+    // Followers acknowledge only what they fsynced: both hold "a" (they applied it after their write).
+    for (const id of IDS.filter((id) => id !== leader.id)) {
+      await waitUntil(
+        () =>
+          cluster
+            .node(id)
+            .machines.get("q")
+            ?.values.some(([, v]) => v === "a") === true,
+        `${id} to apply "a"`,
+      );
+    }
+    writes.release();
+    await cluster.propose("q", { v: "b" });
+    await waitUntil(
+      () =>
+        IDS.every(
+          (id) =>
+            cluster
+              .node(id)
+              .machines.get("q")
+              ?.values.map(([, v]) => v)
+              .join() === "warm-up,a,b",
+        ),
+      "every replica to apply warm-up, a, b in order",
+    );
+  });
+});
