@@ -1,0 +1,129 @@
+/**
+ * Scripted fault scenarios at the host's production timing (scenario.ts): a leader frozen
+ * past its election timeout (SIGSTOP / SIGCONT) and one-way partitions, each in every variant
+ * and over several seeds. Besides the safety checks of every step, each asserts what a client
+ * would notice: how long commits stop, and that they resume without healing anything.
+ */
+import { describe, expect, test } from "vitest";
+import type { NodeId } from "../core/types.js";
+import { Role } from "../core/types.js";
+import { Scenario, withTrace } from "./scenario.js";
+
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Election timeout of the production parameters, in ticks. */
+const ELECTION = 30;
+/**
+ * Longest acceptable stretch without a commit across a leader change: check-quorum notices a
+ * silent quorum within 1-2 timeouts, a follower campaigns within 1-2 timeouts of its last
+ * heartbeat, plus a pre-vote and a vote round: 5 timeouts is generous and still catches a
+ * group that stalls (it would show up as the whole window).
+ */
+const FAILOVER_BOUND = 5 * ELECTION;
+
+/** Boots a cluster and runs it until a leader commits; returns the scenario and its leader. */
+function started(seed: number): { s: Scenario; leader: NodeId } {
+  const s = new Scenario({ seed });
+  const w = s.run(10 * ELECTION);
+  const leader = s.leader();
+  expect(leader, "a leader at start").toBeDefined();
+  expect(w.acks, "commits at start").toBeGreaterThan(0);
+  return { s, leader: leader!.id };
+}
+
+describe("a leader frozen past its election timeout (SIGSTOP, then SIGCONT)", () => {
+  test.each(SEEDS)(
+    "seed %i: the others elect a leader and go on; the woken leader steps down and catches up",
+    (seed) => {
+      const { s, leader } = started(seed);
+      withTrace(s, () => {
+        s.pause(leader);
+        const frozen = s.run(20 * ELECTION);
+        expect(frozen.longestGap, s.describe()).toBeLessThanOrEqual(FAILOVER_BOUND);
+        const next = s.leader();
+        // The frozen node still believes it leads; clients find the newer leader.
+        expect(next?.id).not.toBe(leader);
+        const termBefore = next!.term;
+
+        s.resume(leader);
+        const woken = s.run(10 * ELECTION);
+        // Waking up must not disrupt the group: no commit gap, no new election.
+        expect(woken.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+        expect(s.node(leader).role).toBe(Role.Follower);
+        expect(s.leader()?.term).toBe(termBefore);
+        // Every node converges on the same applied prefix (the checkers compared each entry).
+        s.run(5 * ELECTION);
+        const applied = s.ids.map((id) => s.node(id).appliedIndex);
+        expect(Math.min(...applied), s.describe()).toBeGreaterThan(0);
+      });
+    },
+  );
+
+  test.each(SEEDS)("seed %i: a frozen follower does not stop commits and catches up on waking", (seed) => {
+    const { s, leader } = started(seed);
+    withTrace(s, () => {
+      const follower = s.others(leader)[0]!;
+      s.pause(follower);
+      const frozen = s.run(20 * ELECTION);
+      expect(frozen.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      expect(s.leader()?.id).toBe(leader);
+      s.resume(follower);
+      const woken = s.run(10 * ELECTION);
+      expect(woken.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      expect(s.leader()?.id).toBe(leader);
+      const lead = s.node(leader).appliedIndex;
+      expect(s.node(follower).appliedIndex, s.describe()).toBeGreaterThan(lead - 50);
+    });
+  });
+});
+
+/** Every single direction between the leader L and followers F1, F2. */
+const ONE_WAY: readonly (readonly [string, string])[] = [
+  ["L", "F1"],
+  ["F1", "L"],
+  ["F1", "F2"],
+  ["L", "F2"],
+  ["F2", "L"],
+  ["F2", "F1"],
+];
+
+describe("one-way partitions (A hears B, B does not hear A)", () => {
+  for (const [a, b] of ONE_WAY) {
+    test.each(SEEDS)(`${a} -/-> ${b}, seed %i: a leader keeps committing`, (seed) => {
+      const { s, leader } = started(seed);
+      const [f1, f2] = s.others(leader) as [NodeId, NodeId];
+      const role: Record<string, NodeId> = { L: leader, F1: f1, F2: f2 };
+      withTrace(s, () => {
+        s.cut(role[a]!, role[b]!);
+        // A leader change is allowed (a leader that hears no quorum steps down); a stall is not.
+        const first = s.run(20 * ELECTION);
+        expect(first.longestGap, s.describe()).toBeLessThanOrEqual(FAILOVER_BOUND);
+        const steady = s.run(20 * ELECTION);
+        expect(steady.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+        expect(steady.acks).toBeGreaterThan(0);
+      });
+    });
+  }
+
+  test.each(SEEDS)(
+    "seed %i: the chaos scenario's sequence: L -/-> F1, then F2 -/-> L while L -> F1 is still redialing",
+    (seed) => {
+      const { s, leader } = started(seed);
+      const [f1, f2] = s.others(leader) as [NodeId, NodeId];
+      withTrace(s, () => {
+        s.cut(leader, f1);
+        expect(s.run(30 * ELECTION).longestGap, s.describe()).toBeLessThanOrEqual(FAILOVER_BOUND);
+        // The proxies heal and the next cut starts at once; L's link to F1 comes back only
+        // after its reconnect backoff (up to 2 s: 200 ticks).
+        s.cut(f2, leader);
+        const during = s.run(100 + 10 * seed);
+        s.restore(leader, f1);
+        const after = s.run(30 * ELECTION);
+        expect(Math.max(during.longestGap, after.longestGap), s.describe()).toBeLessThanOrEqual(
+          100 + 10 * seed + FAILOVER_BOUND,
+        );
+        const steady = s.run(20 * ELECTION);
+        expect(steady.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      });
+    },
+  );
+});
