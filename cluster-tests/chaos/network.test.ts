@@ -3,6 +3,7 @@
  * consuming on every node throughout; each scenario ends healed and drained, with no confirmed
  * message lost and nothing delivered that was not published (see checker.ts, docs/chaos.md).
  */
+import type { ToxicType } from "toxiproxy-node-client";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../harness/index.js";
 import { linkName } from "./proxied-cluster.js";
@@ -11,6 +12,17 @@ import { agreedLeader, FAILOVER_BUDGET_MS, PHASE_MS, queueInfo, Scenario } from 
 import { ALL_NODES as ALL, others, useChaosCluster } from "./suite.js";
 
 const { cluster, random } = useChaosCluster("network scenarios");
+
+/** The same toxic on what the leader sends to each follower (its appends and heartbeats). */
+async function onLeaderLinks(
+  leader: string,
+  toxic: { name: string; type: ToxicType; attributes: Record<string, number>; toxicity?: number },
+): Promise<void> {
+  for (const f of others(leader))
+    await cluster()
+      .proxy(linkName(leader, f))
+      .addToxic({ ...toxic, stream: "upstream", toxicity: toxic.toxicity ?? 1 });
+}
 
 describe("chaos: network partitions", () => {
   it("an isolated queue leader confirms nothing; the majority elects a new one; the old one steps down on healing", async () => {
@@ -58,16 +70,7 @@ describe("chaos: network partitions", () => {
   it("latency with jitter on a leader's link slows confirms but loses nothing", async () => {
     const s = await Scenario.begin(cluster(), "latency");
     const leader = await agreedLeader(cluster(), s.queue, ALL);
-    for (const f of others(leader))
-      await cluster()
-        .proxy(linkName(leader, f))
-        .addToxic({
-          name: "lag",
-          type: "latency",
-          stream: "upstream",
-          toxicity: 1,
-          attributes: { latency: 150, jitter: 100 },
-        });
+    await onLeaderLinks(leader, { name: "lag", type: "latency", attributes: { latency: 150, jitter: 100 } });
     s.fault("latency");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
@@ -77,16 +80,7 @@ describe("chaos: network partitions", () => {
   it("a bandwidth limit on a leader's links slows confirms but loses nothing", async () => {
     const s = await Scenario.begin(cluster(), "bandwidth");
     const leader = await agreedLeader(cluster(), s.queue, ALL);
-    for (const f of others(leader))
-      await cluster()
-        .proxy(linkName(leader, f))
-        .addToxic({
-          name: "narrow",
-          type: "bandwidth",
-          stream: "upstream",
-          toxicity: 1,
-          attributes: { rate: 16 },
-        });
+    await onLeaderLinks(leader, { name: "narrow", type: "bandwidth", attributes: { rate: 16 } });
     s.fault("bandwidth");
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
@@ -96,16 +90,12 @@ describe("chaos: network partitions", () => {
   it("connection resets on a leader's links, then slow closes when the leader dies", async () => {
     const s = await Scenario.begin(cluster(), "resets");
     const leader = await agreedLeader(cluster(), s.queue, ALL);
-    for (const f of others(leader))
-      await cluster()
-        .proxy(linkName(leader, f))
-        .addToxic({
-          name: "rst",
-          type: "reset_peer",
-          stream: "upstream",
-          toxicity: 0.5,
-          attributes: { timeout: 200 },
-        });
+    await onLeaderLinks(leader, {
+      name: "rst",
+      type: "reset_peer",
+      attributes: { timeout: 200 },
+      toxicity: 0.5,
+    });
     s.fault("reset_peer");
     await s.run(PHASE_MS);
     await cluster().heal();

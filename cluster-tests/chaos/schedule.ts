@@ -22,7 +22,9 @@ export type Fault =
   | { readonly kind: "reset-peer"; readonly from: string; readonly to: string }
   | { readonly kind: "kill"; readonly node: string }
   | { readonly kind: "kill-two"; readonly nodes: readonly [string, string] }
-  | { readonly kind: "sigstop"; readonly node: string };
+  | { readonly kind: "sigstop"; readonly node: string }
+  /** A graceful stop (SIGTERM): the node must exit 0; it is started again when the step ends. */
+  | { readonly kind: "sigterm"; readonly node: string };
 
 export interface Step {
   readonly fault: Fault;
@@ -34,6 +36,7 @@ export function describeFault(f: Fault): string {
     case "isolate":
     case "kill":
     case "sigstop":
+    case "sigterm":
       return `${f.kind} ${f.node}`;
     case "kill-two":
       return `kill-two ${f.nodes.join("+")}`;
@@ -69,6 +72,7 @@ export function makeSchedule(
       "kill",
       "kill-two",
       "sigstop",
+      "sigterm",
     ] as const;
     const kind = pick(random, kinds);
     let fault: Fault;
@@ -76,6 +80,7 @@ export function makeSchedule(
       case "isolate":
       case "kill":
       case "sigstop":
+      case "sigterm":
         fault = { kind, node };
         break;
       case "kill-two":
@@ -149,5 +154,11 @@ export async function applyFault(cluster: ProxiedCluster, f: Fault): Promise<voi
     case "sigstop":
       cluster.pause(f.node);
       return;
+    case "sigterm": {
+      const { exit, ms } = await cluster.stop(f.node);
+      if (exit.code !== 0)
+        throw new Error(`${f.node} did not stop cleanly on SIGTERM (${JSON.stringify(exit)} after ${ms} ms)`);
+      return;
+    }
   }
 }
