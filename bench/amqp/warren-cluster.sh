@@ -37,6 +37,8 @@ launch() {
   mkdir -p "$DIR/$n"
   (
     cd "$ROOT"
+    # The script's own settings are not node settings (the node refuses unknown WARREN_ variables).
+    unset WARREN_BENCH_DIR WARREN_BASE_PORT
     # shellcheck disable=SC2086
     WARREN_NODE_ID="$n" WARREN_DATA_DIR="$DIR/$n" WARREN_CLUSTER_SECRET_FILE="$DIR/cluster-secret" \
       WARREN_AMQP_HOST=127.0.0.1 WARREN_HTTP_HOST=127.0.0.1 WARREN_RAFT_HOST=127.0.0.1 \

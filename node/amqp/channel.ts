@@ -58,6 +58,8 @@ export class AmqpChannel {
   /** A method failed (channel or connection error): the methods queued after it are dropped. */
   private failed = false;
   private chain: Promise<void>;
+  /** Methods queued on `chain` or running (0: the next one may run at once). */
+  private queued = 0;
   private content: PendingContent | undefined;
   confirms: Confirms | undefined;
   readonly tags = new DeliveryTags();
@@ -80,15 +82,17 @@ export class AmqpChannel {
   private readonly autoAcks = new Map<string, MessageId[]>();
   private autoAckScheduled = false;
   /** Broker calls started and not finished (publishes, settles): close waits for them. */
-  private readonly inflight = new Set<Promise<unknown>>();
+  private calls = 0;
+  private readonly callWaiters: (() => void)[] = [];
 
   constructor(
     readonly conn: AmqpConnection,
     readonly number: number,
     /** A previous channel of this number still being released: this one starts after it. */
-    after: Promise<void> = Promise.resolve(),
+    after?: Promise<void>,
   ) {
-    this.chain = after;
+    this.chain = Promise.resolve();
+    if (after !== undefined) this.hold(after, "channel.open");
   }
 
   get ctx(): ClientContext {
@@ -114,6 +118,8 @@ export class AmqpChannel {
 
   /** channel.close / close-ok: sent in the closing states too, never on a closing connection. */
   private writeControl(method: Method): void {
+    // Confirms gathered for the end of the turn go first: nothing may follow close-ok.
+    if (!this.failed) this.confirms?.flush();
     if (this.conn.isOpen) this.conn.writer.method(this.number, method);
   }
 
@@ -232,14 +238,44 @@ export class AmqpChannel {
    * Tasks still run once the client closed (see the file comment), not after a failure.
    */
   run(what: string, task: () => Promise<void> | void): void {
-    this.chain = this.chain.then(async () => {
+    if (this.queued === 0) {
+      // Nothing ahead of it: run now. Publishes and acks finish synchronously (they only start
+      // their broker call), so the common case costs no promise.
       if (this.failed) return;
+      let r: Promise<void> | void;
       try {
-        await task();
+        r = task();
       } catch (err) {
         this.fail(err, what);
+        return;
+      }
+      if (r !== undefined) this.hold(r, what);
+      return;
+    }
+    this.queued++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.failed) await task();
+      } catch (err) {
+        this.fail(err, what);
+      } finally {
+        this.queued--;
       }
     });
+  }
+
+  /** A method still running after it returned (it awaits the broker): the next ones wait for it. */
+  private hold(running: Promise<void>, what: string): void {
+    this.queued++;
+    this.chain = running.then(
+      () => {
+        this.queued--;
+      },
+      (err: unknown) => {
+        this.queued--;
+        this.fail(err, what);
+      },
+    );
   }
 
   /**
@@ -253,13 +289,22 @@ export class AmqpChannel {
       await chain;
     } while (chain !== this.chain);
     this.settles.flush();
-    await Promise.allSettled([...this.inflight]);
+    if (this.calls > 0) await new Promise<void>((resolve) => this.callWaiters.push(resolve));
   }
 
-  /** Tracks a broker call that does not hold the queue (publish, settle). */
+  /** A broker call that does not hold the queue started (publish, settle): close waits for it. */
+  callStarted(): void {
+    this.calls++;
+  }
+
+  callDone(): void {
+    if (--this.calls === 0) for (const w of this.callWaiters.splice(0)) w();
+  }
+
+  /** Counts `p` as a started broker call until it settles. */
   track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = () => this.inflight.delete(p);
+    this.callStarted();
+    const done = () => this.callDone();
     p.then(done, done);
     return p;
   }
@@ -452,9 +497,13 @@ export class AmqpChannel {
 
   /** Turns on confirms (confirm.select). */
   enableConfirms(): void {
-    this.confirms ??= new Confirms((kind, deliveryTag, multiple) => {
-      if (kind === "ack") this.send({ name: "basic.ack", deliveryTag, multiple });
-      else this.send({ name: "basic.nack", deliveryTag, multiple, requeue: false });
-    });
+    this.confirms ??= new Confirms(
+      (kind, deliveryTag, multiple) => {
+        if (kind === "ack") this.send({ name: "basic.ack", deliveryTag, multiple });
+        else this.send({ name: "basic.nack", deliveryTag, multiple, requeue: false });
+      },
+      // The outcomes of one turn (a commit of many publishes) become one frame.
+      (flush) => this.conn.writer.defer(flush),
+    );
   }
 }

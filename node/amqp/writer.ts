@@ -1,20 +1,33 @@
 /**
- * Writes frames to a client socket. Writes within one event-loop turn are corked into one
- * syscall (a burst of deliveries or confirms costs one write, not one per frame).
- * `backedUp` tells producers (deliveries) that the kernel and Node buffers are full.
+ * Writes frames to a client socket. The frames of one event-loop turn are encoded into one
+ * buffer and handed to the socket in one write at the end of the turn (process.nextTick, i.e.
+ * after the promise reactions that produced them): a burst of deliveries or confirms costs one
+ * syscall and one socket request, not one per frame. Bodies above COPY_BODY_BELOW are not copied:
+ * they go out as views after what was encoded before them, in the same corked write.
+ *
+ * `defer(fn)` runs `fn` just before the turn's write (publisher confirms gather the outcomes of
+ * the turn into one basic.ack with `multiple`). `backedUp` tells producers (deliveries) that the
+ * kernel and Node buffers are full.
  */
 import type { Socket } from "node:net";
 import type { MessageProperties } from "../queue/types.js";
-import { encodeContentFrames, encodeHeartbeat, encodeMethodFrame, type Method } from "./codec/index.js";
+import { Writer } from "./codec/binary.js";
+import { encodeHeartbeat, type Method, writeContentFrames, writeMethodFrame } from "./codec/index.js";
 
 /** Above this many bytes queued in the socket we consider the client slow. */
 export const SOCKET_HIGH_WATER = 1024 * 1024;
+/** Bodies up to this size are copied into the turn's buffer; larger ones are written as views. */
+const COPY_BODY_BELOW = 16 * 1024;
+/** The turn's buffer starts at this size (it grows as needed). */
+const TURN_BUFFER = 16 * 1024;
 
 export class FrameWriter {
   frameMax = 131_072;
   lastWrite = Date.now();
-  private corked = false;
+  private out = new Writer(TURN_BUFFER);
+  private scheduled = false;
   private ended = false;
+  private readonly deferred: (() => void)[] = [];
   private readonly drainWaiters: (() => void)[] = [];
 
   constructor(private readonly socket: Socket) {
@@ -33,19 +46,51 @@ export class FrameWriter {
     else this.drainWaiters.push(cb);
   }
 
+  /** Runs `fn` before this turn's frames are written (it may add frames). */
+  defer(fn: () => void): void {
+    if (this.ended) return;
+    this.deferred.push(fn);
+    this.schedule();
+  }
+
   method(channel: number, method: Method): void {
-    this.write(encodeMethodFrame(channel, method));
+    if (!this.writable()) return;
+    const at = this.out.pos;
+    try {
+      writeMethodFrame(this.out, channel, method);
+    } catch (err) {
+      // Nothing of a frame that did not encode may go out.
+      this.out.pos = at;
+      throw err;
+    }
+    this.schedule();
   }
 
   /** A method with content (deliver, get-ok, return): method, header and body frames. */
   content(channel: number, method: Method, properties: MessageProperties, body: Uint8Array): void {
-    this.write(encodeMethodFrame(channel, method));
-    for (const f of encodeContentFrames(channel, 60, properties, body, this.frameMax)) this.write(f);
+    if (!this.writable()) return;
+    const at = this.out.pos;
+    try {
+      writeMethodFrame(this.out, channel, method);
+      writeContentFrames(this.out, channel, 60, properties, body, this.frameMax, COPY_BODY_BELOW, (views) => {
+        // A large body: what was encoded so far, then the body frames as views, in one writev.
+        this.socket.cork();
+        this.spill();
+        for (const v of views) this.socket.write(v);
+        this.socket.uncork();
+      });
+    } catch (err) {
+      this.out.pos = at;
+      throw err;
+    }
+    this.schedule();
   }
 
   /** Bytes that are not a frame (the protocol header sent back to a wrong one). */
   raw(buf: Uint8Array): void {
-    this.write(buf);
+    if (!this.writable()) return;
+    this.out.bytes(buf);
+    this.schedule();
   }
 
   /**
@@ -61,35 +106,46 @@ export class FrameWriter {
     head[0] = 1;
     head.writeUInt16BE(0, 1);
     head.writeUInt32BE(payload.length, 3);
-    this.write(Buffer.concat([head, payload, Buffer.from([0xce])]));
+    this.raw(Buffer.concat([head, payload, Buffer.from([0xce])]));
   }
 
   heartbeat(): void {
-    this.write(encodeHeartbeat());
+    this.raw(encodeHeartbeat());
   }
 
+  /** Writes what is pending now, then ends the socket. */
   end(): void {
     if (this.ended) return;
+    this.flush();
     this.ended = true;
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
     this.socket.end();
   }
 
-  private write(buf: Uint8Array): void {
-    if (this.ended || this.socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        if (!this.corked) return;
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+  private writable(): boolean {
+    return !this.ended && !this.socket.destroyed;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    // Deferred producers may write (and defer again): run them until none is left.
+    while (this.deferred.length > 0) for (const fn of this.deferred.splice(0)) fn();
+    this.scheduled = false;
+    this.spill();
+  }
+
+  /** Hands the encoded frames to the socket and starts a new turn buffer. */
+  private spill(): void {
+    if (this.out.pos === 0) return;
+    const chunk = this.out.finish();
+    this.out = new Writer(Math.max(TURN_BUFFER, Math.min(chunk.length, 256 * 1024)));
+    if (!this.writable()) return;
     this.lastWrite = Date.now();
-    this.socket.write(buf);
+    this.socket.write(chunk);
   }
 }

@@ -51,10 +51,15 @@ function endFrame(w: Writer, sizeAt: number): void {
 /** One method frame. */
 export function encodeMethodFrame(channel: number, method: Method): Buffer {
   const w = new Writer(128);
+  writeMethodFrame(w, channel, method);
+  return w.finish();
+}
+
+/** Appends a method frame to `w` (a connection's output of one event-loop turn). */
+export function writeMethodFrame(w: Writer, channel: number, method: Method): void {
   const at = startFrame(w, FrameType.METHOD, channel);
   writeMethod(w, method);
   endFrame(w, at);
-  return w.finish();
 }
 
 /** A heartbeat frame. Shared: write it, never write into it (encodeHeartbeat gives a copy). */
@@ -85,11 +90,38 @@ export function encodeContentFrames(
   body: Uint8Array,
   frameMax: number,
 ): Buffer[] {
+  const small = body.length <= COPY_BODY_BELOW;
+  const w = new Writer(small ? 64 + body.length : 128);
+  const out: Buffer[] = [];
+  writeContentFrames(w, channel, classId, properties, body, frameMax, COPY_BODY_BELOW, (views) => {
+    out.push(w.finish(), ...views);
+    w.pos = 0;
+    w.buf = Buffer.allocUnsafe(64);
+  });
+  if (w.pos > 0) out.push(w.finish());
+  return out;
+}
+
+/**
+ * Appends a content header frame and the body frames to `w`. Bodies up to `copyBelow` octets are
+ * copied into `w`; a larger one goes out as views of the caller's body: `w` is handed to
+ * `spill` with the body frames' buffers (header, view, frame end, ...), which must take what
+ * `w` holds so far, then those buffers, in that order, and leave `w` empty for what follows.
+ */
+export function writeContentFrames(
+  w: Writer,
+  channel: number,
+  classId: number,
+  properties: ContentPropertiesInput,
+  body: Uint8Array,
+  frameMax: number,
+  copyBelow: number,
+  spill: (views: Buffer[]) => void,
+): void {
   if (frameMax !== 0 && frameMax < FRAME_MIN_SIZE)
     throw new AmqpEncodeError(`frameMax ${frameMax} < ${FRAME_MIN_SIZE}`);
   const maxPayload = frameMax === 0 ? Number.POSITIVE_INFINITY : frameMax - FRAME_OVERHEAD;
-  const small = body.length <= COPY_BODY_BELOW && body.length <= maxPayload;
-  const w = new Writer(small ? 64 + body.length : 128);
+  const headerAt = w.pos;
   const at = startFrame(w, FrameType.HEADER, channel);
   w.u16(classId);
   w.u16(0); // weight: unused, must be zero
@@ -97,17 +129,17 @@ export function encodeContentFrames(
   if (isRaw(properties)) w.bytes(properties.raw);
   else writeProperties(w, classId, properties);
   endFrame(w, at);
-  if (frameMax !== 0 && w.pos > frameMax)
-    throw new AmqpEncodeError(`content header of ${w.pos} octets exceeds frameMax`);
-  if (small) {
+  if (frameMax !== 0 && w.pos - headerAt > frameMax)
+    throw new AmqpEncodeError(`content header of ${w.pos - headerAt} octets exceeds frameMax`);
+  if (body.length <= copyBelow && body.length <= maxPayload) {
     if (body.length > 0) {
       const b = startFrame(w, FrameType.BODY, channel);
       w.bytes(body);
       endFrame(w, b);
     }
-    return [w.finish()];
+    return;
   }
-  const out: Buffer[] = [w.finish()];
+  const views: Buffer[] = [];
   const view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length);
   for (let off = 0; off < body.length; off += maxPayload) {
     const end = Math.min(off + maxPayload, body.length);
@@ -115,7 +147,7 @@ export function encodeContentFrames(
     head[0] = FrameType.BODY;
     head.writeUInt16BE(channel, 1);
     head.writeUInt32BE(end - off, 3);
-    out.push(head, view.subarray(off, end), FRAME_END_BYTE);
+    views.push(head, view.subarray(off, end), FRAME_END_BYTE);
   }
-  return out;
+  spill(views);
 }

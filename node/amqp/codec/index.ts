@@ -51,6 +51,8 @@ export {
   FrameType,
   HEARTBEAT_FRAME,
   PROTOCOL_HEADER,
+  writeContentFrames,
+  writeMethodFrame,
 } from "./frame.js";
 export * from "./generated/methods.js";
 export { decodeMethod, methodSpec, methodSpecById } from "./method-codec.js";

@@ -65,23 +65,31 @@ export function publish(ch: AmqpChannel, m: Publish, content: Content): void {
   }
   const bytes = content.body.byteLength;
   ch.conn.publishStarted(bytes);
-  ch.track(
-    ch.conn.broker.publish(ch.ctx, {
+  ch.callStarted();
+  // One reaction per publish (this is the hot path): the outcome, or the failure.
+  ch.conn.broker
+    .publish(ch.ctx, {
       exchange: m.exchange,
       routingKey: m.routingKey,
       properties,
       body: content.body,
       mandatory: m.mandatory,
       channel: ch.number,
-    }),
-  )
+    })
     .then(
       (outcome) => {
         ch.conn.publishDone(bytes);
-        finish(ch, m, msg, seq, outcome);
+        try {
+          finish(ch, m, msg, seq, outcome);
+        } catch (err) {
+          ch.fail(err, "basic.publish");
+        } finally {
+          ch.callDone();
+        }
       },
       (err: unknown) => {
         ch.conn.publishDone(bytes);
+        ch.callDone();
         if (WarrenError.is(err, "NO_QUORUM")) {
           // Not committed in time: the publisher hears a nack and may retry; nothing was confirmed.
           ch.conn.log.warn({ err, conn: ch.conn.id, channel: ch.number }, "publish not committed");
@@ -90,9 +98,7 @@ export function publish(ch: AmqpChannel, m: Publish, content: Content): void {
         }
         ch.fail(err, "basic.publish");
       },
-    )
-    // Answering must never become an unhandled rejection (a crash): it fails the channel.
-    .catch((err: unknown) => ch.fail(err, "basic.publish"));
+    );
 }
 
 export const publishHandlers: HandlerMap = {
