@@ -3,6 +3,7 @@
  * a seed, each applied to a ProxiedCluster and held for a drawn duration, then undone. The same
  * seed gives the same schedule (the timing of the cluster under it still varies).
  */
+import type { ToxicType } from "toxiproxy-node-client";
 import { linkName, type ProxiedCluster } from "./proxied-cluster.js";
 import { pick } from "./random.js";
 
@@ -106,6 +107,19 @@ export function makeSchedule(
   return out;
 }
 
+/** A toxic on what `from` sends to `to`. */
+async function onLink(
+  cluster: ProxiedCluster,
+  link: { readonly from: string; readonly to: string },
+  name: string,
+  type: ToxicType,
+  attributes: Record<string, number>,
+): Promise<void> {
+  await cluster
+    .proxy(linkName(link.from, link.to))
+    .addToxic({ name, type, stream: "upstream", toxicity: 1, attributes });
+}
+
 /** Inject the fault. */
 export async function applyFault(cluster: ProxiedCluster, f: Fault): Promise<void> {
   switch (f.kind) {
@@ -119,31 +133,13 @@ export async function applyFault(cluster: ProxiedCluster, f: Fault): Promise<voi
       await cluster.cut(f.from, f.to);
       return;
     case "latency":
-      await cluster.proxy(linkName(f.from, f.to)).addToxic({
-        name: "chaos-latency",
-        type: "latency",
-        stream: "upstream",
-        toxicity: 1,
-        attributes: { latency: f.ms, jitter: f.jitter },
-      });
+      await onLink(cluster, f, "chaos-latency", "latency", { latency: f.ms, jitter: f.jitter });
       return;
     case "bandwidth":
-      await cluster.proxy(linkName(f.from, f.to)).addToxic({
-        name: "chaos-bandwidth",
-        type: "bandwidth",
-        stream: "upstream",
-        toxicity: 1,
-        attributes: { rate: f.kbps },
-      });
+      await onLink(cluster, f, "chaos-bandwidth", "bandwidth", { rate: f.kbps });
       return;
     case "reset-peer":
-      await cluster.proxy(linkName(f.from, f.to)).addToxic({
-        name: "chaos-reset",
-        type: "reset_peer",
-        stream: "upstream",
-        toxicity: 1,
-        attributes: { timeout: 100 },
-      });
+      await onLink(cluster, f, "chaos-reset", "reset_peer", { timeout: 100 });
       return;
     case "kill":
       await cluster.kill(f.node);
