@@ -195,4 +195,38 @@ describe("membership changes under traffic", () => {
     const got = await drain(n4.broker, q);
     expect([...got]).toEqual(["after"]);
   });
+
+  it("a move recorded just before its queue's leader dies is finished by the next leader", async () => {
+    const n5 = await c.join("n5");
+    await eventually("n5 ready", () => n5.broker.isReady(), 20_000);
+    const q = "handover";
+    await n5.broker.declareQueue(client(n5), {
+      name: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    const before = await eventually("three settled members", async () => {
+      const m = await n5.broker.queueMembers("/", q);
+      return m.settled && m.leader !== undefined ? m : undefined;
+    });
+    const alive = c.nodes.filter((n) => n.alive).map((n) => n.id);
+    const outsider = alive.find((n) => !before.members.includes(n))!;
+    const asker = c.node(before.members.find((m) => m !== before.leader)!);
+    // Recorded, not waited for (timeout 0); then the leader dies before it can finish.
+    await asker.broker.addQueueMember("guest", "/", q, outsider, { timeoutMs: 0 });
+    await c.kill(before.leader!);
+    const after = await eventually(
+      "the next leader finishes the move",
+      async () => {
+        const m = await asker.broker.queueMembers("/", q);
+        return m.settled && m.leader !== before.leader ? m : undefined;
+      },
+      30_000,
+    );
+    expect(sorted(after.voters)).toEqual(sorted([...before.members, outsider]));
+    await c.restart(before.leader!);
+  });
 });
