@@ -21,6 +21,7 @@
  * (current / baseline of the medians) follows each scenario.
  */
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as hdr from "hdr-histogram-js";
 import { BenchCluster, type LoadResult, NODE_SCRIPT } from "./cluster.js";
 import { storageCeiling } from "./storage-ceiling.js";
@@ -115,8 +116,35 @@ interface Summary {
   p50Ms: number;
   p99Ms: number;
   fsyncsPerSec: number;
-  /** CPU microseconds of the three nodes together per commit (warm-up included). */
+  /**
+   * CPU microseconds of the three nodes together per commit, beyond what the same cluster burns
+   * idle (ticks, heartbeats; measured before the runs): at low rates the idle cost would
+   * otherwise dominate. Warm-up included.
+   */
   cpuUsPerCommit: number;
+  /**
+   * p99 lateness of a 1 ms timer in this (otherwise idle) driver process during the run: how
+   * long a runnable process waits for a core on this machine, a floor under any p99.
+   */
+  schedDelayP99Ms: number;
+}
+
+/**
+ * Runs `phase` while sampling this process's event-loop delay. The driver does nothing while
+ * the nodes work, so its delay is the machine's scheduling delay, not its own work.
+ */
+async function probed(phase: () => Promise<LoadResult[]>, idleCpu: number): Promise<Summary> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const results = await phase();
+  h.disable();
+  return { ...summarize(results, idleCpu), schedDelayP99Ms: round(h.percentile(99) / 1e6) };
+}
+
+/** CPU share of the three nodes together while the cluster is idle (one proposal a second). */
+async function idleCpu(c: BenchCluster, ms: number): Promise<number> {
+  const results = await c.openLoop(1, 0, ms);
+  return results.reduce((n, r) => n + r.cpuShare, 0);
 }
 
 /** A node script to benchmark: this checkout's, or a baseline checkout's. */
@@ -126,7 +154,7 @@ interface Impl {
 }
 
 /** Merges the three nodes' results of one run. */
-function summarize(results: LoadResult[]): Summary {
+function summarize(results: LoadResult[], idleCpu: number): Omit<Summary, "schedDelayP99Ms"> {
   const errors = results.reduce((n, r) => n + r.errors, 0);
   const changes = results.reduce((n, r) => n + r.leaderChanges, 0);
   const fs = results.map(
@@ -151,8 +179,9 @@ function summarize(results: LoadResult[]): Summary {
     hist.add(hdr.decodeFromCompressedBase64(r.hist));
   }
   const commitsPerSec = commits / seconds;
-  // cpuShare is CPU-seconds per second of each node over the phase; per commit at the phase's rate.
-  const cpuShares = results.reduce((n, r) => n + r.cpuShare, 0);
+  // cpuShare is CPU-seconds per second of each node over the phase; per commit at the phase's
+  // rate, after taking off what the idle cluster burns anyway.
+  const cpuShares = Math.max(0, results.reduce((n, r) => n + r.cpuShare, 0) - idleCpu);
   return {
     commitsPerSec: Math.round(commitsPerSec),
     p50Ms: round(hist.getValueAtPercentile(50) / 1000),
@@ -169,6 +198,7 @@ function medianSummary(runs: Summary[]): Summary {
     p99Ms: median(runs.map((r) => r.p99Ms)),
     fsyncsPerSec: median(runs.map((r) => r.fsyncsPerSec)),
     cpuUsPerCommit: median(runs.map((r) => r.cpuUsPerCommit)),
+    schedDelayP99Ms: median(runs.map((r) => r.schedDelayP99Ms)),
   };
 }
 
@@ -197,12 +227,17 @@ async function loadScenarios(args: Args, impls: readonly Impl[], groups: number)
       clusters.push(c);
       await c.balanceLeaders();
     }
+    const idle: number[] = [];
+    for (const c of clusters) idle.push(await idleCpu(c, 2000));
+    process.stderr.write(
+      `idle cpu (3 nodes, ${groups} groups): ${idle.map((x) => `${Math.round(x * 100)}%`).join(" / ")}\n`,
+    );
     const perGroup = Math.max(1, Math.ceil(args.window / groups));
     // Runs alternate between the implementations so both see the same machine load.
     const tput: Summary[][] = impls.map(() => []);
     for (let i = 0; i < args.runs; i++) {
       for (let k = 0; k < impls.length; k++) {
-        const s = summarize(await clusters[k]!.closedLoop(perGroup, args.warmup, args.duration));
+        const s = await probed(() => clusters[k]!.closedLoop(perGroup, args.warmup, args.duration), idle[k]!);
         process.stderr.write(
           `throughput ${impls[k]!.name} groups=${groups} run ${i + 1}: ${JSON.stringify(s)}\n`,
         );
@@ -217,7 +252,10 @@ async function loadScenarios(args: Args, impls: readonly Impl[], groups: number)
       const lat: Summary[][] = impls.map(() => []);
       for (let i = 0; i < args.runs; i++) {
         for (let k = 0; k < impls.length; k++) {
-          const s = summarize(await clusters[k]!.openLoop(rates[k]!, args.warmup, args.duration));
+          const s = await probed(
+            () => clusters[k]!.openLoop(rates[k]!, args.warmup, args.duration),
+            idle[k]!,
+          );
           process.stderr.write(
             `latency ${impls[k]!.name} groups=${groups} rate=${rates[k]} run ${i + 1}: ${JSON.stringify(s)}\n`,
           );
