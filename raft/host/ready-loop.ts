@@ -20,6 +20,17 @@
  * Only one batch runs at a time. Work arriving meanwhile (messages, proposals, ticks) lands in
  * the cores and forms the next batch: the longer a flush takes, the larger the next batch
  * (group commit), and replication of batch N+1 overlaps the fsync of batch N.
+ *
+ * Where the pipeline overlaps (the critical path of a commit is: leader's batch -> followers'
+ * fsync -> acks -> leader applies):
+ *  - the next batch is handed to LevelDB (`flush({ now: true })`) before the previous batch is
+ *    applied, so the fsync runs during apply instead of after it;
+ *  - a leader applies the commits it learns from acks on the turn they arrive
+ *    (`Group.applyCommittedAhead`), not after its own write in flight: a commit needs a
+ *    majority of fsyncs, and with two acking followers the leader's own is not among them.
+ * What does not overlap (it needs the core to hand out a Ready while another is outstanding,
+ * etcd's async storage writes): a leader's MsgApp for proposals made during its write leaves
+ * only when that write completes. See docs/raft/benchmark.md.
  */
 import type { Ready } from "../core/types.js";
 import { MessageType } from "../core/types.js";
