@@ -3,10 +3,17 @@
  * end of channels and connections. Every queue command goes where the queue is led
  * (QueueGroups.execute); consumers are registered on this node (the connection's node) before
  * the checkout is proposed, so no delivery can arrive for an unknown consumer.
+ *
+ * Publisher identity (per-publisher order, publish-streams.ts): an AMQP channel is the
+ * publisher `${connection}|${channel}`, as RabbitMQ orders per channel. HTTP publishes (no
+ * channel) share one publisher per node, `${node}/publish.${boot}|0`: one request is one
+ * message, so it needs no order of its own, and one shared id keeps the queues' publisher state
+ * small (a per-request id would leave one entry per request behind); its retries are still
+ * deduplicated, and requests a client sends one after another stay in order.
  */
 import { WarrenError } from "../errors.js";
 import type { QueueRecord } from "../meta/index.js";
-import type { EnqueueCommand, QueueReply } from "../queue/index.js";
+import type { DownCommand, EnqueueCommand, QueueReply } from "../queue/index.js";
 import { NO_ACK_WINDOW } from "../queue/index.js";
 import { authorize } from "./auth.js";
 import type { Backpressure } from "./backpressure.js";
@@ -33,13 +40,20 @@ const DOWN_RETRY_MAX_MS = 5_000;
 export type GetReplyWithBody = Extract<QueueReply, { type: "get" }> & { readonly enqueue?: EnqueueCommand };
 
 export class Messaging {
+  /** The publisher of requests without a channel (HTTP): see the file comment. */
+  private readonly requestPublisher: string;
+  /** Quorum queues each channel published to, by connection and channel: `down` forgets it there. */
+  private readonly publishedTo = new Map<string, Map<number, Map<string, QueueRecord>>>();
+
   constructor(
     private readonly ctx: BrokerContext,
     private readonly queues: QueueGroups,
     private readonly consumers: Consumers,
     private readonly publisher: Publisher,
     private readonly backpressure: Backpressure,
-  ) {}
+  ) {
+    this.requestPublisher = `${ctx.nodeId}/publish.${Date.now().toString(36)}|0`;
+  }
 
   private get machine() {
     return this.ctx.meta.machine;
@@ -64,18 +78,25 @@ export class Messaging {
     const keys = routingKeysOf(req.routingKey, req.properties.headers);
     const targets = this.publisher.route(c.vhost, req.exchange, keys, req.properties);
     if (targets.length === 0) return { kind: "unroutable" };
+    const channel = req.channel ?? 0;
+    if (channel > 0) this.notePublished(c.connection, channel, targets);
+    const publisherId = channel > 0 ? `${c.connection}|${channel}` : this.requestPublisher;
     const release = await this.backpressure.acquire(
       req.body.byteLength * targets.length,
       this.ctx.settings.proposalTimeoutMs,
     );
     try {
-      return await this.publisher.enqueue(targets, {
-        type: "enqueue",
-        exchange: req.exchange,
-        routingKeys: keys.slice(0, keys.length - bccCount(req.properties.headers)),
-        properties: withoutBcc(req.properties),
-        body: req.body,
-      });
+      return await this.publisher.enqueue(
+        targets,
+        {
+          type: "enqueue",
+          exchange: req.exchange,
+          routingKeys: keys.slice(0, keys.length - bccCount(req.properties.headers)),
+          properties: withoutBcc(req.properties),
+          body: req.body,
+        },
+        publisherId,
+      );
     } finally {
       release();
     }
@@ -234,13 +255,52 @@ export class Messaging {
     };
   }
 
+  private notePublished(connection: string, channel: number, targets: readonly QueueRecord[]): void {
+    let channels = this.publishedTo.get(connection);
+    if (channels === undefined) {
+      channels = new Map();
+      this.publishedTo.set(connection, channels);
+    }
+    let queues = channels.get(channel);
+    if (queues === undefined) {
+      queues = new Map();
+      channels.set(channel, queues);
+    }
+    for (const q of targets) if (q.type === "quorum") queues.set(`${q.vhost}\n${q.name}`, q);
+  }
+
   async channelClosed(c: ClientContext, channel: number): Promise<void> {
     const used = this.consumers.closeChannel(c.connection, channel);
-    await Promise.all(used.map((q) => this.down(q, { type: "down", connection: c.connection, channel })));
+    // Every epoch this channel's publisher used so far is at most this; a reopened channel
+    // number starts a higher one, which a late `down` must not forget.
+    const command = {
+      type: "down",
+      connection: c.connection,
+      channel,
+      publishersUpToEpoch: this.publisher.streams.epoch,
+    } as const;
+    const channels = this.publishedTo.get(c.connection);
+    const published = channels?.get(channel);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.publishedTo.delete(c.connection);
+    if (published !== undefined) {
+      for (const q of used) published.delete(`${q.vhost}\n${q.name}`);
+      // Only the queue's record of this publisher's order to tidy: nobody waits for it.
+      for (const q of published.values()) {
+        this.down(q, command).catch((err: unknown) =>
+          this.ctx.logger.debug({ err, queue: q.name }, "publisher down failed"),
+        );
+      }
+    }
+    await Promise.all(used.map((q) => this.down(q, command)));
   }
 
   async connectionClosed(c: ClientContext): Promise<void> {
-    await Promise.all(this.consumers.channelsOf(c.connection).map((ch) => this.channelClosed(c, ch)));
+    const channels = new Set([
+      ...this.consumers.channelsOf(c.connection),
+      ...(this.publishedTo.get(c.connection)?.keys() ?? []),
+    ]);
+    await Promise.all([...channels].map((ch) => this.channelClosed(c, ch)));
     if (this.machine.queues({ owner: c.connection }).length > 0) {
       await this.ctx.meta.propose({ type: "connection.closed", connection: c.connection, user: c.user });
     }
@@ -256,7 +316,7 @@ export class Messaging {
    */
   private async down(
     record: QueueRecord,
-    command: { type: "down"; connection: string; channel: number },
+    command: DownCommand & { readonly channel: number },
     attempt = 0,
   ): Promise<void> {
     const current = this.machine.queue(record.vhost, record.name);

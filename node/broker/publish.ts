@@ -3,11 +3,16 @@
  * parallel (each proposed to its queue's Raft group through the leader, or sent to a transient
  * queue's home). The outcome is known only when every target answered: a publish is confirmed
  * only after all its quorum targets committed it.
+ *
+ * A publish with a publisher id (an AMQP channel, or this node's HTTP publishes) reaches each
+ * quorum queue through that publisher's stream (publish-streams.ts), so the queue stores its
+ * messages in publish order exactly once, across leader changes and retries.
  */
 import { WarrenError } from "../errors.js";
 import type { QueueRecord } from "../meta/index.js";
-import type { EnqueueCommand, MessageProperties } from "../queue/index.js";
+import type { EnqueueCommand, MessageProperties, QueueReply } from "../queue/index.js";
 import type { BrokerContext } from "./context.js";
+import { PublishStreams } from "./publish-streams.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type { PublishOutcome } from "./types.js";
 
@@ -33,10 +38,14 @@ export function withoutBcc(p: MessageProperties): MessageProperties {
 }
 
 export class Publisher {
+  readonly streams: PublishStreams;
+
   constructor(
     private readonly ctx: BrokerContext,
     private readonly queues: QueueGroups,
-  ) {}
+  ) {
+    this.streams = new PublishStreams(ctx.forwarder, ctx.settings.proposalTimeoutMs);
+  }
 
   /** Route `exchange`/`keys` in `vhost`: the target queue records (none: unroutable). */
   route(
@@ -63,10 +72,17 @@ export class Publisher {
     return out;
   }
 
-  /** Enqueues one message into every target; resolves once all answered. */
-  async enqueue(targets: readonly QueueRecord[], command: EnqueueCommand): Promise<PublishOutcome> {
+  /**
+   * Enqueues one message into every target; resolves once all answered. With `publisher`, quorum
+   * targets get it in that publisher's order (transient queues are applied in call order anyway).
+   */
+  async enqueue(
+    targets: readonly QueueRecord[],
+    command: EnqueueCommand,
+    publisher?: string,
+  ): Promise<PublishOutcome> {
     if (targets.length === 0) return { kind: "unroutable" };
-    const settled = await Promise.allSettled(targets.map((q) => this.queues.execute(q, command)));
+    const settled = await Promise.allSettled(targets.map((q) => this.enqueueOne(q, command, publisher)));
     let rejected = false;
     let stored = 0;
     let reached = 0;
@@ -79,11 +95,22 @@ export class Publisher {
       }
       reached++;
       const r = s.value;
-      if (r.type === "rejected") rejected = true;
-      else if (r.type === "enqueued") stored++;
+      if (r.type === "rejected" || (r.type === "duplicate" && r.outcome === "rejected")) rejected = true;
+      else if (r.type === "enqueued" || r.type === "duplicate") stored++;
       else if (r.type === "error") throw new WarrenError(r.code, r.message);
     }
     if (reached === 0) return { kind: "unroutable" };
     return rejected ? { kind: "rejected", queues: stored } : { kind: "routed", queues: stored };
+  }
+
+  private enqueueOne(
+    q: QueueRecord,
+    command: EnqueueCommand,
+    publisher: string | undefined,
+  ): Promise<QueueReply> {
+    if (publisher === undefined || q.type !== "quorum" || q.group === undefined) {
+      return this.queues.execute(q, command);
+    }
+    return this.streams.enqueue(publisher, q.group, q.members, command);
   }
 }

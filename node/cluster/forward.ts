@@ -8,6 +8,11 @@
  * the entry but no majority stored it in time) is NOT retried: the entry may still commit, and
  * retrying would store it twice; the client is told NO_QUORUM and decides (a publisher
  * republishes, as after any unconfirmed publish).
+ *
+ * Enqueues that carry a `publisher` (per-publisher order, node/queue/publishers.ts) do not use
+ * that retry loop: node/broker/publish-streams.ts makes single `attempt()`s and resends in order,
+ * which is safe after any failure because the queue drops duplicates. At the leader such
+ * commands are admitted in arrival order, so backpressure never lets one overtake another.
  */
 import type { GroupId, NodeId } from "../../raft/core/types.js";
 import {
@@ -48,6 +53,8 @@ export class Forwarder {
   private enrich: ReplyEnricher = (_group, reply) => reply;
   private whenGone: (group: GroupId) => Error | undefined = () => undefined;
   private admit: Admission = async () => undefined;
+  /** Per group: the admission of the last sequenced command (they are admitted in arrival order). */
+  private readonly admitting = new Map<GroupId, Promise<unknown>>();
 
   constructor(
     private readonly nodeId: NodeId,
@@ -75,9 +82,14 @@ export class Forwarder {
     this.whenGone = fn;
   }
 
+  /** The error a group that will never exist again fails with (undefined: it may still appear). */
+  goneError(group: GroupId): Error | undefined {
+    return this.whenGone(group);
+  }
+
   /** Proposes on this node, which must lead the group. */
   async proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
-    const release = await this.admit(group, command);
+    const release = await this.admitInOrder(group, command);
     let result: { reply?: unknown } | undefined;
     try {
       result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
@@ -92,6 +104,48 @@ export class Forwarder {
       // the group was removed by this very command (e.g. a queue deleted itself): no index needed
     }
     return { reply, index };
+  }
+
+  /**
+   * Admission may wait (backpressure) and waiters wake in any order: a sequenced command waits
+   * for the admission of the one before it, so they reach the log in the order they arrived.
+   */
+  private admitInOrder(group: GroupId, command: unknown): Promise<(() => void) | undefined> {
+    if ((command as { publisher?: unknown } | null)?.publisher === undefined)
+      return this.admit(group, command);
+    const before = this.admitting.get(group);
+    const mine =
+      before === undefined
+        ? this.admit(group, command)
+        : before.then(
+            () => this.admit(group, command),
+            () => this.admit(group, command),
+          );
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.admitting.set(group, settled);
+    void settled.then(() => {
+      if (this.admitting.get(group) === settled) this.admitting.delete(group);
+    });
+    return mine;
+  }
+
+  /**
+   * One try at `target` (this node or another), no retry: resolves with the leader's answer or
+   * rejects with what went wrong (NotLeaderError, RpcUnreachableError, ProposalTimeoutError, ...).
+   */
+  attempt<R = unknown>(
+    group: GroupId,
+    target: NodeId,
+    command: unknown,
+    timeoutMs: number,
+  ): Promise<Proposed<R>> {
+    if (target === this.nodeId) {
+      return withDeadline(this.proposeHere(group, command), timeoutMs, group) as Promise<Proposed<R>>;
+    }
+    return this.rpc.call<Proposed<R>>(target, "propose", { group, command }, timeoutMs);
   }
 
   /**
@@ -141,7 +195,7 @@ export class Forwarder {
     throw noQuorum(group, timeoutMs, lastError);
   }
 
-  private knownLeader(group: GroupId): NodeId | undefined {
+  knownLeader(group: GroupId): NodeId | undefined {
     try {
       return this.host.leaderOf(group);
     } catch {

@@ -1,0 +1,50 @@
+/**
+ * The leader side of forwarding: sequenced enqueues (those with a `publisher`) reach the log in
+ * the order they arrived even when backpressure holds them for different times.
+ */
+import { describe, expect, it } from "vitest";
+import type { RaftHost } from "../../raft/host/index.js";
+import { Forwarder } from "./forward.js";
+import type { Rpc } from "./rpc.js";
+
+function forwarder(proposed: unknown[]): Forwarder {
+  const host = {
+    propose: async (_group: string, command: unknown) => {
+      proposed.push(command);
+      return { reply: { type: "ok" } };
+    },
+    status: () => ({ applied: proposed.length }),
+  } as unknown as RaftHost;
+  const rpc = { handle: () => {} } as unknown as Rpc;
+  return new Forwarder("n1", host, rpc, 1000);
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe("forwarding at the leader", () => {
+  it("admits sequenced commands in arrival order, whatever each one waits for", async () => {
+    const proposed: unknown[] = [];
+    const f = forwarder(proposed);
+    // The first command waits longest for room in the backlog.
+    f.setAdmission(async (_group, command) => {
+      await delay((command as { wait: number }).wait);
+      return undefined;
+    });
+    const cmds = [30, 1, 10, 0].map((wait, seq) => ({ wait, publisher: { id: "p", seq: seq + 1 } }));
+    await Promise.all(cmds.map((c) => f.proposeHere("g", c)));
+    expect(proposed).toEqual(cmds);
+  });
+
+  it("does not hold other commands (acks, consumers) behind a waiting enqueue", async () => {
+    const proposed: unknown[] = [];
+    const f = forwarder(proposed);
+    f.setAdmission(async (_group, command) => {
+      await delay((command as { wait: number }).wait);
+      return undefined;
+    });
+    const enqueue = { wait: 30, publisher: { id: "p", seq: 1 } };
+    const ack = { wait: 0, type: "settle" };
+    await Promise.all([f.proposeHere("g", enqueue), f.proposeHere("g", ack)]);
+    expect(proposed).toEqual([ack, enqueue]);
+  });
+});
