@@ -4,9 +4,9 @@
  * broker (node/node.ts) -> HTTP door and AMQP door. Logs a ready line `{"msg":"ready", ...}` with
  * its addresses.
  *
- * SIGTERM / SIGINT: stop accepting clients (AMQP clients get 320 CONNECTION_FORCED, then HTTP
- * closes: long polls answer, streams end, idle keep-alive sockets close, leased messages
- * return), hand this node's leaderships to other nodes, flush, close, exit 0. All of it within
+ * SIGTERM / SIGINT: stop accepting clients on both doors (AMQP clients get 320
+ * CONNECTION_FORCED; HTTP long polls answer, streams end, keep-alive sockets close, leased
+ * messages return), hand this node's leaderships to other nodes, flush, close, exit 0. All of it within
  * `shutdownTimeoutMs`; past that the node logs what did not finish and exits 1 (node/shutdown.ts).
  * A second signal exits at once.
  */
@@ -130,10 +130,15 @@ async function main(): Promise<number> {
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down");
     const result = await runShutdown(
       [
-        // Clients first (AMQP: 320 CONNECTION_FORCED; HTTP: long polls and streams end, leased
-        // messages return), so nothing new reaches the groups while they are handed over.
-        { name: "amqp door", run: () => amqp.close() },
-        { name: "http door", run: () => http.close({ graceMs: httpGraceMs(config) }) },
+        // Clients first, both doors at once so that neither accepts anyone while the other
+        // drains (AMQP: 320 CONNECTION_FORCED; HTTP: long polls and streams end, leased messages
+        // return), and nothing new reaches the groups while they are handed over.
+        {
+          name: "client doors (amqp, http)",
+          run: async () => {
+            await Promise.all([amqp.close(), http.close({ graceMs: httpGraceMs(config) })]);
+          },
+        },
         {
           name: "metrics",
           run: async () => {
