@@ -112,11 +112,15 @@ it("SIGTERM of a busy queue leader exits 0 promptly, tells every client, and los
     for (let i = 0; publishing; i++) {
       const payload = `amqp-${i}`;
       const ok = await Promise.race([
-        new Promise<boolean>((resolve) =>
-          pub.sendToQueue("orders", Buffer.from(payload), { persistent: true }, (err) =>
-            resolve(err == null),
-          ),
-        ),
+        new Promise<boolean>((resolve) => {
+          try {
+            pub.sendToQueue("orders", Buffer.from(payload), { persistent: true }, (err) =>
+              resolve(err == null),
+            );
+          } catch {
+            resolve(false); // the channel closed under us (amqplib throws): not confirmed
+          }
+        }),
         amqpClosed.then(() => false),
       ]);
       if (ok) confirmed.add(payload);
@@ -169,6 +173,7 @@ it("SIGTERM of a busy queue leader exits 0 promptly, tells every client, and los
     // Handed over before the exit: a survivor leads without waiting for an election timeout.
     const next = await leaderOf(survivor.http, "orders", FAILOVER_BUDGET_MS, victimId);
     expect(next).not.toBe(victimId);
+    console.log(`${next} leads, known ${Date.now() - started - tookMs} ms after ${victimId} exited`);
   } finally {
     publishing = false;
     await Promise.all([httpPublisher, amqpPublisher]);
