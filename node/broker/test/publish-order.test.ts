@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
+import type { QueueGroups } from "../queue-groups.js";
 import type { QueueInfo } from "../types.js";
 import { BrokerCluster, client, eventually, str, type TestNode, text } from "./harness.js";
 
@@ -170,5 +171,24 @@ describe("per-channel publish order on a three-node broker", () => {
     await resetter;
     expect(confirmed.size).toBeGreaterThan(150);
     expectInOrder(await drain(c.node("n1"), "resets"), confirmed);
+  });
+
+  it("forgets a channel's place in the queue's publish order once the channel closes", async () => {
+    await declare(c.node("n1"), "tidy");
+    await ledEverywhere(c, "tidy");
+    const n2 = c.node("n2");
+    const ctx = client(n2);
+    const publisher = `${ctx.connection}|3`;
+    const req = { exchange: "", routingKey: "tidy", properties: {}, body: text("x"), mandatory: false };
+    await n2.broker.publish(ctx, { ...req, channel: 3 });
+    const known = () =>
+      c.nodes.filter((n) =>
+        (n.broker as unknown as { queues: QueueGroups }).queues
+          .hostedReplicas()
+          .some((r) => r.record.name === "tidy" && r.machine.publisher(publisher) !== undefined),
+      ).length;
+    await eventually("every replica knows the publisher", () => known() === 3);
+    await n2.broker.channelClosed(ctx, 3);
+    await eventually("every replica forgot it", () => known() === 0);
   });
 });

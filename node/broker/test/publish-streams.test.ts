@@ -129,6 +129,7 @@ class SimGroup implements StreamNet, StreamClock {
     for (const a of batch) {
       const index = ++this.index;
       const r: QueueResult = this.machine.apply({ group: GROUP, index, term: 1, time: this.time }, a.command);
+      if (a.command.type !== "enqueue") continue;
       if (r.reply.type === "enqueued") this.log.set(index, a.command);
       const lost = this.faulty && this.rand() < this.faults.loseReply;
       this.after(
@@ -136,6 +137,14 @@ class SimGroup implements StreamNet, StreamClock {
         this.delay(),
       );
     }
+  }
+
+  /** The queue forgets a node's publishers (a `node-down` committed) after what is appended now. */
+  forget(node: string): void {
+    this.uncommitted.push({
+      command: { type: "node-down", node } as unknown as EnqueueCommand,
+      answer: () => {},
+    });
   }
 
   /** The leader moves: an election without a leader, then another node; uncommitted entries kept or lost. */
@@ -278,5 +287,32 @@ describe("per-channel publish order through leader changes", () => {
   it("without faults every publish is confirmed and stored in order", async () => {
     const none = { loseRequest: 0, loseReply: 0, duplicate: 0, leaderChange: 0, truncate: 0 };
     await scenario(7, none, 50);
+  });
+
+  it("numbers a publisher again when the queue forgot it (node-down of a node that was only cut off)", async () => {
+    const none = { loseRequest: 0, loseReply: 0, duplicate: 0, leaderChange: 0, truncate: 0 };
+    const sim = new SimGroup(prng(1), none);
+    sim.faulty = false;
+    const streams = new PublishStreams(sim, TIMEOUT_MS, sim);
+    const who = "n1/a.1|1";
+    const answers: string[] = [];
+    const publish = (n: number) =>
+      streams.enqueue(who, GROUP, NODES, message(who, n)).then(
+        (r) => answers.push(`${n}:${r.type}`),
+        (err: unknown) => answers.push(`${n}:${String(err)}`),
+      );
+    sim.drive(200);
+    // The log: 0, 1, node-down n1, 2, 3, all sent on one stream (epoch 1) before any answer.
+    void publish(0);
+    void publish(1);
+    await sim.run(1);
+    sim.forget("n1");
+    void publish(2);
+    void publish(3);
+    await sim.run(200);
+    expect(answers.sort()).toEqual(["0:enqueued", "1:enqueued", "2:enqueued", "3:enqueued"]);
+    expect(sim.content().get(who)).toEqual([0, 1, 2, 3]);
+    // 2 and 3 were refused as out of order (the queue expected seq 1), then sent again in epoch 2.
+    expect(sim.machine.publisher(who)).toEqual({ epoch: 2, next: 3 });
   });
 });
