@@ -150,6 +150,12 @@ export class BrokerService implements Broker {
         b.markRecovered();
         const storage = opts.storage;
         if (storage !== undefined && !b.ctx.stopped) {
+          storage
+            .groups()
+            .then((stored) => b.reconciler.adoptStoredReplicas(stored))
+            .catch((err: unknown) =>
+              b.ctx.logger.warn({ err }, "resuming replicas of former members failed"),
+            );
           removeOrphanGroups(b.ctx, storage, b.queues).catch((err: unknown) =>
             b.ctx.logger.warn({ err }, "removing the data of deleted queues failed"),
           );

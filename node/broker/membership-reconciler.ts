@@ -106,6 +106,23 @@ export class MembershipReconciler {
     this.onNodeRemoved(node);
   }
 
+  /**
+   * At startup, once the metadata caught up: replicas this node stores for queues whose members
+   * no longer include it resume until the leader removed them (see QueueGroups.adoptStoredReplica).
+   */
+  async adoptStoredReplicas(stored: Iterable<string>): Promise<number> {
+    const groups = new Set(stored);
+    const hosted = new Set(this.queues.hostedReplicas().map((r) => r.group));
+    let adopted = 0;
+    for (const q of this.ctx.meta.machine.queues({ type: "quorum" })) {
+      if (q.group === undefined || !groups.has(q.group) || hosted.has(q.group)) continue;
+      if (q.members.includes(this.ctx.nodeId)) continue;
+      this.queues.adoptStoredReplica(q);
+      adopted++;
+    }
+    return adopted;
+  }
+
   // ---- the loop -----------------------------------------------------------------------------
 
   /** One pass over the metadata group and every queue replica hosted here. */

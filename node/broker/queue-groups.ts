@@ -182,8 +182,26 @@ export class QueueGroups {
       this.locals.set(recordKey(q), entry);
       return;
     }
-    const group = q.group;
-    if (group === undefined || !q.members.includes(this.ctx.nodeId)) return;
+    if (q.group === undefined || !q.members.includes(this.ctx.nodeId)) return;
+    this.startReplica(q, q.group);
+  }
+
+  /**
+   * Starts this node's replica of a quorum queue whose members no longer include it but whose
+   * data this node still stores (it restarted while its removal was under way): it keeps voting
+   * until the leader takes it out of the configuration, then leaves (`dropReplica`), instead of
+   * staying silent with its data kept forever.
+   */
+  adoptStoredReplica(q: QueueRecord): void {
+    if (q.type !== "quorum" || q.group === undefined || this.replicas.has(q.group)) return;
+    this.ctx.logger.info(
+      { group: q.group },
+      "replica of a former member resumed until its removal completes",
+    );
+    this.startReplica(q, q.group);
+  }
+
+  private startReplica(q: QueueRecord, group: GroupId): void {
     const existing = this.replicas.get(group);
     if (existing !== undefined) {
       existing.record = q;

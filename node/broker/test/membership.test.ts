@@ -229,4 +229,35 @@ describe("membership changes under traffic", () => {
     expect(sorted(after.voters)).toEqual(sorted([...before.members, outsider]));
     await c.restart(before.leader!);
   });
+
+  it("a node removed from a queue while it was down deletes its stale replica when it restarts", async () => {
+    const any = c.nodes.find((n) => n.alive)!;
+    const q = "left-behind";
+    await any.broker.declareQueue(client(any), {
+      name: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    const m = await eventually("three settled members", async () => {
+      const r = await any.broker.queueMembers("/", q);
+      return r.settled && r.leader !== undefined ? r : undefined;
+    });
+    const gone = m.members.find((x) => x !== m.leader && x !== any.id)!;
+    const group = (await any.broker.getQueue("/", q))!.record.group!;
+    await c.kill(gone);
+    const after = await any.broker.deleteQueueMember("guest", "/", q, gone, { timeoutMs: 20_000 });
+    expect(after.settled).toBe(true);
+    const back = await c.restart(gone);
+    await eventually(
+      `${gone}'s stored replica deleted`,
+      async () => {
+        const stored = await back.storage.groups();
+        return !stored.includes(group) && !back.host.groupIds().includes(group);
+      },
+      20_000,
+    );
+  });
 });
