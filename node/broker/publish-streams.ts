@@ -54,6 +54,12 @@ const realClock: StreamClock = {
 
 /** Pause before a new pass when no leader hint came back (an election takes a few ticks). */
 const RETRY_BACKOFF_MS = 20;
+/**
+ * One attempt waits at most this share of the proposal timeout: a leader that went silent
+ * (frozen, cut off without its connections closing) is given up on and the enqueues resent to
+ * whoever leads then, while there is still time. Safe because the queue drops duplicates.
+ */
+const ATTEMPT_SHARE = 1 / 3;
 
 interface Entry {
   seq: number;
@@ -107,13 +113,22 @@ export class PublishStreams {
     const key = `${publisher}\n${group}`;
     let stream = this.streams.get(key);
     if (stream === undefined) {
-      stream = new Stream(this, this.net, this.clock, publisher, group, this.nextEpoch(), () => {
-        if (this.streams.get(key) === stream) this.streams.delete(key);
-      });
+      stream = new Stream(
+        this,
+        this.net,
+        this.clock,
+        this.timeoutMs,
+        publisher,
+        group,
+        this.nextEpoch(),
+        () => {
+          if (this.streams.get(key) === stream) this.streams.delete(key);
+        },
+      );
       this.streams.set(key, stream);
     }
     stream.members = members;
-    return stream.submit(command, this.clock.now() + this.timeoutMs, this.timeoutMs);
+    return stream.submit(command);
   }
 }
 
@@ -139,26 +154,27 @@ class Stream {
     private readonly owner: PublishStreams,
     private readonly net: StreamNet,
     private readonly clock: StreamClock,
+    private readonly timeoutMs: number,
     private readonly id: string,
     private readonly group: GroupId,
     private epoch: number,
     private readonly onClose: () => void,
   ) {}
 
-  submit(command: EnqueueCommand, deadline: number, timeoutMs: number): Promise<QueueReply> {
+  submit(command: EnqueueCommand): Promise<QueueReply> {
     return new Promise<QueueReply>((resolve, reject) => {
       const entry: Entry = {
         seq: this.nextSeq++,
         epoch: this.epoch,
         command,
-        deadline,
+        deadline: this.clock.now() + this.timeoutMs,
         sent: false,
         lastError: undefined,
         resolve,
-        reject: (err) => reject(err ?? noQuorum(this.group, timeoutMs)),
+        reject,
       };
       this.pending.set(entry.seq, entry);
-      this.armDeadline(timeoutMs);
+      this.armDeadline();
       if (this.mode === "streaming") {
         if (this.target === undefined) this.target = this.pickTarget(undefined);
         this.send(entry);
@@ -186,7 +202,8 @@ class Stream {
       ...entry.command,
       publisher: { id: this.id, seq, epoch, floor: Math.min(first, seq) },
     };
-    this.net.attempt(this.group, target, command, remaining).then(
+    const wait = Math.min(remaining, Math.max(1, Math.round(this.timeoutMs * ATTEMPT_SHARE)));
+    this.net.attempt(this.group, target, command, wait).then(
       (r) => this.onReply(entry, epoch, seq, pass, r.reply as QueueReply),
       (err: unknown) => this.onError(entry, epoch, seq, pass, err),
     );
@@ -261,14 +278,14 @@ class Stream {
 
   // ---- deadlines -----------------------------------------------------------------------------
 
-  private armDeadline(timeoutMs: number): void {
+  private armDeadline(): void {
     if (this.cancelDeadline !== undefined || this.closed) return;
     const head = this.pending.values().next().value;
     if (head === undefined) return;
     this.cancelDeadline = this.clock.after(
       () => {
         this.cancelDeadline = undefined;
-        this.onDeadline(timeoutMs);
+        this.onDeadline();
       },
       Math.max(0, head.deadline - this.clock.now()),
     );
@@ -278,13 +295,13 @@ class Stream {
    * The oldest unanswered enqueue is past its deadline: fail it, every enqueue already sent
    * (none can be applied before it) and any other past its deadline; renumber the rest.
    */
-  private onDeadline(timeoutMs: number): void {
+  private onDeadline(): void {
     if (this.closed) return;
     const head = this.pending.values().next().value;
     if (head === undefined) return;
     const now = this.clock.now();
     if (head.deadline > now) {
-      this.armDeadline(timeoutMs);
+      this.armDeadline();
       return;
     }
     const failed: Entry[] = [];
@@ -292,14 +309,14 @@ class Stream {
     this.renumber(this.owner.nextEpoch(), (e) => !failed.includes(e));
     for (const e of failed) {
       e.reject(
-        e.lastError instanceof WarrenError ? e.lastError : noQuorum(this.group, timeoutMs, e.lastError),
+        e.lastError instanceof WarrenError ? e.lastError : noQuorum(this.group, this.timeoutMs, e.lastError),
       );
     }
     if (this.pending.size === 0) {
       this.close();
       return;
     }
-    this.armDeadline(timeoutMs);
+    this.armDeadline();
     this.cancelRetry?.();
     this.startPass(undefined);
   }
