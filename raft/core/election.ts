@@ -38,10 +38,15 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
 
 /** Raft §5.2: vote for yourself and ask every other voter. */
 export function campaign(r: Raft, t: CampaignType): void {
-  // Without pre-vote every retry bumps the others' terms and resets their timers: a stale
-  // node retrying every few ticks would keep the whole group leaderless. So the fast path
-  // is one-shot there; with pre-vote, fast retries are harmless (terms do not move).
-  if (!r.opts.preVote) r.fastElection = false;
+  // The leader-lost hint shortens only the wait before a campaign starts, never the wait for
+  // votes. Without pre-vote every retry bumps the others' terms and resets their timers: a
+  // stale node retrying every few ticks would keep the whole group leaderless, so the fast path
+  // is one-shot there. With pre-vote, fast pre-vote retries are harmless (terms do not move),
+  // but a candidate must wait a full election timeout: every vote costs an fsync at the
+  // candidate and another at the voter, and with a leader-lost timeout shorter than those
+  // (a loaded disk), candidates abandoned each term before its votes arrived, one term after
+  // another, and no leader was elected (sim scenario "chaos one-way sequence" with slow fsyncs).
+  if (!r.opts.preVote || t !== "pre-election") r.fastElection = false;
   let voteMsg: MT;
   let term: number;
   if (t === "pre-election") {

@@ -212,6 +212,19 @@ export class RawNode {
     const applied = rd.committedEntries[rd.committedEntries.length - 1];
     if (applied) log.appliedTo(applied.index);
     this.raft.onPersisted();
+    this.restartCandidateTimer(rd);
+  }
+
+  /**
+   * A candidate's vote requests leave only now, after its own fsync of term and vote: its
+   * election timeout counts from here, so time spent on its own disk is not taken from the
+   * voters, who need an fsync of their own before they answer (Raft §5.2: the candidate waits
+   * for votes an election timeout; under a loaded disk the two fsyncs can take most of it).
+   */
+  private restartCandidateTimer(rd: Ready): void {
+    const r = this.raft;
+    if (r.role !== Roles.Candidate) return;
+    if (rd.messages.some((m) => m.type === MessageType.MsgVote && m.term === r.term)) r.electionElapsed = 0;
   }
 
   /** Asks the leader to hand leadership to `to` (thesis §3.10). Followers forward it. */

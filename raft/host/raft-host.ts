@@ -6,24 +6,25 @@
  *   `[group, message]`, routed by group id on arrival; snapshots use "raft-snap" in chunks.
  * - The ReadyLoop persists every group's Ready with ONE fsync per batch, then sends, applies,
  *   advances (see ready-loop.ts for the ordering guarantees).
- * - A lost connection to a group's leader (transport.onPeerDown) is a hint to campaign early:
- *   `reportLeaderLost()` on every group that peer leads, for a failover well under an election
- *   timeout after a leader process dies.
+ * - A lost inbound connection from a group's leader (transport.onPeerDown) is a hint to
+ *   campaign early: `reportLeaderLost()` on every group that peer leads, for a failover well
+ *   under an election timeout after a leader process dies (peer-hint.ts).
  *
  * The host owns neither the storage nor the transport: the caller opens/starts them before
  * `start()` and closes them after `stop()` (the transport may carry other channels).
  */
 import { MemoryStorage } from "../core/storage.js";
 import type { ConfChange, GroupId, NodeId } from "../core/types.js";
-import { ConfChangeType, EntryType, NONE, Role } from "../core/types.js";
+import { ConfChangeType, EntryType, NONE } from "../core/types.js";
 import { NotLeaderError, ProposalDroppedError, RaftError, UnknownGroupError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
 import type { NodeStorage } from "../storage/index.js";
-import type { Transport } from "../transport/index.js";
+import type { PeerDirection, Transport } from "../transport/index.js";
 import { decodeCommand, encodeCommand } from "./entry-codec.js";
 import { Group, type GroupEvents } from "./group.js";
 import { type RaftHostOptions, type ResolvedHostOptions, resolveHostOptions } from "./options.js";
 import { isRaftPayload, RAFT_CHANNEL } from "./outbox.js";
+import { peerDownHint } from "./peer-hint.js";
 import { type LoopStats, ReadyLoop } from "./ready-loop.js";
 import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snapshot-transfer.js";
 import type { ApplyMeta, LiveEntryReader, StateMachine } from "./state-machine.js";
@@ -127,7 +128,7 @@ export class RaftHost implements LiveEntryReader {
     this.transport.on(SNAPSHOT_CHANNEL, (from, payload) => {
       if (!this.stopped) this.snapshots.onFrame(from, payload as SnapshotFrame);
     });
-    this.transport.onPeerDown((peer) => this.onPeerDown(peer));
+    this.transport.onPeerDown((peer, direction) => this.onPeerDown(peer, direction));
   }
 
   /** This node's id. */
@@ -392,14 +393,14 @@ export class RaftHost implements LiveEntryReader {
     this.loop.wake(g);
   }
 
-  /** The failover hint (see the file comment) and the end of snapshot transfers to `peer`. */
-  private onPeerDown(peer: NodeId): void {
+  /** The failover hint (peer-hint.ts) and the end of snapshot transfers with `peer`. */
+  private onPeerDown(peer: NodeId, direction: PeerDirection): void {
     if (this.stopped) return;
     this.snapshots.peerDown(peer);
     for (const g of this.groups.values()) {
-      // As leader: stop streaming appends into a dead connection; probe once it is back.
-      if (g.role === Role.Leader) g.node.reportUnreachable(peer);
-      else if (g.lead === peer) g.node.reportLeaderLost();
+      const hint = peerDownHint(g.role, g.lead, peer, direction);
+      if (hint === "unreachable") g.node.reportUnreachable(peer);
+      else if (hint === "leader-lost") g.node.reportLeaderLost();
     }
     this.loop.wakeAll();
   }

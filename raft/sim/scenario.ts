@@ -11,7 +11,9 @@
  * a closed connection (`peerDown`, mirroring RaftHost.onPeerDown), so what a scenario shows
  * is what a Warren node would do, minus real I/O.
  */
-import { NONE, type NodeId, Role } from "../core/types.js";
+import type { NodeId } from "../core/types.js";
+import { peerDownHint } from "../host/peer-hint.js";
+import type { PeerDirection } from "../transport/index.js";
 import { Chaos, type ChaosRates, DEFAULT_RATES } from "./chaos.js";
 import { Violation } from "./checkers.js";
 import { SimCluster } from "./cluster.js";
@@ -146,8 +148,8 @@ export class Scenario {
   cut(from: NodeId, to: NodeId): void {
     this.cluster.network.cut(from, to);
     this.cluster.note("sim", "cut", `${from}->${to}`);
-    this.peerDown(from, to);
-    this.peerDown(to, from);
+    this.peerDown(from, to, "outbound");
+    this.peerDown(to, from, "inbound");
   }
 
   /** The direction `from -> to` works again. */
@@ -169,15 +171,16 @@ export class Scenario {
   }
 
   /**
-   * What RaftHost.onPeerDown does when the transport of `self` reports `peer` down: a leader
-   * stops streaming to it (probe), a follower of it campaigns early.
+   * What RaftHost.onPeerDown does when the transport of `self` reports its `direction`
+   * connection with `peer` closed (the same policy function, peer-hint.ts).
    */
-  peerDown(self: NodeId, peer: NodeId): void {
+  peerDown(self: NodeId, peer: NodeId, direction: PeerDirection): void {
     const n = this.node(self);
     if (!n.alive) return;
-    this.cluster.localLater(n, 1, `peer ${peer} down`, () => {
-      if (n.role === Role.Leader) n.core.reportUnreachable(peer);
-      else if (n.lead !== NONE && n.lead === peer) n.core.reportLeaderLost();
+    this.cluster.localLater(n, 1, `peer ${peer} down (${direction})`, () => {
+      const hint = peerDownHint(n.role, n.lead, peer, direction);
+      if (hint === "unreachable") n.core.reportUnreachable(peer);
+      else if (hint === "leader-lost") n.core.reportLeaderLost();
     });
   }
 

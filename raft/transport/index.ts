@@ -12,6 +12,7 @@ export {
   DEFAULT_MAX_QUEUE_BYTES,
   type MessageHandler,
   type PeerCallback,
+  type PeerDirection,
   Transport,
   type TransportOptions,
   type TransportStats,

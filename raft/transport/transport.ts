@@ -62,8 +62,15 @@ export interface TransportOptions {
  * on; `payload` is whatever msgpack decoded (byte strings as Buffers): validate its shape.
  */
 export type MessageHandler = (from: NodeId, payload: unknown) => void;
-/** Receives a peer-up or peer-down event. */
-export type PeerCallback = (peer: NodeId) => void;
+/**
+ * Which connection of a peer an event is about: `outbound` is the one we dial and send on
+ * (down: what we send no longer reaches the peer), `inbound` the one the peer dialed, which
+ * carries its messages to us (down: we no longer hear it). With one-way faults either can be
+ * down while the other works.
+ */
+export type PeerDirection = "inbound" | "outbound";
+/** Receives a peer-up or peer-down event, with the connection it is about. */
+export type PeerCallback = (peer: NodeId, direction: PeerDirection) => void;
 
 /** Counters for metrics and tests. */
 export interface TransportStats {
@@ -168,15 +175,17 @@ export class Transport {
   }
 
   /**
-   * `cb(peer)` runs when an authenticated connection with `peer`, in either direction, closes:
-   * a hint that the peer may be gone (the Raft host campaigns early when it is the leader). A crash
-   * of the peer usually reports it twice (once per direction); treat it as an idempotent hint.
+   * `cb(peer, direction)` runs when an authenticated connection with `peer` closes, once per
+   * direction: a hint that the peer may be gone. A crash of the peer usually reports both
+   * directions; a one-way fault only one (the Raft host treats a lost inbound connection from
+   * a group's leader as "cannot hear the leader", a lost outbound one as "cannot reach it").
+   * Treat it as an idempotent hint.
    */
   onPeerDown(cb: PeerCallback): void {
     this.downCallbacks.push(cb);
   }
 
-  /** `cb(peer)` runs when our outbound connection to `peer` completes its handshake. */
+  /** `cb(peer, "outbound")` runs when our outbound connection to `peer` completes its handshake. */
   onPeerUp(cb: PeerCallback): void {
     this.upCallbacks.push(cb);
   }
@@ -201,8 +210,8 @@ export class Transport {
       backoff: this.o.backoff,
       random: this.o.random,
       logger: this.o.logger.child({ peer: id }),
-      onUp: (p) => this.emit(this.upCallbacks, p),
-      onDown: (p) => this.emit(this.downCallbacks, p),
+      onUp: (p) => this.emit(this.upCallbacks, p, "outbound"),
+      onDown: (p) => this.emit(this.downCallbacks, p, "outbound"),
     });
     this.links.set(id, link);
     if (this.started) link.start();
@@ -257,11 +266,11 @@ export class Transport {
   }
 
   /** Runs peer callbacks; one that throws is logged and does not stop the others. */
-  private emit(callbacks: readonly PeerCallback[], peer: NodeId): void {
+  private emit(callbacks: readonly PeerCallback[], peer: NodeId, direction: PeerDirection): void {
     if (this.closed) return;
     for (const cb of callbacks) {
       try {
-        cb(peer);
+        cb(peer, direction);
       } catch (err) {
         this.o.logger.error({ peer, err }, "peer callback threw");
       }
@@ -296,7 +305,7 @@ export class Transport {
         const peer = conn.peer;
         if (!wasUp || peer === undefined || conn.superseded) return;
         if (this.inboundByPeer.get(peer) === conn) this.inboundByPeer.delete(peer);
-        this.emit(this.downCallbacks, peer);
+        this.emit(this.downCallbacks, peer, "inbound");
       },
     });
     this.inbound.add(c);

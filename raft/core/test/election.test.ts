@@ -394,6 +394,67 @@ describe("leader lost: the host's fast-failover hint", () => {
     expect(net.raw("b").status()).toMatchObject({ lead: "a", term: 1 });
   });
 
+  it("a candidate waits a full election timeout for its votes, even after the hint", () => {
+    // Raft §5.2: a candidate that neither wins nor loses "times out and starts a new election"
+    // after an election timeout. The hint only starts the campaign sooner: each vote costs an
+    // fsync at the voter, and on a loaded disk a candidate that gave up after the hint's short
+    // timeout abandoned term after term before its votes arrived (one-way chaos stall).
+    for (let seed = 1; seed <= 10; seed++) {
+      const conf = { voters: ["a", "b", "c"], learners: [] };
+      const opts = { checkQuorum: true, preVote: true };
+      const net = new Network([], opts);
+      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
+      net.elect("a");
+      net.isolate("a");
+      net.raw("b").reportLeaderLost();
+      net.raw("c").reportLeaderLost();
+      // c's disk stalls from the moment b's vote request reaches it: its answer waits.
+      net.filter = (m) => {
+        if (m.type === MessageType.MsgVote && m.to === "c") net.hold("c");
+        return true;
+      };
+      let ticks = 0;
+      while (net.raw("b").status().role !== Role.Candidate && ticks++ < 2 * ELECTION) net.tick(1, ["b"]);
+      expect(net.raw("b").status()).toMatchObject({ role: Role.Candidate, term: 2 });
+      net.tick(ELECTION - 1, ["b"]);
+      expect({ seed, ...net.raw("b").status() }).toMatchObject({ seed, role: Role.Candidate, term: 2 });
+      net.release("c");
+      net.stabilize();
+      expect({ seed, ...net.raw("b").status() }).toMatchObject({ seed, role: Role.Leader, term: 2 });
+    }
+  });
+
+  it("a candidate's election timeout starts when its vote requests leave, after its own fsync", () => {
+    // Time spent making its own term and vote durable is not taken from the voters.
+    for (let seed = 1; seed <= 10; seed++) {
+      const conf = { voters: ["a", "b", "c"], learners: [] };
+      const opts = { checkQuorum: true, preVote: true };
+      const net = new Network([], opts);
+      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
+      net.elect("a");
+      net.isolate("a");
+      net.raw("b").reportLeaderLost();
+      net.raw("c").reportLeaderLost();
+      // b's own disk stalls once it became a candidate, then c's once the request reaches it.
+      net.filter = (m) => {
+        if (m.type === MessageType.MsgPreVoteResp && m.to === "b" && !m.reject) net.hold("b");
+        if (m.type === MessageType.MsgVote && m.to === "c") net.hold("c");
+        return true;
+      };
+      let ticks = 0;
+      while (net.raw("b").status().role !== Role.Candidate && ticks++ < 2 * ELECTION) net.tick(1, ["b"]);
+      expect(net.raw("b").status()).toMatchObject({ role: Role.Candidate, term: 2 });
+      net.tick(ELECTION - 2, ["b"]);
+      net.release("b");
+      net.stabilize();
+      net.tick(ELECTION - 2, ["b"]);
+      expect({ seed, ...net.raw("b").status() }).toMatchObject({ seed, role: Role.Candidate, term: 2 });
+      net.release("c");
+      net.stabilize();
+      expect({ seed, ...net.raw("b").status() }).toMatchObject({ seed, role: Role.Leader, term: 2 });
+    }
+  });
+
   it("without pre-vote, a stale node given the hint retries at the normal pace (sim finding F1)", () => {
     // Each of its elections bumps the others' terms; retrying every few ticks would keep the
     // up-to-date nodes from ever timing out themselves.

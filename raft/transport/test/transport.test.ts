@@ -110,8 +110,8 @@ describe("Transport on loopback", () => {
     const n1 = ts.make({ nodeId: "n1" });
     await n1.start();
     const events: string[] = [];
-    n1.onPeerDown((p) => events.push(`down:${p}`));
-    n1.onPeerUp((p) => events.push(`up:${p}`));
+    n1.onPeerDown((p, dir) => events.push(dir === "outbound" ? `down:${p}` : `down-inbound:${p}`));
+    n1.onPeerUp((p, dir) => events.push(dir === "outbound" ? `up:${p}` : `up-inbound:${p}`));
     n1.setPeer("n2", { host: LOOPBACK, port });
 
     const first = ts.make({ nodeId: "n2", listen: { host: LOOPBACK, port } });
@@ -119,7 +119,9 @@ describe("Transport on loopback", () => {
     first.setPeer("n1", n1.address());
     await eventually(() => expect(events).toEqual(["up:n2"]));
     await first.close();
+    // Both of n2's connections close: the one n1 sends on and the one n2 sent on.
     await eventually(() => expect(events).toContain("down:n2"));
+    await eventually(() => expect(events).toContain("down-inbound:n2"));
 
     const second = ts.make({ nodeId: "n2", listen: { host: LOOPBACK, port } });
     const got: unknown[] = [];
@@ -128,6 +130,22 @@ describe("Transport on loopback", () => {
     await eventually(() => expect(events.filter((e) => e === "up:n2")).toHaveLength(2));
     expect(n1.send("n2", "raft", "after restart")).toBe(true);
     await eventually(() => expect(got).toEqual(["after restart"]));
+  });
+
+  it("a connection lost in one direction is reported with that direction only", async () => {
+    const n1 = ts.make({ nodeId: "n1" });
+    const n2 = ts.make({ nodeId: "n2" });
+    await n1.start();
+    await n2.start();
+    const events: string[] = [];
+    n1.onPeerDown((p, dir) => events.push(`${p}:${dir}`));
+    n1.setPeer("n2", n2.address());
+    n2.setPeer("n1", n1.address());
+    await eventually(() => expect(n1.isPeerUp("n2") && n2.isPeerUp("n1")).toBe(true));
+    // n2 stops sending to n1 (its connection to n1 closes); n1 -> n2 still works.
+    n2.removePeer("n1");
+    await eventually(() => expect(events).toEqual(["n2:inbound"]));
+    expect(n1.isPeerUp("n2")).toBe(true);
   });
 
   it("bounds the queue of a peer that is down: drops new frames, delivers what it accepted", async () => {
