@@ -22,8 +22,10 @@ import { guarded } from "./context.js";
 import { META_GROUP } from "./meta-client.js";
 import type { QueueGroups } from "./queue-groups.js";
 
-/** How often each node looks for configurations to change (cheap: status of the groups it leads). */
+/** How often each node makes the next change of the groups that may need one. */
 export const RECONCILE_EVERY_MS = 200;
+/** Every this many passes, every hosted group is looked at (not only those marked). */
+const FULL_SWEEP_EVERY = 25;
 /** How often a replica that is no longer a member asks the leader whether it may go. */
 const LEAVE_CHECK_EVERY_MS = 1000;
 const GROUP_CONF_METHOD = "group-conf";
@@ -42,6 +44,13 @@ export class MembershipReconciler {
   /** Groups with a configuration change (or transfer) in flight from this node. */
   private readonly busy = new Set<GroupId>();
   private readonly lastLeaveCheck = new Map<GroupId, number>();
+  /**
+   * Groups that may need a change: members changed, leadership arrived here, a change under way.
+   * Only these are looked at each pass (a status per group), the rest in the periodic sweep, so a
+   * node with thousands of settled queues does no work for them.
+   */
+  private readonly pending = new Set<GroupId>();
+  private passes = 0;
   private removed = false;
 
   constructor(
@@ -50,6 +59,9 @@ export class MembershipReconciler {
     private readonly onNodeRemoved: (node: NodeId) => void,
   ) {
     ctx.rpc.handle(GROUP_CONF_METHOD, (_from, args) => this.localConf((args as { group: string }).group));
+    ctx.host.onLeaderChange((group, leader) => {
+      if (leader === ctx.nodeId && group !== META_GROUP) this.pending.add(group);
+    });
   }
 
   start(): void {
@@ -73,7 +85,9 @@ export class MembershipReconciler {
 
   applyChanges(changes: readonly MetaChange[]): void {
     for (const c of changes) {
-      if (c.type === "node-joined") this.dial(c.node.id, c.node.raft);
+      if (c.type === "queue-placement-changed" && c.queue.group !== undefined)
+        this.pending.add(c.queue.group);
+      else if (c.type === "node-joined") this.dial(c.node.id, c.node.raft);
       else if (c.type === "node-removed") this.nodeRemoved(c.node);
     }
   }
@@ -125,7 +139,7 @@ export class MembershipReconciler {
 
   // ---- the loop -----------------------------------------------------------------------------
 
-  /** One pass over the metadata group and every queue replica hosted here. */
+  /** One pass over the metadata group and the queue replicas that may need a change. */
   runOnce(): void {
     if (this.ctx.stopped) return;
     const me = this.ctx.nodeId;
@@ -133,10 +147,21 @@ export class MembershipReconciler {
       const desired = this.metaDesired();
       if (desired !== undefined) this.reconcile(META_GROUP, desired);
     }
-    for (const r of this.queues.hostedReplicas()) {
+    const full = this.passes++ % FULL_SWEEP_EVERY === 0;
+    const hosted = this.queues.hostedReplicas();
+    if (full) {
+      const here = new Set(hosted.map((r) => r.group));
+      for (const g of this.pending) if (!here.has(g)) this.pending.delete(g);
+    }
+    for (const r of hosted) {
+      if (!full && !this.pending.has(r.group)) continue;
       const leader = this.queues.leaderOf(r.group);
-      if (leader === me) this.reconcile(r.group, r.record.members);
-      else if (!r.record.members.includes(me)) this.maybeLeave(r.group, r.record, leader);
+      let settled: boolean;
+      if (leader === me) settled = this.reconcile(r.group, r.record.members);
+      else if (!r.record.members.includes(me)) settled = this.maybeLeave(r.group, r.record, leader);
+      else settled = true; // its leader changes it; leadership arriving here marks it again
+      if (settled) this.pending.delete(r.group);
+      else this.pending.add(r.group);
     }
   }
 
@@ -154,17 +179,21 @@ export class MembershipReconciler {
     return [...all].filter((n) => !removed.has(n));
   }
 
-  /** Makes (at most) the next configuration change of a group this node leads. */
-  private reconcile(group: GroupId, desired: readonly NodeId[]): void {
-    if (this.busy.has(group) || desired.length === 0) return;
+  /**
+   * Makes (at most) the next configuration change of a group this node leads. True when the
+   * configuration matches the members (nothing more to do for now).
+   */
+  private reconcile(group: GroupId, desired: readonly NodeId[]): boolean {
+    if (this.busy.has(group)) return false;
+    if (desired.length === 0) return true;
     const { host, nodeId, logger } = this.ctx;
     let st: ReturnType<typeof host.status>;
     try {
       st = host.status(group);
     } catch {
-      return;
+      return true;
     }
-    if (st.progress === undefined) return;
+    if (st.progress === undefined) return true;
     const match = new Map([...st.progress].map(([id, p]) => [id, p.match] as const));
     const step = nextConfStep({
       self: nodeId,
@@ -174,7 +203,8 @@ export class MembershipReconciler {
       commit: st.commit,
       lastIndex: match.get(nodeId) ?? st.commit,
     });
-    if (step.kind === "done" || step.kind === "wait") return;
+    if (step.kind === "done") return true;
+    if (step.kind === "wait") return false;
     let op: Promise<void>;
     if (step.kind === "add-learner") op = host.addLearner(group, step.node);
     else if (step.kind === "promote") op = host.addVoter(group, step.node);
@@ -186,12 +216,17 @@ export class MembershipReconciler {
       () => logger.info({ group, step }, "membership change applied"),
       (err: unknown) => logger.debug({ group, step, err }, "membership change not made (retried)"),
     ).finally(() => this.busy.delete(group));
+    return false;
   }
 
-  /** A replica this node should no longer have: goes once the leader's configuration lacks it. */
-  private maybeLeave(group: GroupId, record: QueueRecord, leader: NodeId | undefined): void {
+  /**
+   * A replica this node should no longer have: goes once the leader's configuration lacks it.
+   * Always false: the replica is looked at again until it is gone.
+   */
+  private maybeLeave(group: GroupId, record: QueueRecord, leader: NodeId | undefined): boolean {
     const now = Date.now();
-    if (this.busy.has(group) || now - (this.lastLeaveCheck.get(group) ?? 0) < LEAVE_CHECK_EVERY_MS) return;
+    if (this.busy.has(group) || now - (this.lastLeaveCheck.get(group) ?? 0) < LEAVE_CHECK_EVERY_MS)
+      return false;
     this.lastLeaveCheck.set(group, now);
     this.busy.add(group);
     this.groupConf(group, [...(leader !== undefined ? [leader] : []), ...record.members])
@@ -203,6 +238,7 @@ export class MembershipReconciler {
       })
       .catch(() => undefined)
       .finally(() => this.busy.delete(group));
+    return false;
   }
 
   /** The configuration of a group as its leader has it, asked of `candidates` in turn. */
