@@ -1,5 +1,5 @@
 /**
- * One AMQP channel: content assembly for basic.publish, a serial task queue (RabbitMQ handles a
+ * One AMQP channel: basic.publish content (content.ts), a serial task queue (RabbitMQ handles a
  * channel's methods one at a time, in order), delivery tags, consumers, confirms and closing.
  *
  * Ordering: every method is queued on `run` in arrival order. Methods with replies (declares,
@@ -12,27 +12,19 @@
  * just before a close are applied, publishes reach their queues. Only a channel that raised an
  * error drops the methods queued after the failing one.
  */
-import type { ClientContext, Delivery, MessageId } from "../broker/types.js";
+import type { ClientContext, Delivery, MessageId, SettleOp } from "../broker/types.js";
 import { WarrenError } from "../errors.js";
 import type { MessageProperties } from "../queue/types.js";
 import { type Frame, MAX_BODY_SIZE, METHOD_SPECS, type Method } from "./codec/index.js";
 import { Confirms } from "./confirms.js";
 import type { AmqpConnection } from "./connection.js";
+import { PendingContent } from "./content.js";
 import { DeliveryTags } from "./deliveries.js";
 import { closeFor, shortString, unexpectedFrame } from "./errors.js";
 import { HANDLERS } from "./handlers/index.js";
-import { toMessageProperties } from "./properties.js";
+import type { Content } from "./handlers/types.js";
 import { REPLY_TO_QUEUE } from "./reply-to.js";
 import { SettleBatch } from "./settle-batch.js";
-
-/** A publish whose content is still arriving. */
-interface PendingContent {
-  readonly method: Extract<Method, { name: "basic.publish" }>;
-  bodySize: number;
-  properties: MessageProperties | undefined;
-  readonly chunks: Uint8Array[];
-  received: number;
-}
 
 export interface ConsumerState {
   readonly tag: string;
@@ -73,11 +65,7 @@ export class AmqpChannel {
   /** The last queue declared on this channel: "" in queue methods means it (spec). */
   lastQueue: string | undefined;
   /** Client acks/nacks/rejects, sent to the broker once per event-loop turn. */
-  readonly settles = new SettleBatch((queue, op, ids, what) => {
-    this.track(this.conn.broker.settle(this.ctx, this.number, queue, op, ids)).catch((err: unknown) =>
-      this.fail(err, what),
-    );
-  });
+  readonly settles = new SettleBatch((queue, op, ids, what) => this.settle(queue, op, ids, what));
   /** No-ack deliveries written out and not yet acked to their queues, by queue. */
   private readonly autoAcks = new Map<string, MessageId[]>();
   private autoAckScheduled = false;
@@ -138,42 +126,12 @@ export class AmqpChannel {
     }
     const c = this.content;
     if (c !== undefined) {
-      this.onContentFrame(c, frame);
-      return;
-    }
-    if (frame.type !== "method") throw unexpectedFrame("expected method frame, got non method frame instead");
-    const m = frame.method;
-    if (m.name === "basic.publish") {
-      if (m.immediate) throw new WarrenError("NOT_IMPLEMENTED", "immediate=true");
-      this.content = { method: m, bodySize: 0, properties: undefined, chunks: [], received: 0 };
-      return;
-    }
-    if (m.name === "channel.close") {
-      this.onClientClose();
-      return;
-    }
-    if (m.name === "channel.close-ok") return;
-    if (m.name === "channel.open") throw new WarrenError("CHANNEL_ERROR", "second 'channel.open' seen");
-    this.dispatch(m);
-  }
-
-  private onContentFrame(c: PendingContent, frame: Frame): void {
-    if (c.properties === undefined) {
-      if (frame.type !== "header" || frame.weight !== 0) {
-        throw unexpectedFrame("expected content header for class 60, got non content header frame instead");
-      }
-      if (frame.classId !== 60) {
-        throw unexpectedFrame(
-          `expected content header for class 60, got one for class ${frame.classId} instead`,
-        );
-      }
+      const content = c.push(frame);
       const max = this.conn.limits.maxMessageSize;
-      c.properties = toMessageProperties(frame.properties);
-      c.bodySize = Number(frame.bodySize);
       if (c.bodySize > max) {
         this.content = undefined;
-        // RabbitMQ's check (rabbit_channel:check_msg_size): a channel error; the body frames that
-        // follow are dropped with the closing channel.
+        // RabbitMQ's check (rabbit_channel:check_msg_size), once the header announced the size:
+        // a channel error; the body frames that follow are dropped with the closing channel.
         this.fail(
           new WarrenError(
             "PRECONDITION_FAILED",
@@ -184,30 +142,26 @@ export class AmqpChannel {
         );
         return;
       }
-      if (c.bodySize === 0) this.completePublish(c);
+      if (content !== undefined) {
+        this.content = undefined;
+        this.dispatch(c.method, content);
+      }
       return;
     }
-    if (frame.type !== "body") {
-      throw unexpectedFrame("expected content body, got non content body frame instead");
+    if (frame.type !== "method") throw unexpectedFrame("expected method frame, got non method frame instead");
+    const m = frame.method;
+    if (m.name === "basic.publish") {
+      if (m.immediate) throw new WarrenError("NOT_IMPLEMENTED", "immediate=true");
+      this.content = new PendingContent(m);
+      return;
     }
-    c.received += frame.payload.byteLength;
-    if (c.received > c.bodySize) {
-      // rabbit_command_assembler: more body than the header announced is a frame error.
-      throw new WarrenError("FRAME_ERROR", "content body frame exceeds remaining content size");
+    if (m.name === "channel.close") {
+      this.onClientClose();
+      return;
     }
-    c.chunks.push(frame.payload);
-    if (c.received === c.bodySize) this.completePublish(c);
-  }
-
-  private completePublish(c: PendingContent): void {
-    this.content = undefined;
-    const body = c.chunks.length === 1 ? (c.chunks[0] as Uint8Array) : Buffer.concat(c.chunks);
-    // A single frame's body is a view of the socket chunk: copy a small one so the queue does
-    // not keep a whole chunk alive for it; a large one is most of its chunk anyway.
-    const owned =
-      c.chunks.length === 1 && body.byteLength < body.buffer.byteLength / 2 ? Buffer.from(body) : body;
-    const properties = c.properties ?? {};
-    this.dispatch(c.method, { properties, body: owned });
+    if (m.name === "channel.close-ok") return;
+    if (m.name === "channel.open") throw new WarrenError("CHANNEL_ERROR", "second 'channel.open' seen");
+    this.dispatch(m);
   }
 
   private onFrameWhileClosing(frame: Frame): void {
@@ -225,7 +179,7 @@ export class AmqpChannel {
   // Dispatch
   // --------------------------------------------------------------------------------------------
 
-  private dispatch(m: Method, content?: { properties: MessageProperties; body: Uint8Array }): void {
+  private dispatch(m: Method, content?: Content): void {
     const handler = HANDLERS[m.name];
     if (handler === undefined) {
       throw new WarrenError("COMMAND_INVALID", `unimplemented method '${m.name}'`);
@@ -299,6 +253,14 @@ export class AmqpChannel {
 
   callDone(): void {
     if (--this.calls === 0) for (const w of this.callWaiters.splice(0)) w();
+  }
+
+  /** Sends a settle to the broker now (acks, requeues, rejects; auto-acks of no-ack deliveries). */
+  private settle(queue: string, op: SettleOp, ids: MessageId[], what: string): void {
+    this.track(this.conn.broker.settle(this.ctx, this.number, queue, op, ids)).catch((err: unknown) => {
+      // The queue was deleted meanwhile: its messages are gone, and RabbitMQ drops such acks.
+      if (!WarrenError.is(err, "NOT_FOUND")) this.fail(err, what);
+    });
   }
 
   /** Counts `p` as a started broker call until it settles. */
@@ -479,11 +441,7 @@ export class AmqpChannel {
   private flushAutoAcks(closing = false): void {
     this.autoAckScheduled = false;
     if (this.state !== "open" && !closing) return;
-    for (const [queue, ids] of this.autoAcks) {
-      this.track(this.conn.broker.settle(this.ctx, this.number, queue, "ack", ids)).catch((err: unknown) =>
-        this.fail(err, "basic.deliver"),
-      );
-    }
+    for (const [queue, ids] of this.autoAcks) this.settle(queue, "ack", ids, "basic.deliver");
     this.autoAcks.clear();
   }
 

@@ -2,13 +2,17 @@
  * amqplib against a three-node cluster, clients on different nodes: declare, publish, consume,
  * get, confirms, returns, prefetch, redelivery, exclusive and auto-delete queues, cancel notify.
  */
+import amqp from "amqplib";
 import { describe, expect, it } from "vitest";
+import type { Broker } from "../../broker/types.js";
+import { WarrenError } from "../../errors.js";
+import { startAmqpServer } from "../server.js";
 import { failure, Inbox } from "./clients.js";
 import { eventually, unique } from "./harness.js";
 import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP over the wire (amqplib, three nodes)", () => {
-  const { clients } = useAmqpCluster(3);
+  const { c, clients } = useAmqpCluster(3);
 
   it("publishes through one node and consumes through another, properties intact", async () => {
     const q = unique("q");
@@ -143,6 +147,57 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     await b.consume(q, inbox.onMessage);
     await a.deleteQueue(q);
     await eventually("cancel notification", () => inbox.cancelled);
+  });
+
+  it("ignores acks of messages whose queue was deleted meanwhile (the channel stays open)", async () => {
+    const q = unique("acked-after-delete");
+    const a = await clients.channel(0);
+    await a.assertQueue(q);
+    await clients.queueEverywhere(q);
+    // The race: the ack reaches the queue's leader after the queue's group was deleted. The
+    // broker reports NOT_FOUND; RabbitMQ drops such an ack and the channel goes on working.
+    const real = c.cluster.nodes[1]!.broker;
+    const broker = new Proxy(real, {
+      get(target, prop) {
+        if (prop === "settle")
+          return () =>
+            Promise.reject(new WarrenError("NOT_FOUND", `queue of group q:/:${q} no longer exists`));
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Broker;
+    const server = await startAmqpServer({
+      broker,
+      config: {
+        host: "127.0.0.1",
+        port: 0,
+        heartbeat: 0,
+        frameMax: 131_072,
+        channelMax: 64,
+        maxMessageSize: 1 << 20,
+      },
+    });
+    try {
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`);
+      const b = await conn.createChannel();
+      let closed = false;
+      b.on("close", () => {
+        closed = true;
+      });
+      b.on("error", () => {});
+      const inbox = new Inbox();
+      await b.consume(q, inbox.onMessage);
+      a.sendToQueue(q, Buffer.from("x"));
+      const [m] = await inbox.take(1);
+      b.ack(m!);
+      // The refused settle comes back within this round trip (a declare waits for a commit).
+      const other = unique("after");
+      expect((await b.assertQueue(other, { exclusive: true })).queue).toBe(other);
+      expect(closed).toBe(false);
+      await conn.close();
+    } finally {
+      await server.close();
+    }
   });
 
   it("keeps exclusive queues to their connection (405) and deletes them when it closes", async () => {
