@@ -126,27 +126,31 @@ describe("per-channel publish order on a three-node broker", () => {
     const group = info.record.group!;
     // Publish through a node that does not lead the queue at first: publishes are forwarded.
     const pubNode = c.nodes.find((n) => n.id !== info.leader)!;
-    let moves = 0;
+    let progress = 0;
     let done = false;
-    // Leadership moves every few dozen milliseconds (sometimes to the publisher's own node).
+    // Every 60 publishes leadership is handed to another node (sometimes the publisher's own)
+    // while the channel keeps publishing.
     const mover = (async () => {
-      while (!done) {
+      let moves = 0;
+      for (let k = 1; k <= 5; k++) {
+        await eventually("publishing progress", () => done || progress >= k * 60, 30_000);
+        if (done) break;
         const from = c.nodes.find((n) => n.host.leaderOf(group) === n.id);
-        const others = c.nodes.filter((n) => n !== from);
-        const to = others[moves % others.length];
-        if (from !== undefined && to !== undefined) {
-          await from.host.transferLeadership(group, to.id).then(
-            () => moves++,
-            () => undefined,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 20));
+        const to = c.nodes.filter((n) => n !== from)[k % 2];
+        if (from === undefined || to === undefined) continue;
+        await from.host.transferLeadership(group, to.id).then(
+          () => moves++,
+          () => undefined,
+        );
       }
+      return moves;
     })();
-    const { confirmed } = await publishAll(pubNode, "moving", (i) => i < 300 || (moves < 4 && i < 5000));
+    const { confirmed } = await publishAll(pubNode, "moving", (i) => {
+      progress = i;
+      return i < 400;
+    });
     done = true;
-    await mover;
-    expect(moves).toBeGreaterThanOrEqual(4);
+    expect(await mover).toBeGreaterThanOrEqual(1);
     expect(confirmed.size).toBeGreaterThan(150);
     expectInOrder(await drain(c.node("n1"), "moving"), confirmed);
   });
