@@ -214,6 +214,14 @@ export class MembershipOps {
     const self = ctx.settings.self ?? {};
     if (self.raft === undefined)
       throw new WarrenError("INTERNAL_ERROR", "joining needs this node's Raft address");
+    // The peers dial the address recorded here: an unspecified bind address reaches nobody.
+    const host = parseAddress(self.raft)?.host;
+    if (host === undefined || host === "0.0.0.0" || host === "::") {
+      throw new WarrenError(
+        "BAD_REQUEST",
+        `cannot join with Raft address ${self.raft}: set raft.host to an address the other nodes reach`,
+      );
+    }
     const args = {
       raft: self.raft,
       ...(self.amqp !== undefined ? { amqp: self.amqp } : {}),

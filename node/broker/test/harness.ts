@@ -202,7 +202,7 @@ export class BrokerCluster {
    * running nodes' addresses, they learn its own from the metadata). Resolves once it booted;
    * poll `broker.isReady()` for the end of the join.
    */
-  async join(id: string): Promise<TestNode> {
+  async join(id: string, opts: { advertise?: string } = {}): Promise<TestNode> {
     if (this.ids.includes(id)) throw new Error(`${id} exists`);
     const dir = await mkdtemp(join(tmpdir(), `warren-broker-${id}-`));
     this.dirs.push(dir);
@@ -221,7 +221,11 @@ export class BrokerCluster {
     this.transports.push(transport);
     await transport.start();
     this.joined.add(id);
-    const node = await this.boot(id, dir, storage, transport, this.joinSettings(id, transport));
+    const settings = this.joinSettings(id, transport);
+    const node = await this.boot(id, dir, storage, transport, {
+      ...settings,
+      ...(opts.advertise !== undefined ? { self: { raft: opts.advertise } } : {}),
+    });
     this.nodes.push(node);
     this.ids.push(id);
     return node;
