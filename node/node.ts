@@ -122,15 +122,20 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     throw err;
   });
 
-  const steps = (graceful: boolean): ShutdownStep[] => [
-    {
-      name: graceful ? "raft: hand off leaderships, flush" : "raft: flush",
-      run: () => host.stop({ transferLeadership: graceful }),
-    },
-    { name: "broker", run: () => broker.stop() },
+  const raftStep: ShutdownStep = {
+    name: "raft: hand off leaderships, flush",
+    run: () => host.stop({ transferLeadership: true }),
+  };
+  const brokerStep: ShutdownStep = { name: "broker", run: () => broker.stop() };
+  const rest: ShutdownStep[] = [
     { name: "transport", run: () => transport.close() },
     { name: "storage", run: () => storage.close() },
   ];
+  // A kill skips the hand-off: the broker stops first, as under a crash its groups just stop.
+  const steps = (graceful: boolean): ShutdownStep[] =>
+    graceful
+      ? [raftStep, brokerStep, ...rest]
+      : [brokerStep, { name: "raft: flush", run: () => host.stop() }, ...rest];
   let stopping: Promise<void> | undefined;
   const shutdown = (graceful: boolean) => {
     stopping ??= (async () => {
