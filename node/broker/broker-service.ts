@@ -136,6 +136,15 @@ export class BrokerService implements Broker {
 
   static async start(opts: BrokerStartOptions): Promise<BrokerService> {
     const b = new BrokerService(opts);
+    // A joining node that could not be reached is refused before anything starts.
+    if (opts.settings?.join === true) {
+      try {
+        b.membershipOps.joinAddresses();
+      } catch (err) {
+        await b.stop();
+        throw err;
+      }
+    }
     // The initial metadata (vhost "/", its exchanges) exists without change events.
     b.ctx.routing.rebuild(b.ctx.meta.machine);
     await b.ctx.meta.start();

@@ -209,9 +209,12 @@ export class MembershipOps {
    * waits until the metadata group counts it as a voter. Retried until it succeeds or the node
    * stops (the peers may still be starting).
    */
-  async joinCluster(): Promise<void> {
-    const { ctx } = this;
-    const self = ctx.settings.self ?? {};
+  /**
+   * What this node records about itself when it joins; refuses (before anything starts) an
+   * address its peers could not dial.
+   */
+  joinAddresses(): { raft: string; amqp?: string; http?: string } {
+    const self = this.ctx.settings.self ?? {};
     if (self.raft === undefined)
       throw new WarrenError("INTERNAL_ERROR", "joining needs this node's Raft address");
     // The peers dial the address recorded here: an unspecified bind address reaches nobody.
@@ -222,15 +225,22 @@ export class MembershipOps {
         `cannot join with Raft address ${self.raft}: set raft.host to an address the other nodes reach`,
       );
     }
-    const args = {
+    if (!this.ctx.nodes.some((n) => n !== this.ctx.nodeId))
+      throw new WarrenError("BAD_REQUEST", "joining needs the running cluster's nodes as peers");
+    return {
       raft: self.raft,
       ...(self.amqp !== undefined ? { amqp: self.amqp } : {}),
       ...(self.http !== undefined ? { http: self.http } : {}),
     };
+  }
+
+  async joinCluster(): Promise<void> {
+    const { ctx } = this;
+    const args = this.joinAddresses();
     const peers = ctx.nodes.filter((p) => p !== ctx.nodeId);
     for (let attempt = 0; !ctx.stopped; attempt++) {
-      const peer = peers[attempt % Math.max(1, peers.length)];
-      if (peer === undefined) throw new WarrenError("INTERNAL_ERROR", "joining needs at least one peer");
+      const peer = peers[attempt % peers.length];
+      if (peer === undefined) return;
       try {
         await ctx.rpc.call(peer, JOIN_METHOD, args, ctx.settings.proposalTimeoutMs);
         break;

@@ -156,6 +156,9 @@ export class BrokerCluster {
       peers: this.ids.filter((p) => p !== id),
       storage,
       settings: { ...this.settings, ...extra },
+    }).catch(async (err: unknown) => {
+      await host.stop();
+      throw err;
     });
     return { id, dir, port: transport.address().port, storage, transport, host, broker, alive: true };
   }
