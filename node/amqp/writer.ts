@@ -18,13 +18,21 @@ import { encodeHeartbeat, type Method, writeContentFrames, writeMethodFrame } fr
 export const SOCKET_HIGH_WATER = 1024 * 1024;
 /** Bodies up to this size are copied into the turn's buffer; larger ones are written as views. */
 const COPY_BODY_BELOW = 16 * 1024;
-/** The turn's buffer starts at this size (it grows as needed). */
-const TURN_BUFFER = 16 * 1024;
+/**
+ * Frames are encoded into chunks; a full chunk is set aside, never grown by copying. A turn's
+ * first chunk is small (Node's pooled allocation: most turns carry a few frames), later ones large.
+ */
+const FIRST_CHUNK = 4 * 1024;
+const CHUNK = 64 * 1024;
+/** Room a method frame may need (larger ones still fit: the chunk grows for them). */
+const METHOD_ROOM = 512;
 
 export class FrameWriter {
   frameMax = 131_072;
   lastWrite = Date.now();
-  private out = new Writer(TURN_BUFFER);
+  private out = new Writer(FIRST_CHUNK);
+  /** Full chunks and large bodies' frames of this turn, in order, before `out`. */
+  private readonly pending: Buffer[] = [];
   private scheduled = false;
   private ended = false;
   private readonly deferred: (() => void)[] = [];
@@ -55,6 +63,7 @@ export class FrameWriter {
 
   method(channel: number, method: Method): void {
     if (!this.writable()) return;
+    this.reserve(METHOD_ROOM);
     const at = this.out.pos;
     try {
       writeMethodFrame(this.out, channel, method);
@@ -69,15 +78,14 @@ export class FrameWriter {
   /** A method with content (deliver, get-ok, return): method, header and body frames. */
   content(channel: number, method: Method, properties: MessageProperties, body: Uint8Array): void {
     if (!this.writable()) return;
+    this.reserve(METHOD_ROOM * 2 + (body.length <= COPY_BODY_BELOW ? body.length : 0));
     const at = this.out.pos;
     try {
       writeMethodFrame(this.out, channel, method);
       writeContentFrames(this.out, channel, 60, properties, body, this.frameMax, COPY_BODY_BELOW, (views) => {
-        // A large body: what was encoded so far, then the body frames as views, in one writev.
-        this.socket.cork();
-        this.spill();
-        for (const v of views) this.socket.write(v);
-        this.socket.uncork();
+        // A large body: what was encoded so far, then the body frames as views.
+        this.setAside();
+        for (const v of views) this.pending.push(v);
       });
     } catch (err) {
       this.out.pos = at;
@@ -89,6 +97,7 @@ export class FrameWriter {
   /** Bytes that are not a frame (the protocol header sent back to a wrong one). */
   raw(buf: Uint8Array): void {
     if (!this.writable()) return;
+    this.reserve(buf.length);
     this.out.bytes(buf);
     this.schedule();
   }
@@ -139,13 +148,34 @@ export class FrameWriter {
     this.spill();
   }
 
-  /** Hands the encoded frames to the socket and starts a new turn buffer. */
-  private spill(): void {
+  /** Makes sure `n` octets fit in the current chunk without growing it (a new chunk if not). */
+  private reserve(n: number): void {
+    if (this.out.buf.length - this.out.pos < n) this.setAside();
+  }
+
+  /** Puts what `out` holds aside (in order) and starts a new chunk of `size`. */
+  private setAside(size = CHUNK): void {
     if (this.out.pos === 0) return;
-    const chunk = this.out.finish();
-    this.out = new Writer(Math.max(TURN_BUFFER, Math.min(chunk.length, 256 * 1024)));
-    if (!this.writable()) return;
+    this.pending.push(this.out.finish());
+    this.out = new Writer(size);
+  }
+
+  /** Hands this turn's frames to the socket: one write, or one writev of a few large buffers. */
+  private spill(): void {
+    this.setAside(FIRST_CHUNK);
+    const n = this.pending.length;
+    if (n === 0) return;
+    if (!this.writable()) {
+      this.pending.length = 0;
+      return;
+    }
     this.lastWrite = Date.now();
-    this.socket.write(chunk);
+    if (n === 1) this.socket.write(this.pending[0] as Buffer);
+    else {
+      this.socket.cork();
+      for (const b of this.pending) this.socket.write(b);
+      this.socket.uncork();
+    }
+    this.pending.length = 0;
   }
 }

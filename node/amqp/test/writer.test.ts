@@ -69,6 +69,30 @@ describe("frame writer", () => {
     );
   });
 
+  it("keeps the order of a turn larger than one chunk (many deliveries)", async () => {
+    const { socket, writes } = fakeSocket();
+    const w = new FrameWriter(socket);
+    const expected: Buffer[] = [];
+    for (let i = 1; i <= 300; i++) {
+      const d: Method = {
+        name: "basic.deliver",
+        consumerTag: "c",
+        deliveryTag: i,
+        redelivered: false,
+        exchange: "",
+        routingKey: "q",
+      };
+      const body = Buffer.alloc(1000, i % 251);
+      w.content(1, d, { deliveryMode: 2 }, body);
+      expected.push(
+        encodeMethodFrame(1, d),
+        ...encodeContentFrames(1, 60, { deliveryMode: 2 }, body, 131_072),
+      );
+    }
+    await turn();
+    expect(Buffer.concat(writes)).toEqual(Buffer.concat(expected));
+  });
+
   it("sends nothing of a frame that does not encode, and carries on", async () => {
     const { socket, writes } = fakeSocket();
     const w = new FrameWriter(socket);
