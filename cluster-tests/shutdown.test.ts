@@ -5,7 +5,8 @@
  * user must see: the node exits 0 well within its shutdown deadline (it used to hang for as long
  * as clients kept their connections), each client is told (AMQP 320 CONNECTION_FORCED, the poll
  * answers, the stream ends, the socket closes), leadership moves to a survivor at once, and
- * every confirmed message is consumed afterwards.
+ * every confirmed message is consumed afterwards. And a stop that cannot finish still ends by
+ * the node's `shutdownTimeoutMs`, with exit status 1 and the unfinished steps logged.
  */
 import type { IncomingMessage } from "node:http";
 import { Agent, request } from "node:http";
@@ -183,3 +184,47 @@ it("SIGTERM of a busy queue leader exits 0 promptly, tells every client, and los
   const seen = await drainQueue(survivor.http, "orders", confirmed);
   expect(seen.size).toBeGreaterThanOrEqual(confirmed.size);
 });
+
+it("a stop that cannot finish (its only peer frozen) still exits by shutdownTimeoutMs, saying what did not finish", async () => {
+  // Two nodes with a 5 s election timeout: the survivor-to-be is frozen, so handing a leadership
+  // to it cannot complete before check-quorum (5-10 s) or the hand-off's own cap (10 s); the
+  // node's 1 s deadline must end the stop first.
+  const slow = await TestCluster.start({
+    size: 2,
+    env: { WARREN_RAFT_ELECTION_TICK: "50", WARREN_SHUTDOWN_TIMEOUT_MS: "1000" },
+    readyTimeoutMs: 90_000,
+  });
+  try {
+    const [a] = slow.nodes as [ClusterNode, ClusterNode];
+    expect((await a.http.put(`/api/queues/${V}/frozen-peer`, {})).status).toBe(201);
+    const victimId = await agreedLeaderOf(
+      slow.nodes.map((n) => n.http),
+      "frozen-peer",
+      FAILOVER_BUDGET_MS,
+    );
+    const victim = slow.node(victimId);
+    const peer = slow.nodes.find((n) => n.id !== victimId) as ClusterNode;
+    process.kill(peer.proc.pid as number, "SIGSTOP");
+    try {
+      const started = Date.now();
+      const exit = await victim.proc.stop("SIGTERM", 30_000);
+      const tookMs = Date.now() - started;
+      console.log(`SIGTERM with the only peer frozen: exited ${JSON.stringify(exit)} after ${tookMs} ms`);
+      const log = victim.proc.tail(400);
+      expect(exit, log).toEqual({ code: 1, signal: null });
+      const line = log.split("\n").find((l) => l.includes("shutdown deadline passed"));
+      console.log(line);
+      expect(line, log).toBeDefined();
+      expect(line).toContain('"deadlineMs":1000');
+      // Far below the 10 s the hand-off alone could take (one-sided: a loaded machine only adds).
+      expect(tookMs).toBeLessThan(8_000);
+    } finally {
+      process.kill(peer.proc.pid as number, "SIGCONT");
+    }
+  } catch (err) {
+    console.error(slow.tail(40));
+    throw err;
+  } finally {
+    await slow.destroy();
+  }
+}, 180_000);
