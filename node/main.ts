@@ -6,9 +6,9 @@
  *
  * SIGTERM / SIGINT: stop accepting clients on both doors (AMQP clients get 320
  * CONNECTION_FORCED; HTTP long polls answer, streams end, keep-alive sockets close, leased
- * messages return), hand this node's leaderships to other nodes, flush, close, exit 0. All of it within
- * `shutdownTimeoutMs`; past that the node logs what did not finish and exits 1 (node/shutdown.ts).
- * A second signal exits at once.
+ * messages return), hand this node's leaderships to other nodes, flush, close, exit 0. All of
+ * it within `shutdownTimeoutMs`; past that the node logs what did not finish and exits 1
+ * (node/shutdown.ts). A second signal exits at once.
  */
 
 import { startAmqpServer } from "./amqp/server.js";
