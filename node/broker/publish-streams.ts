@@ -304,9 +304,9 @@ class Stream {
       this.armDeadline();
       return;
     }
-    const failed: Entry[] = [];
-    for (const e of this.pending.values()) if (e === head || e.sent || e.deadline <= now) failed.push(e);
-    this.renumber(this.owner.nextEpoch(), (e) => !failed.includes(e));
+    const failed = new Set<Entry>();
+    for (const e of this.pending.values()) if (e === head || e.sent || e.deadline <= now) failed.add(e);
+    this.renumber(this.owner.nextEpoch(), (e) => !failed.has(e));
     for (const e of failed) {
       e.reject(
         e.lastError instanceof WarrenError ? e.lastError : noQuorum(this.group, this.timeoutMs, e.lastError),
@@ -321,7 +321,7 @@ class Stream {
     this.startPass(undefined);
   }
 
-  /** Gives the kept entries seqs 1, 2, ... of `epoch`, in their order, as never sent. */
+  /** Gives the kept entries seqs 1, 2, ... of `epoch`, in their order (`sent` stays: they may be in a log). */
   private renumber(epoch: number, keep: (e: Entry) => boolean): void {
     const kept = [...this.pending.values()].filter(keep);
     this.epoch = epoch;
