@@ -22,6 +22,8 @@ export interface LoadResult {
   fsyncMs: { p50: number; p99: number; max: number; mean: number };
   /** Event-loop utilization of the node during the phase (absent from older node scripts). */
   elu?: number;
+  /** Mean ms between a batch write's completion and the next one's start (absent from older node scripts). */
+  handoffMs?: number;
   hist: string;
   flushes: number;
   seconds: number;

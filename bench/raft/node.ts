@@ -111,6 +111,7 @@ async function main(): Promise<void> {
     private readonly peerDowns0 = peerDowns;
     private readonly cpu0 = process.cpuUsage();
     private readonly elu0 = performance.eventLoopUtilization();
+    private readonly loop0 = { ...host.loopStats() };
     private readonly wall0 = performance.now();
     inFlight = 0;
     private readonly from: number;
@@ -174,6 +175,12 @@ async function main(): Promise<void> {
         cpuShare: (() => {
           const u = process.cpuUsage(this.cpu0);
           return (u.user + u.system) / 1000 / (performance.now() - this.wall0);
+        })(),
+        /** Mean ms from a write's completion to the next write's start (the loop's serial part). */
+        handoffMs: (() => {
+          const l = host.loopStats();
+          const n = l.handoffs - this.loop0.handoffs;
+          return n > 0 ? (l.handoffMs - this.loop0.handoffMs) / n : 0;
         })(),
         /** Share of the phase the event loop was busy (1 = never idle: CPU-bound or starved). */
         elu: performance.eventLoopUtilization(this.elu0).utilization,

@@ -162,8 +162,9 @@ function summarize(results: LoadResult[], idleCpu: number): Omit<Summary, "sched
       `${r.fsyncMs.p50.toFixed(1)}/${r.fsyncMs.p99.toFixed(1)}/${r.fsyncMs.max.toFixed(0)} (${r.fsyncMs.mean.toFixed(1)})`,
   );
   const elu = results.map((r) => (r.elu === undefined ? "?" : `${Math.round(r.elu * 100)}%`));
+  const handoff = results.map((r) => (r.handoffMs === undefined ? "?" : r.handoffMs.toFixed(1)));
   process.stderr.write(
-    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, cpu per node ${results.map((r) => `${Math.round(r.cpuShare * 100)}%`).join(" ")}, event loop busy ${elu.join(" ")}, batch write ms p50/p99/max (mean) per node ${fs.join(" ")}\n`,
+    `  failed proposals ${errors}, leader changes seen ${changes}, connections lost ${results.reduce((n, r) => n + r.peerDowns, 0)}, cpu per node ${results.map((r) => `${Math.round(r.cpuShare * 100)}%`).join(" ")}, event loop busy ${elu.join(" ")}, write-to-write handoff ms ${handoff.join(" ")}, batch write ms p50/p99/max (mean) per node ${fs.join(" ")}\n`,
   );
   const hist = hdr.build({
     lowestDiscernibleValue: 1,
