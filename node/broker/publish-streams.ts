@@ -54,12 +54,6 @@ const realClock: StreamClock = {
 
 /** Pause before a new pass when no leader hint came back (an election takes a few ticks). */
 const RETRY_BACKOFF_MS = 20;
-/**
- * One attempt waits at most this share of the proposal timeout: a leader that went silent
- * (frozen, cut off without its connections closing) is given up on and the enqueues resent to
- * whoever leads then, while there is still time. Safe because the queue drops duplicates.
- */
-const ATTEMPT_SHARE = 1 / 3;
 
 interface Entry {
   seq: number;
@@ -202,8 +196,9 @@ class Stream {
       ...entry.command,
       publisher: { id: this.id, seq, epoch, floor: Math.min(first, seq) },
     };
-    const wait = Math.min(remaining, Math.max(1, Math.round(this.timeoutMs * ATTEMPT_SHARE)));
-    this.net.attempt(this.group, target, command, wait).then(
+    // An attempt may wait until the deadline: a leader that is slow (its backlog over the bound,
+    // leader-admission.ts) must not be sent the same enqueues again, which would add to it.
+    this.net.attempt(this.group, target, command, remaining).then(
       (r) => this.onReply(entry, epoch, seq, pass, r.reply as QueueReply),
       (err: unknown) => this.onError(entry, epoch, seq, pass, err),
     );
