@@ -28,9 +28,10 @@
  *  - a leader applies the commits it learns from acks on the turn they arrive
  *    (`Group.applyCommittedAhead`), not after its own write in flight: a commit needs a
  *    majority of fsyncs, and with two acking followers the leader's own is not among them.
- * What does not overlap (it needs the core to hand out a Ready while another is outstanding,
- * etcd's async storage writes): a leader's MsgApp for proposals made during its write leaves
- * only when that write completes. See docs/raft/benchmark.md.
+ * What does not overlap: a leader's MsgApp for proposals made during its write leaves only when
+ * that write completes (the core hands out one Ready per group at a time). That wait is also
+ * what batches a leader's proposals into one MsgApp per write cycle; a prototype that did not
+ * wait was slower on a CPU-starved machine (docs/raft/benchmark.md).
  */
 import type { Ready } from "../core/types.js";
 import { MessageType } from "../core/types.js";
