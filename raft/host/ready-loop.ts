@@ -244,6 +244,8 @@ export class ReadyLoop {
     for (const [g, rd] of cur.readies) {
       if (g.removed) continue;
       g.apply(rd);
+      // A compaction staged here joins the next batch (this one is already in LevelDB); it
+      // is only an optimization, so it may wait for the next write, or for close(), which flushes.
       g.maybeSnapshot(this.deps.storage);
       this.dirty.add(g); // applying a conf change produces messages
     }
