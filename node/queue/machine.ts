@@ -133,16 +133,9 @@ export class QueueMachine implements StateMachine<QueueCommand, QueueResult> {
   // ---- commands ----------------------------------------------------------------------------
 
   private enqueue(index: number, now: number, cmd: EnqueueCommand): QueueReply {
-    const publisher = cmd.publisher;
-    if (publisher === undefined) return this.append(index, now, cmd);
-    const check = this.publishers.check(publisher);
-    if (check.kind === "duplicate") {
-      return { type: "duplicate", publisher, outcome: check.refused ? "rejected" : "enqueued" };
-    }
-    if (check.kind === "out-of-order") return { type: "out-of-order", publisher, expected: check.expected };
-    const reply = this.append(index, now, cmd);
-    this.publishers.applied(publisher, index, reply.type === "rejected");
-    return reply;
+    const p = cmd.publisher;
+    if (p === undefined) return this.append(index, now, cmd);
+    return this.publishers.sequence(p, index, () => this.append(index, now, cmd));
   }
 
   private append(index: number, now: number, cmd: EnqueueCommand): QueueReply {

@@ -20,7 +20,7 @@
  * order with expected seq 1, and the sender starts a new epoch).
  */
 
-import type { PublisherRef } from "./types.js";
+import type { PublisherRef, QueueReply } from "./types.js";
 
 /** Publishers remembered per queue before the least recently used are forgotten. */
 export const MAX_PUBLISHERS = 4096;
@@ -59,6 +59,22 @@ export class Publishers {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /**
+   * Runs `append` (the enqueue itself) only if it is `p`'s next one; otherwise answers it as a
+   * duplicate (with the original outcome) or as out of order, storing nothing.
+   */
+  sequence(p: PublisherRef, index: number, append: () => QueueReply): QueueReply {
+    const check = this.check(p);
+    if (check.kind === "duplicate") {
+      return { type: "duplicate", publisher: p, outcome: check.refused ? "rejected" : "enqueued" };
+    }
+    if (check.kind === "out-of-order")
+      return { type: "out-of-order", publisher: p, expected: check.expected };
+    const reply = append();
+    this.applied(p, index, reply.type === "rejected");
+    return reply;
   }
 
   /** Pure check; `applied()` records an enqueue that went through. */

@@ -2,7 +2,7 @@
  * The reference model for property tests: the same RabbitMQ rules written the obvious way,
  * with plain arrays and objects and no attention to cost. Single priority level.
  */
-import type { DeadLetterReason } from "../types.js";
+import type { DeadLetterReason, PublisherRef, QueueReply } from "../types.js";
 
 export interface ModelConfig {
   ttl?: number | undefined;
@@ -270,5 +270,90 @@ export class Model {
       dead: this.msgs.filter((m) => m.state === "dead").length,
       consumers: this.live().length,
     };
+  }
+}
+
+// ---- publishers -------------------------------------------------------------------------------
+
+/** How the model test's senders pick an enqueue's seq and epoch. */
+export type PubMode = "next" | "dup" | "gap" | "stale" | "epoch";
+
+/** The connection of the model test's two publishers (channels 1 and 2). */
+export const PUB_CONN = "n1/c";
+
+export type Verdict =
+  | { kind: "apply" }
+  | { kind: "duplicate"; outcome: "enqueued" | "rejected" }
+  | { kind: "out-of-order"; expected: { epoch: number; seq: number } };
+
+/**
+ * The reference for publisher order: every outcome kept (the machine keeps only refused seqs at
+ * or above the sender's floor), and a sender that picks seqs, epochs and floors as the broker may.
+ */
+export class PublisherModel {
+  private readonly states = new Map<
+    string,
+    { epoch: number; next: number; outcomes: Map<number, "enqueued" | "rejected"> }
+  >();
+  private readonly topEpoch = new Map<string, number>();
+
+  ref(p: { who: number; mode: PubMode; k: number }): PublisherRef {
+    const id = `${PUB_CONN}|${p.who + 1}`;
+    const st = this.states.get(id);
+    const top = this.topEpoch.get(id) ?? 0;
+    const epoch = st?.epoch ?? top;
+    const next = st?.next ?? 1;
+    // The sender has answers for everything below `floor` and never resends those.
+    const floor = Math.max(1, next - 2);
+    switch (p.mode) {
+      case "next":
+        return { id, epoch, seq: next, floor };
+      case "dup":
+        return { id, epoch, seq: Math.max(floor, next - 1 - (p.k % 2)), floor };
+      case "gap":
+        return { id, epoch, seq: next + 1 + (p.k % 2), floor };
+      case "stale":
+        return { id, epoch: epoch - 1, seq: 1 + (p.k % 3), floor: 1 };
+      case "epoch":
+        this.topEpoch.set(id, Math.max(top, epoch) + 1);
+        return { id, epoch: Math.max(top, epoch) + 1, seq: p.k % 3 === 0 ? 2 : 1, floor: 1 };
+    }
+  }
+
+  check(p: PublisherRef): Verdict {
+    const e = p.epoch ?? 0;
+    const st = this.states.get(p.id);
+    if (st === undefined || e > st.epoch) {
+      return p.seq === 1 ? { kind: "apply" } : { kind: "out-of-order", expected: { epoch: e, seq: 1 } };
+    }
+    if (e < st.epoch) return { kind: "out-of-order", expected: { epoch: st.epoch, seq: st.next } };
+    if (p.seq === st.next) return { kind: "apply" };
+    if (p.seq < st.next) return { kind: "duplicate", outcome: st.outcomes.get(p.seq)! };
+    return { kind: "out-of-order", expected: { epoch: e, seq: st.next } };
+  }
+
+  applied(p: PublisherRef, stored: boolean): void {
+    const e = p.epoch ?? 0;
+    let st = this.states.get(p.id);
+    if (st === undefined || e > st.epoch) {
+      st = { epoch: e, next: 1, outcomes: new Map() };
+      this.states.set(p.id, st);
+    }
+    st.outcomes.set(p.seq, stored ? "enqueued" : "rejected");
+    st.next = p.seq + 1;
+  }
+
+  /** `down` of a channel (or the whole connection), `node-down` of n1. */
+  forget(channel: number | undefined): void {
+    for (const id of [...this.states.keys()]) {
+      if (channel === undefined || id === `${PUB_CONN}|${channel}`) this.states.delete(id);
+    }
+  }
+
+  /** The reply the machine must give to a publish the verdict did not apply. */
+  static reply(p: PublisherRef, v: Exclude<Verdict, { kind: "apply" }>): QueueReply {
+    return v.kind === "duplicate"
+      ? { type: "duplicate", publisher: p, outcome: v.outcome }
+      : { type: "out-of-order", publisher: p, expected: v.expected };
   }
 }
