@@ -10,7 +10,15 @@ import { describe, expect, it } from "vitest";
 import { parseQueueArguments, type QueueConfig } from "../config.js";
 import { QueueMachine } from "../machine.js";
 import type { QueueCommand, QueueResult } from "../types.js";
-import { type Event, Model, type ModelConfig, PublisherModel, type PubMode, type Verdict } from "./model.js";
+import {
+  type Event,
+  Model,
+  type ModelConfig,
+  PUB_CONN,
+  PublisherModel,
+  type PubMode,
+  type Verdict,
+} from "./model.js";
 
 const CONN = PUB_CONN;
 const TAGS = ["a", "b", "c"];
