@@ -16,19 +16,31 @@ interface Pending {
 }
 
 export class SettleBatch {
-  private readonly pending = new Map<string, Pending>();
+  /** Pending settles by operation, then queue (insertion order is kept within each). */
+  private readonly pending = new Map<SettleOp, Map<string, Pending>>();
+  private size = 0;
   private scheduled = false;
 
   constructor(private readonly settle: SettleFn) {}
 
   add(queue: string, op: SettleOp, ids: readonly MessageId[], what: string): void {
-    const key = `${op}\u0000${queue}`;
-    let p = this.pending.get(key);
+    for (const id of ids) this.addOne(queue, op, id, what);
+  }
+
+  /** One message (a basic.ack without `multiple`: the common case, kept allocation-free). */
+  addOne(queue: string, op: SettleOp, id: MessageId, what: string): void {
+    let byQueue = this.pending.get(op);
+    if (byQueue === undefined) {
+      byQueue = new Map();
+      this.pending.set(op, byQueue);
+    }
+    let p = byQueue.get(queue);
     if (p === undefined) {
       p = { queue, op, ids: [], what };
-      this.pending.set(key, p);
+      byQueue.set(queue, p);
+      this.size++;
     }
-    for (const id of ids) p.ids.push(id);
+    p.ids.push(id);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -37,9 +49,11 @@ export class SettleBatch {
   /** Sends everything pending now (also before the channel tells the broker it closed). */
   flush(): void {
     this.scheduled = false;
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending.values()];
+    if (this.size === 0) return;
+    const batch: Pending[] = [];
+    for (const byQueue of this.pending.values()) for (const p of byQueue.values()) batch.push(p);
     this.pending.clear();
+    this.size = 0;
     for (const p of batch) this.settle(p.queue, p.op, p.ids, p.what);
   }
 }

@@ -32,7 +32,9 @@ export function generateConsumerTag(): string {
 
 /** Settled deliveries go to their queues in per-turn batches (not awaited by the channel). */
 function settle(ch: AmqpChannel, items: readonly Unacked[], op: SettleOp, what: string): void {
-  for (const [queue, ids] of byQueue(items)) ch.settles.add(queue, op, ids, what);
+  const one = items.length === 1 ? items[0] : undefined;
+  if (one !== undefined) ch.settles.addOne(one.queue, op, one.id, what);
+  else for (const [queue, ids] of byQueue(items)) ch.settles.add(queue, op, ids, what);
   if (ch.globalPrefetch > 0) ch.releaseHeld();
 }
 
