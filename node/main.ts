@@ -103,6 +103,35 @@ async function main(): Promise<number> {
   const logger = createRootLogger(config);
   logger.info({ config: describeConfig(config) }, "starting");
 
+  // A signal during startup (an orchestrator restarting nodes quickly) is held until the node is
+  // up and then stops it like any other: the default action would kill it mid-start. The
+  // deadline runs from the signal, so a start that never ends still exits in time.
+  let signalled: { signal: string; at: number } | undefined;
+  let startupDeadline: NodeJS.Timeout | undefined;
+  let onSignal = (signal: string) => {
+    if (signalled !== undefined) exitNow(signal);
+    signalled = { signal, at: Date.now() };
+    logger.info(
+      { signal, deadlineMs: config.shutdownTimeoutMs },
+      "signal during startup: stopping once started",
+    );
+    startupDeadline = setTimeout(() => {
+      logger.error(
+        { signal, deadlineMs: config.shutdownTimeoutMs },
+        "shutdown deadline passed during startup",
+      );
+      logger.flush?.();
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+  };
+  const exitNow = (signal: string): never => {
+    logger.warn({ signal }, "second signal: exiting now");
+    logger.flush?.();
+    process.exit(1);
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+
   const node = await startNode(config, { logger });
   const metrics = new NodeMetrics();
   const stopFsyncFeed = feedFsyncLatency(node, metrics);
@@ -114,20 +143,21 @@ async function main(): Promise<number> {
     logger.flush?.();
     return undefined;
   });
-  if (doors === undefined) return 1;
+  if (doors === undefined) {
+    clearTimeout(startupDeadline);
+    return 1;
+  }
   const { http, amqp } = doors;
   // /api/nodes (here and on the other nodes) lists the listeners as bound, port 0 resolved.
   node.broker.setListeners({ http: http.address.replace(/^http:\/\//, ""), amqp: amqp.address });
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting now");
-      logger.flush?.();
-      process.exit(1);
-    }
+  const shutdown = async (signal: string, signalledAt: number) => {
+    if (stopping) exitNow(signal);
     stopping = true;
-    logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, "shutting down");
+    clearTimeout(startupDeadline);
+    const deadlineMs = Math.max(1, signalledAt + config.shutdownTimeoutMs - Date.now());
+    logger.info({ signal, deadlineMs }, "shutting down");
     const result = await runShutdown(
       [
         // Clients first, both doors at once so that neither accepts anyone while the other
@@ -147,7 +177,7 @@ async function main(): Promise<number> {
         },
         ...node.stopSteps(),
       ],
-      { deadlineMs: config.shutdownTimeoutMs, logger },
+      { deadlineMs, logger },
     );
     if (result.clean) logger.info({ ms: result.ms }, "stopped");
     else
@@ -158,8 +188,7 @@ async function main(): Promise<number> {
     logger.flush?.();
     process.exit(result.clean ? 0 : 1);
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  onSignal = (signal) => void shutdown(signal, Date.now());
 
   logger.info(
     {
@@ -172,6 +201,7 @@ async function main(): Promise<number> {
     },
     "ready",
   );
+  if (signalled !== undefined) void shutdown(signalled.signal, signalled.at);
   return -1;
 }
 
