@@ -2,10 +2,11 @@
  * One AMQP channel: basic.publish content (content.ts), a serial task queue (RabbitMQ handles a
  * channel's methods one at a time, in order), delivery tags, consumers, confirms and closing.
  *
- * Ordering: every method is queued on `run` in arrival order. Methods with replies (declares,
+ * Ordering: every method goes through `run` in arrival order. Methods with replies (declares,
  * consume, get, ...) hold the queue until the broker answered; publishes and acks only START
  * their broker call in order and let the queue move on, so a publisher is pipelined while a
- * publish still never overtakes the declare sent before it.
+ * publish still never overtakes the declare sent before it. A method with nothing queued before
+ * it runs at once (no promise): the common case of a publisher or an acking consumer.
  *
  * Closing: what the client sent before its channel.close or connection.close (or before its
  * socket ended) is still run, in order, as rabbit_channel works through its mailbox: acks written
