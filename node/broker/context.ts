@@ -38,6 +38,11 @@ export interface BrokerSettings {
    * every start of that node.
    */
   readonly join?: boolean;
+  /**
+   * How often this node carries out membership changes of the groups it leads (default
+   * RECONCILE_EVERY_MS, 200 ms). Tests set it very high to hold a change half-way.
+   */
+  readonly membershipCheckMs?: number;
 }
 
 export { DEFAULT_NODE_DOWN_GRACE_MS } from "../config/defaults.js";
