@@ -254,7 +254,12 @@ export class BrokerService implements Broker {
     });
 
     const loss = new NodeLoss(this.ctx, this.queues, this.consumers);
-    this.reconciler = new MembershipReconciler(this.ctx, this.queues, (node) => loss.peerGone(node));
+    this.reconciler = new MembershipReconciler(
+      this.ctx,
+      this.queues,
+      (node) => loss.peerGone(node),
+      settings.membershipCheckMs,
+    );
     this.membershipOps = new MembershipOps(this.ctx, this.reconciler);
     meta.onChanges((changes) => {
       this.ctx.routing.apply(changes);

@@ -57,6 +57,7 @@ export class MembershipReconciler {
     private readonly ctx: BrokerContext,
     private readonly queues: QueueGroups,
     private readonly onNodeRemoved: (node: NodeId) => void,
+    private readonly everyMs = RECONCILE_EVERY_MS,
   ) {
     ctx.rpc.handle(GROUP_CONF_METHOD, (_from, args) => this.localConf((args as { group: string }).group));
     ctx.host.onLeaderChange((group, leader) => {
@@ -67,7 +68,7 @@ export class MembershipReconciler {
   start(): void {
     this.timer = setInterval(
       () => guarded(this.ctx.logger, "membership", () => this.runOnce()),
-      RECONCILE_EVERY_MS,
+      this.everyMs,
     );
     this.timer.unref?.();
   }

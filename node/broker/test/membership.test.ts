@@ -266,3 +266,58 @@ describe("membership changes under traffic", () => {
     await expect(c.join("n9", { advertise: "0.0.0.0:25672" })).rejects.toThrow(/set raft.host to an address/);
   });
 });
+
+describe("a former member restarting half-way through its removal", () => {
+  let c: BrokerCluster;
+  beforeAll(async () => {
+    // Membership changes are held (never carried out) and snapshots are frequent: the restarted
+    // node's metadata comes from a snapshot in which it is no longer a member of the queue.
+    c = await BrokerCluster.start(3, { membershipCheckMs: 3_600_000 }, { snapshotEvery: 5 });
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it("resumes the replica it stores while the group's configuration still counts it", async () => {
+    const n1 = c.node("n1");
+    const q = "half-way";
+    await n1.broker.declareQueue(client(n1), {
+      name: q,
+      passive: false,
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: {},
+    });
+    const info = await eventually("a leader", async () => {
+      const i = await n1.broker.getQueue("/", q);
+      return i?.leader !== undefined ? i : undefined;
+    });
+    const group = info.record.group!;
+    const former = info.members.find((m) => m !== info.leader && m !== "n1")!;
+    await eventually(`${former} hosts the queue`, () => c.node(former).host.groupIds().includes(group));
+    await n1.broker.deleteQueueMember("guest", "/", q, former, { timeoutMs: 0 });
+    // More metadata after the removal, so the snapshots cover it.
+    for (let i = 0; i < 6; i++) {
+      await n1.broker.declareExchange(client(n1), {
+        name: `x${i}`,
+        type: "direct",
+        passive: false,
+        durable: true,
+        autoDelete: false,
+        internal: false,
+        arguments: {},
+      });
+    }
+    await eventually(
+      `${former} applied it all`,
+      () => c.node(former).broker.getExchange("/", "x5") !== undefined,
+    );
+    await c.kill(former);
+    const back = await c.restart(former);
+    await eventually(`${former} ready`, () => back.broker.isReady(), 20_000);
+    expect((await back.broker.getQueue("/", q))!.record.members).not.toContain(former);
+    // Still a voter (the change is held): it serves the group again instead of staying silent.
+    await eventually(`${former} resumed its replica`, () => back.host.groupIds().includes(group), 20_000);
+  });
+});
