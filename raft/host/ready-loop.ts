@@ -131,11 +131,14 @@ export class ReadyLoop {
   private readonly onTurn = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
-    // Commits learned this turn from followers' acks: a leader applies them now rather than
-    // after its own write in flight (see Group.applyCommittedAhead).
-    for (const g of this.dirty) if (!g.removed && g.isLeader()) g.applyCommittedAhead();
-    // Batches are running: the pipeline collects this work after the current flush.
-    if (this.running !== undefined) return;
+    if (this.running !== undefined) {
+      // Batches are running: the pipeline collects this work after the current flush. Commits
+      // learned this turn from followers' acks are applied now, though, rather than after the
+      // leader's own write in flight (see Group.applyCommittedAhead). With no batch running,
+      // the batch begun below hands them out and applies them in this turn anyway.
+      for (const g of this.dirty) if (!g.removed && g.isLeader()) g.applyCommittedAhead();
+      return;
+    }
     this.running = this.pipeline().then(
       () => this.finish(),
       (err: unknown) => {
