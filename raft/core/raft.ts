@@ -10,6 +10,7 @@
 import { NotLeaderError, ProposalDroppedError, RaftInvariantError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { RaftLog } from "./log/raft-log.js";
+import { isQuiesceHeartbeat, wake } from "./quiesce.js";
 import { ReadOnly } from "./read-only.js";
 import { bcastAppend } from "./replicate.js";
 import { stepTerm } from "./step.js";
@@ -82,6 +83,11 @@ export class Raft {
   fastElection = false;
   /** Entries were appended since the last broadcast; the RawNode flushes once per Ready. */
   needBcast = false;
+  /**
+   * The group is idle and this node stopped its timers (quiesce.ts): `tick()` does nothing
+   * until something wakes it. Never persisted: a restarted node starts awake.
+   */
+  quiesced = false;
 
   constructor(opts: RaftOptions, storage: LogStorage) {
     this.id = opts.id;
@@ -270,6 +276,7 @@ export class Raft {
   // ---------------------------------------------------------------- time
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.role === Role.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -322,6 +329,9 @@ export class Raft {
 
   /** Every input goes through here: term checks first (Figure 2's "all servers" rules), then the role. */
   step(m: Message): void {
+    // Anything but the leader's quiesce heartbeat (and, on a quiesced leader, answers to its
+    // own heartbeats, or waking would bounce between leader and followers) wakes the group.
+    if (this.quiesced && !isQuiesceHeartbeat(m) && !this.isOwnHeartbeatResponse(m)) wake(this);
     if (!stepTerm(this, m)) return;
     switch (this.role) {
       case Role.Leader:
@@ -351,8 +361,13 @@ export class Raft {
         `leadership is being transferred to ${this.leadTransferee}`,
       );
     }
+    wake(this);
     const index = this.appendEntries([{ type, data }]);
     return { index, term: this.term };
+  }
+
+  private isOwnHeartbeatResponse(m: Message): boolean {
+    return this.role === Role.Leader && m.type === MessageType.MsgHeartbeatResp && m.term === this.term;
   }
 
   // ---------------------------------------------------------------- follower handlers

@@ -10,6 +10,7 @@ import { RaftInvariantError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { noopLogger } from "../logger.js";
 import { applyConfChange, proposeConfChange } from "./membership.js";
+import { maybeQuiesce, wake } from "./quiesce.js";
 import { Raft } from "./raft.js";
 import { flushBcast } from "./replicate.js";
 import type { LogStorage } from "./storage.js";
@@ -98,9 +99,28 @@ export class RawNode {
     this.prevHard = this.raft.hardState();
   }
 
-  /** Advances logical time by one tick (election and heartbeat timers). */
+  /** Advances logical time by one tick (election and heartbeat timers); nothing while quiesced. */
   tick(): void {
     this.raft.tick();
+  }
+
+  /**
+   * Leader only: quiesces the group if it is idle (quiesce.ts), telling the followers in the
+   * next Ready. Returns whether it did. Call it between Readies, when the host has nothing
+   * pending for the group either (no proposal or read waiting).
+   */
+  quiesce(): boolean {
+    return maybeQuiesce(this.raft);
+  }
+
+  /** True while this node's timers are stopped (the host may skip its ticks). */
+  isQuiesced(): boolean {
+    return this.raft.quiesced;
+  }
+
+  /** Restarts this node's timers (e.g. the leader's node went silent); a no-op when awake. */
+  wake(): void {
+    wake(this.raft);
   }
 
   /** Starts an election now (pre-vote first when enabled). */

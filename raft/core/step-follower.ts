@@ -5,6 +5,7 @@
 
 import { RaftInvariantError } from "../errors.js";
 import { hup } from "./election.js";
+import { followerQuiesce } from "./quiesce.js";
 import type { Outgoing, Raft } from "./raft.js";
 import type { Message } from "./types.js";
 import { MessageType, NONE, Role } from "./types.js";
@@ -17,6 +18,12 @@ export function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.MsgHeartbeat:
       heardFromLeader(r, m);
+      if (m.quiesce === true) {
+        // No answer: the leader quiesced because every member is caught up and alive.
+        r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()));
+        followerQuiesce(r, m);
+        return;
+      }
       handleHeartbeat(r, m);
       return;
     case MessageType.MsgSnap:

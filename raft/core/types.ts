@@ -161,6 +161,8 @@ export interface Message {
   readonly snapshot?: Snapshot;
   /** ReadIndex request id, echoed back in ReadState / heartbeats. */
   readonly context?: Uint8Array;
+  /** MsgHeartbeat: the leader quiesced; a caught-up follower quiesces too (quiesce.ts). */
+  readonly quiesce?: boolean;
 }
 
 export const Role = {

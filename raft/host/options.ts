@@ -59,6 +59,8 @@ export interface RaftHostOptions {
   readonly logger?: Logger;
   /** Randomness for election timeouts; defaults to Math.random. */
   readonly random?: () => number;
+  /** Idle groups stop ticking and heartbeating (raft/core/quiesce.ts). Default true. */
+  readonly quiesce?: boolean;
 }
 
 /** The options with every default filled in. */
@@ -74,6 +76,7 @@ export interface ResolvedHostOptions {
   readonly trailingEntries: number;
   readonly snapshotChunkBytes: number;
   readonly random: () => number;
+  readonly quiesce: boolean;
 }
 
 export function resolveHostOptions(o: RaftHostOptions): ResolvedHostOptions {
@@ -89,6 +92,7 @@ export function resolveHostOptions(o: RaftHostOptions): ResolvedHostOptions {
     trailingEntries: o.trailingEntries ?? DEFAULT_TRAILING_ENTRIES,
     snapshotChunkBytes: o.snapshotChunkBytes ?? SNAPSHOT_CHUNK_BYTES,
     random: o.random ?? Math.random,
+    quiesce: o.quiesce ?? true,
   };
   if (resolved.heartbeatTick >= resolved.electionTick) {
     throw new RangeError(

@@ -123,6 +123,10 @@ export class ReadTracker {
     private readonly timeoutMs: number,
   ) {}
 
+  get size(): number {
+    return this.byContext.size;
+  }
+
   /** Returns a fresh request context and the promise that settles with it. */
   add(now: number): { context: Uint8Array; done: Promise<void> } {
     const id = `${now.toString(36)}.${(this.nextId++).toString(36)}`;

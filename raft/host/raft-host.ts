@@ -15,7 +15,7 @@
  */
 import { MemoryStorage } from "../core/storage.js";
 import type { ConfChange, GroupId, NodeId } from "../core/types.js";
-import { ConfChangeType, EntryType, NONE } from "../core/types.js";
+import { ConfChangeType, EntryType, NONE, Role } from "../core/types.js";
 import { NotLeaderError, ProposalDroppedError, RaftError, UnknownGroupError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
 import type { NodeStorage } from "../storage/index.js";
@@ -62,6 +62,10 @@ export class RaftHost implements LiveEntryReader {
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly leaderListeners: LeaderChangeListener[] = [];
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /** Ticks so far (paces the pings of quiesced leaders). */
+  private ticks = 0;
+  /** When a raft frame last arrived from each peer (its node is alive; see tick()). */
+  private readonly lastHeard = new Map<NodeId, number>();
   /** Set by stop(): incoming messages are ignored and no new batch starts. Never unset. */
   private stopped = false;
   /**
@@ -257,10 +261,10 @@ export class RaftHost implements LiveEntryReader {
     return [...this.groups.keys()];
   }
 
-  /** Raft status of a group (term, commit, applied, role, progress). */
-  status(group: GroupId): ReturnType<Group["node"]["status"]> & { applied: number } {
+  /** Raft status of a group (term, commit, applied, role, progress, quiesced). */
+  status(group: GroupId): ReturnType<Group["node"]["status"]> & { applied: number; quiesced: boolean } {
     const g = this.mustGroup(group);
-    return { ...g.node.status(), applied: g.applied };
+    return { ...g.node.status(), applied: g.applied, quiesced: g.node.isQuiesced() };
   }
 
   /** Loop counters (batches, flushes, readies). */
@@ -349,14 +353,47 @@ export class RaftHost implements LiveEntryReader {
     await g.proposals.add(at.index, at.term, Date.now());
   }
 
-  /** The one timer: logical time for every group, and the deadline sweep of proposals and reads. */
+  /**
+   * The one timer: logical time for every group, and the deadline sweep of proposals and reads.
+   * A quiesced group is not ticked (raft/core/quiesce.ts). Since its followers then have no
+   * election timer, the host watches its leader's node instead: any raft frame from it is a
+   * sign of life (leaders of quiesced groups ping their followers' nodes for that), and a
+   * quiesced follower whose leader's node was silent for an election timeout is woken, so a
+   * frozen (SIGSTOP) or cut-off leader is replaced as it would be without quiescence. A crash
+   * wakes it at once through the leader-lost hint.
+   */
   private tick(): void {
     const now = Date.now();
+    const o = this.opts;
+    const silentMs = o.electionTick * o.tickMs;
+    this.ticks++;
+    const ping = this.ticks % Math.max(1, Math.floor(o.electionTick / 4)) === 0;
+    const pingTo = new Set<NodeId>();
     for (const g of this.groups.values()) {
-      g.node.tick();
       g.proposals.expire(now);
       g.reads.expire(now);
+      const node = g.node;
+      if (node.isQuiesced()) {
+        if (g.role === Role.Leader) {
+          if (ping) for (const p of [...g.conf.voters, ...g.conf.learners]) pingTo.add(p);
+        } else if (g.lead === NONE || now - (this.lastHeard.get(g.lead) ?? 0) > silentMs) {
+          node.wake();
+        }
+        continue;
+      }
+      node.tick();
+      if (
+        o.quiesce &&
+        g.role === Role.Leader &&
+        g.proposals.size === 0 &&
+        g.reads.size === 0 &&
+        !node.hasReady()
+      )
+        node.quiesce();
     }
+    pingTo.delete(o.nodeId);
+    // An empty raft payload: no group, just a sign of life (see onRaftPayload).
+    for (const p of pingTo) this.transport.send(p, RAFT_CHANNEL, []);
     this.loop.wakeAll();
   }
 
@@ -367,6 +404,7 @@ export class RaftHost implements LiveEntryReader {
       this.logger.warn({ peer: from }, "malformed raft payload dropped");
       return;
     }
+    this.lastHeard.set(from, Date.now());
     for (const [group, m] of payload) {
       const g = this.groups.get(group);
       // Unknown group: not created here yet, or removed. The leader retransmits.

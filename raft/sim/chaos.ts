@@ -35,6 +35,8 @@ export interface ChaosRates {
   readonly read: number;
   /** A host-forced election (`RawNode.campaign()`) on a random node. */
   readonly campaign: number;
+  /** The clients go quiet for 10-80 ticks (idle groups quiesce when the host lets them). */
+  readonly idle: number;
 }
 
 export const DEFAULT_RATES: ChaosRates = {
@@ -52,6 +54,7 @@ export const DEFAULT_RATES: ChaosRates = {
   transfer: 0.008,
   read: 0.08,
   campaign: 0.003,
+  idle: 0.01,
 };
 
 /**
@@ -83,6 +86,9 @@ export class Chaos {
   private pendingCrashes: { node: SimNode; inc: number }[] = [];
   private readSeq = 0;
   private nextNodeNum: number;
+  /** Ticks of the schedule so far, and the tick until which the clients stay quiet. */
+  private ticks = 0;
+  private quietUntil = 0;
 
   constructor(
     private readonly cluster: SimCluster,
@@ -118,6 +124,13 @@ export class Chaos {
     if (rng.chance(r.read)) this.read();
     if (rng.chance(r.campaign)) this.forceCampaign();
     this.dueCrashes();
+    this.ticks++;
+    if (this.ticks < this.quietUntil) return;
+    if (r.idle > 0 && rng.chance(r.idle)) {
+      this.quietUntil = this.ticks + this.rng.range(10, 80);
+      this.cluster.note("sim", "idle", `clients quiet until schedule tick ${this.quietUntil}`);
+      return;
+    }
     if (rng.chance(r.propose)) {
       const leader = this.cluster.leader();
       if (leader) {

@@ -228,6 +228,11 @@ export class SimCluster implements NodeWorld {
 
   diskOf = (id: NodeId): SimDisk | undefined => this.nodes.get(id)?.disk;
 
+  canHear(self: NodeId, peer: NodeId): boolean {
+    const p = this.nodes.get(peer);
+    return p?.alive === true && !p.paused && !this.network.isCut(peer, self);
+  }
+
   /**
    * A message leaves `from`: check the durability promise of votes and acknowledgements (the
    * moment they leave is the moment they count), attach a snapshot's live entries, then let

@@ -45,6 +45,8 @@ export interface NodeParams {
    * ready() and advance()); otherwise inputs wait in a queue until the Ready is done.
    */
   readonly stepWhileSyncing: boolean;
+  /** The host quiesces idle groups (raft/core/quiesce.ts) and watches leaders' nodes. */
+  readonly quiesce: boolean;
   readonly bugs: HostBugs;
 }
 
@@ -66,4 +68,6 @@ export interface NodeWorld {
   elected(node: SimNode, term: number): void;
   /** Durable view of any node's disk (for the commit durability check). */
   diskOf(id: NodeId): SimDisk | undefined;
+  /** Whether `self` hears `peer`'s node now (up, not paused, link not cut): the host's liveness view. */
+  canHear(self: NodeId, peer: NodeId): boolean;
 }

@@ -38,6 +38,7 @@ export const PRODUCTION_PARAMS: NodeParams = {
   liveEvery: 5,
   maxFsyncDelay: UNITS_PER_TICK,
   stepWhileSyncing: true,
+  quiesce: true,
   bugs: {},
 };
 
@@ -72,6 +73,7 @@ export class Scenario {
   private readonly clients: Chaos;
   private lastAck = 0;
   private acks = 0;
+  private clientsOn = true;
 
   constructor(opts: ScenarioOptions) {
     const rng = new Prng(opts.seed);
@@ -122,7 +124,7 @@ export class Scenario {
       const ev = this.cluster.queue.pop();
       if (ev === undefined) break;
       if (ev.k === "drive") {
-        this.clients.drive();
+        if (this.clientsOn) this.clients.drive();
         this.cluster.queue.after(UNITS_PER_TICK, ev);
       } else {
         this.cluster.dispatch(ev);
@@ -130,6 +132,19 @@ export class Scenario {
       gap = Math.max(gap, Math.min(this.cluster.now, end) - Math.max(this.lastAck, start));
     }
     return { acks: this.acks - acksBefore, longestGap: Math.floor(gap / UNITS_PER_TICK) };
+  }
+
+  /** Starts or stops the clients (an idle group quiesces once they stop). */
+  setClients(on: boolean): void {
+    this.clientsOn = on;
+  }
+
+  /** Every founding node is up and quiesced. */
+  allQuiesced(): boolean {
+    return this.ids.every((id) => {
+      const n = this.node(id);
+      return n.alive && n.core.isQuiesced();
+    });
   }
 
   /** Runs until `done()` holds (checked every tick) or `maxTicks` pass; returns whether it held. */

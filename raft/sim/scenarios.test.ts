@@ -142,3 +142,63 @@ describe("one-way partitions (A hears B, B does not hear A)", () => {
     sequence(seed, { maxFsyncDelay: 30 * UNITS_PER_TICK }, 2 * FAILOVER_BOUND),
   );
 });
+
+describe("idle (quiesced) groups", () => {
+  /** Starts, stops the clients and waits until every member quiesced. */
+  function quiesced(seed: number): { s: Scenario; leader: NodeId } {
+    const { s, leader } = started(seed);
+    s.setClients(false);
+    expect(
+      s.runUntil(() => s.allQuiesced(), 10 * ELECTION),
+      s.describe(),
+    ).toBe(true);
+    return { s, leader };
+  }
+
+  test.each(SEEDS)("seed %i: a quiesced group sends nothing and keeps its leader", (seed) => {
+    const { s, leader } = quiesced(seed);
+    withTrace(s, () => {
+      const before = s.cluster.stats.messages;
+      s.run(20 * ELECTION);
+      expect(s.cluster.stats.messages).toBe(before);
+      s.setClients(true);
+      const w = s.run(5 * ELECTION);
+      expect(w.acks).toBeGreaterThan(0);
+      expect(w.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      expect(s.leader()?.id).toBe(leader);
+    });
+  });
+
+  test.each(SEEDS)("seed %i: its leader frozen (SIGSTOP) is replaced; woken, it steps down", (seed) => {
+    const { s, leader } = quiesced(seed);
+    withTrace(s, () => {
+      s.pause(leader);
+      s.run(10 * ELECTION);
+      s.setClients(true);
+      const frozen = s.run(10 * ELECTION);
+      expect(frozen.acks, s.describe()).toBeGreaterThan(0);
+      expect(s.leader()?.id).not.toBe(leader);
+      s.resume(leader);
+      const woken = s.run(10 * ELECTION);
+      expect(woken.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      expect(s.node(leader).role).toBe(Role.Follower);
+    });
+  });
+
+  for (const [a, b] of ONE_WAY) {
+    test.each(SEEDS)(`${a} -/-> ${b} while quiesced, seed %i: clients are served`, (seed) => {
+      const { s, leader } = quiesced(seed);
+      const [f1, f2] = s.others(leader) as [NodeId, NodeId];
+      const role: Record<string, NodeId> = { L: leader, F1: f1, F2: f2 };
+      withTrace(s, () => {
+        s.cut(role[a]!, role[b]!);
+        s.run(10 * ELECTION);
+        s.setClients(true);
+        const first = s.run(20 * ELECTION);
+        expect(first.longestGap, s.describe()).toBeLessThanOrEqual(FAILOVER_BOUND);
+        const steady = s.run(20 * ELECTION);
+        expect(steady.longestGap, s.describe()).toBeLessThanOrEqual(ELECTION);
+      });
+    });
+  }
+});

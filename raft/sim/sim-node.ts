@@ -90,6 +90,8 @@ export class SimNode {
   private incomingLive = new Map<number, readonly Entry[]>();
   /** Index of the newest snapshot (local or installed): the next local one comes `snapshotEvery` later. */
   private snapshotIndex = 0;
+  /** Ticks a quiesced follower went without hearing its leader's node (see watchQuiescedLeader). */
+  private silentTicks = 0;
 
   constructor(
     readonly id: NodeId,
@@ -188,8 +190,30 @@ export class SimNode {
       this.pendingTicks++;
       return;
     }
+    this.watchQuiescedLeader();
     this.guard(() => this.core.tick());
+    // The host's policy (raft/host RaftHost.tick): an idle leader quiesces its group.
+    if (this.params.quiesce && this.role === Role.Leader && !this.syncing && !this.core.hasReady())
+      this.guard(() => this.core.quiesce());
     this.pump();
+  }
+
+  /**
+   * A quiesced follower has no election timer; the host watches the leader's node instead and
+   * wakes the group after an election timeout without a sign of life from it. The real host
+   * sees frames (and pings); here the world says whether the leader's node could be heard.
+   */
+  private watchQuiescedLeader(): void {
+    if (!this.core.isQuiesced() || this.role === Role.Leader) {
+      this.silentTicks = 0;
+      return;
+    }
+    if (this.lead !== NONE && this.world.canHear(this.id, this.lead)) this.silentTicks = 0;
+    else if (++this.silentTicks > this.params.electionTick) {
+      this.silentTicks = 0;
+      this.world.note(this.id, "wake", `leader ${this.lead || "-"} silent`);
+      this.guard(() => this.core.wake());
+    }
   }
 
   /** A message arrived from the network. */
