@@ -2,7 +2,7 @@
 export * as defaults from "./defaults.js";
 export { describeConfig, formatConfig, REDACTED, renderSettingsMarkdown, usage } from "./describe.js";
 export { ConfigError } from "./errors.js";
-export type { Address } from "./kinds.js";
+export { type Address, type AdvertisedAddress, advertisedOf } from "./kinds.js";
 export { loadConfig } from "./load.js";
 export { isLoopbackAddress, loginAllowedFrom } from "./loopback.js";
 export {
@@ -13,5 +13,11 @@ export {
   resolveConfig,
 } from "./parse.js";
 export { type PeerConfig, raftPeerMap } from "./peers.js";
-export { type ListenConfig, type NodeConfig, SETTINGS, type Setting } from "./schema.js";
+export {
+  type AdvertisedListenConfig,
+  type ListenConfig,
+  type NodeConfig,
+  SETTINGS,
+  type Setting,
+} from "./schema.js";
 export { wantsHelp } from "./sources.js";

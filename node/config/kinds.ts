@@ -189,6 +189,48 @@ export function formatAddress(a: Address): string {
   return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/**
+ * An address other nodes or clients dial to reach this node (etcd's advertise URLs): `host:port`,
+ * or `host` alone to keep the bound port. An unspecified address (0.0.0.0, ::) reaches nobody.
+ */
+export interface AdvertisedAddress {
+  readonly host: string;
+  readonly port?: number;
+}
+
+const UNSPECIFIED = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** True for the all-interfaces bind addresses: fine to listen on, useless to dial. */
+export function isUnspecifiedHost(h: string): boolean {
+  return UNSPECIFIED.has(h);
+}
+
+const ADVERTISED_EXPECTED = "host:port or host that the other nodes can dial (not 0.0.0.0 or ::)";
+
+export const advertisedAddress: Kind<AdvertisedAddress> = fromJsonString({
+  label: "address",
+  expected: ADVERTISED_EXPECTED,
+  fromString: (raw) => {
+    const s = raw.trim();
+    const bare = s.replace(/^\[(.*)\]$/, "$1");
+    const a: AdvertisedAddress | undefined = parseAddress(s) ?? (isHost(bare) ? { host: bare } : undefined);
+    if (a === undefined || a.port === 0) return bad(ADVERTISED_EXPECTED, raw);
+    if (isUnspecifiedHost(a.host))
+      return {
+        ok: false,
+        problem: `${JSON.stringify(raw)} is a bind-all address, which no other node can dial: give this node's host name or IP address`,
+      };
+    return ok(a);
+  },
+  format: (a) => (a.port === undefined ? a.host : formatAddress({ host: a.host, port: a.port })),
+});
+
+/** The `host:port` others dial: the advertised address, its port defaulting to the bound one. */
+export function advertisedOf(advertise: AdvertisedAddress | undefined, bound: Address): Address {
+  if (advertise === undefined) return bound;
+  return { host: advertise.host, port: advertise.port ?? bound.port };
+}
+
 /** Comma-separated names; the word `none` (or an empty JSON array) means the empty list. */
 export function nameList(what: string, pattern: RegExp): Kind<readonly string[]> {
   const expected = `a comma-separated list of ${what}, or "none"`;

@@ -333,3 +333,52 @@ describe("validation lists every problem, each naming its source", () => {
     ).toEqual(["c.json: config cannot be set in the config file"]);
   });
 });
+
+describe("advertised addresses (etcd's advertise URLs)", () => {
+  it("come from the environment, flags or the file, as host:port or a host alone", () => {
+    const c = parseConfig({
+      argv: ["--http-advertise", "[2001:db8::1]:15999"],
+      env: { WARREN_RAFT_ADVERTISE: "n4.internal:25672", WARREN_AMQP_ADVERTISE: "10.0.0.4" },
+    });
+    expect(c.raft.advertise).toEqual({ host: "n4.internal", port: 25672 });
+    expect(c.amqp.advertise).toEqual({ host: "10.0.0.4" });
+    expect(c.http.advertise).toEqual({ host: "2001:db8::1", port: 15999 });
+    const fromFile = parseConfig({
+      argv: [],
+      env: { WARREN_CONFIG: "n4.json" },
+      readFile: files({ "n4.json": JSON.stringify({ raft: { host: "0.0.0.0", advertise: "n4:25672" } }) }),
+    });
+    expect(fromFile.raft).toMatchObject({ host: "0.0.0.0", advertise: { host: "n4", port: 25672 } });
+    expect(parseConfig({ argv: [], env: {} }).raft.advertise).toBeUndefined();
+  });
+
+  it("a bind-all or malformed advertised address is refused with what to give instead", () => {
+    const problems = problemsOf({
+      env: {
+        WARREN_RAFT_ADVERTISE: "0.0.0.0:25672",
+        WARREN_HTTP_ADVERTISE: "::",
+        WARREN_AMQP_ADVERTISE: "a b:1",
+      },
+    });
+    expect(problems).toEqual([
+      'WARREN_AMQP_ADVERTISE: expected host:port or host that the other nodes can dial (not 0.0.0.0 or ::), got "a b:1"',
+      'WARREN_HTTP_ADVERTISE: "::" is a bind-all address, which no other node can dial: give this node\'s host name or IP address',
+      'WARREN_RAFT_ADVERTISE: "0.0.0.0:25672" is a bind-all address, which no other node can dial: give this node\'s host name or IP address',
+    ]);
+    expect(problemsOf({ env: { WARREN_RAFT_ADVERTISE: "n4:0" } })[0]).toMatch(/expected host:port or host/);
+  });
+
+  it("joining while bound to every interface needs raft.advertise", () => {
+    const env = {
+      WARREN_NODE_ID: "n4",
+      WARREN_JOIN: "true",
+      WARREN_PEERS: "n1=10.0.0.1:25672",
+      WARREN_CLUSTER_SECRET: SECRET,
+    };
+    expect(problemsOf({ env })).toEqual([
+      "join (WARREN_JOIN): the other nodes dial the Raft address this node records when it joins, and raft.host is 0.0.0.0; set raft.advertise (WARREN_RAFT_ADVERTISE) to a host or host:port they reach, or raft.host to such an address",
+    ]);
+    expect(parseConfig({ argv: [], env: { ...env, WARREN_RAFT_ADVERTISE: "10.0.0.4" } }).join).toBe(true);
+    expect(parseConfig({ argv: [], env: { ...env, WARREN_RAFT_HOST: "10.0.0.4" } }).join).toBe(true);
+  });
+});

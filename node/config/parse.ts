@@ -203,6 +203,17 @@ function crossCheck(c: NodeConfig, origins: ConfigOrigins, failed: ReadonlySet<s
     if (other) problems.push(`${at("peers")}: ${other} and ${p.id} have the same raft address ${addr}`);
     byRaft.set(addr, p.id);
   }
+  // Peers dial the Raft address a joining node records: an unspecified bind address reaches nobody.
+  if (
+    valid("join", "raft.host", "raft.advertise") &&
+    c.join &&
+    c.raft.advertise === undefined &&
+    WILDCARD.has(c.raft.host)
+  ) {
+    problems.push(
+      `${at("join")}: the other nodes dial the Raft address this node records when it joins, and raft.host is ${c.raft.host}; set raft.advertise (WARREN_RAFT_ADVERTISE) to a host or host:port they reach, or raft.host to such an address`,
+    );
+  }
   if (valid("raft.electionTick", "raft.heartbeatTick") && c.raft.electionTick <= c.raft.heartbeatTick) {
     problems.push(
       `${at("raft.electionTick")}: must be greater than raft.heartbeatTick (${c.raft.electionTick} <= ${c.raft.heartbeatTick})`,

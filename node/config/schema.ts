@@ -5,12 +5,31 @@
  * parser, redaction, `--help` and docs/configuration.md (a test fails if the two differ).
  */
 import * as D from "./defaults.js";
-import { boolean, fraction, host, integer, type Kind, nameList, oneOf, port, size, text } from "./kinds.js";
+import {
+  type AdvertisedAddress,
+  advertisedAddress,
+  boolean,
+  fraction,
+  host,
+  integer,
+  type Kind,
+  nameList,
+  oneOf,
+  port,
+  size,
+  text,
+} from "./kinds.js";
 import { NODE_ID_EXPECTED, NODE_ID_PATTERN, type PeerConfig, peersKind } from "./peers.js";
 
 export interface ListenConfig {
   readonly host: string;
   readonly port: number;
+}
+
+/** A listener plus the address others dial to reach it, when that is not the bound one. */
+export interface AdvertisedListenConfig extends ListenConfig {
+  /** What peers dial and `/api/nodes` reports (etcd's advertise URLs); unset: the bound address. */
+  readonly advertise: AdvertisedAddress | undefined;
 }
 
 /** The validated, deeply frozen configuration of one node. Modules receive the slice they need. */
@@ -28,13 +47,13 @@ export interface NodeConfig {
   readonly join: boolean;
   /** Milliseconds a graceful stop may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
-  readonly amqp: ListenConfig & {
+  readonly amqp: AdvertisedListenConfig & {
     readonly heartbeat: number;
     readonly frameMax: number;
     readonly channelMax: number;
   };
-  readonly http: ListenConfig & { readonly bodyLimit: number };
-  readonly raft: ListenConfig & {
+  readonly http: AdvertisedListenConfig & { readonly bodyLimit: number };
+  readonly raft: AdvertisedListenConfig & {
     readonly tickMs: number;
     readonly electionTick: number;
     readonly heartbeatTick: number;
@@ -208,6 +227,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       default: D.DEFAULT_AMQP_PORT,
       description: "AMQP listen port (0: any free port).",
     }),
+    "amqp.advertise": row({
+      kind: advertisedAddress,
+      default: undefined,
+      description:
+        "AMQP address reported to clients and other nodes (`GET /api/nodes`), `host:port` or `host` (the listen port); unset: the listen address. Set it when listening on 0.0.0.0 or behind NAT.",
+    }),
     "amqp.heartbeat": row({
       kind: integer(0, 65535),
       default: D.DEFAULT_HEARTBEAT_S,
@@ -235,6 +260,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       default: D.DEFAULT_HTTP_PORT,
       description: "HTTP listen port (0: any free port).",
     }),
+    "http.advertise": row({
+      kind: advertisedAddress,
+      default: undefined,
+      description:
+        "HTTP address reported to clients and other nodes (`GET /api/nodes`), `host:port` or `host` (the listen port); unset: the listen address.",
+    }),
     "http.bodyLimit": row({
       kind: size(1024, MAX_INT32),
       default: D.DEFAULT_HTTP_BODY_LIMIT,
@@ -251,6 +282,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       kind: port,
       default: D.DEFAULT_RAFT_PORT,
       description: "Inter-node listen port (0: any free port).",
+    }),
+    "raft.advertise": row({
+      kind: advertisedAddress,
+      default: undefined,
+      description:
+        "Inter-node address the other nodes dial to reach this one (etcd's `--initial-advertise-peer-urls`), `host:port` or `host` (the listen port). A joining node records it; required to join when raft.host is 0.0.0.0 or ::. Unset: the listen address.",
     }),
     "raft.tickMs": row({
       kind: integer(1, 60_000),
