@@ -8,6 +8,7 @@ import type { Logger } from "../../raft/logger.js";
 import type { Transport } from "../../raft/transport/index.js";
 import type { Forwarder } from "../cluster/forward.js";
 import type { Rpc } from "../cluster/rpc.js";
+import type { AdvertisedAddress } from "../config/kinds.js";
 import { WarrenError } from "../errors.js";
 import type { QueueRecord } from "../meta/index.js";
 import type { BodyCache } from "./body-cache.js";
@@ -33,9 +34,14 @@ export interface BrokerSettings {
   /** This node's own addresses, for listNodes (and, `raft`, what a joining node advertises). */
   readonly self?: { raft?: string; amqp?: string; http?: string };
   /**
+   * Addresses of the doors to report instead of the bound ones (`amqp.advertise`,
+   * `http.advertise`): `setListeners` keeps these, taking only the bound port when one has none.
+   */
+  readonly advertise?: { readonly amqp?: AdvertisedAddress; readonly http?: AdvertisedAddress };
+  /**
    * This node joins a running cluster (it is not one of the nodes the cluster started with): its
-   * metadata replica starts without a configuration and asks `peers` to add it. Keep it set for
-   * every start of that node.
+   * metadata replica starts without a configuration and asks `peers` to add it. It matters on the
+   * first start only: later starts recover the membership from the stored replica, with or without it.
    */
   readonly join?: boolean;
   /**
