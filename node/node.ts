@@ -10,7 +10,7 @@ import { NodeStorage } from "../raft/storage/index.js";
 import { Transport } from "../raft/transport/index.js";
 import { BrokerService } from "./broker/broker-service.js";
 import type { BrokerSettings } from "./broker/context.js";
-import { type NodeConfig, raftPeerMap } from "./config/index.js";
+import { advertisedOf, type NodeConfig, raftPeerMap } from "./config/index.js";
 import { formatAddress } from "./config/kinds.js";
 import type { ShutdownStep } from "./shutdown.js";
 
@@ -108,11 +108,20 @@ export async function startNode(config: NodeConfig, opts: StartNodeOptions = {})
     storage,
     settings: {
       ...brokerSettings(config),
+      // What the others dial and /api/nodes reports: the advertised addresses, else the bound ones.
       self: {
-        raft: formatAddress(raftAddress),
+        raft: formatAddress(advertisedOf(config.raft.advertise, raftAddress)),
         // Port 0 (tests) is only known once the door listens; listed when configured.
-        ...(config.http.port !== 0 ? { http: formatAddress(config.http) } : {}),
-        ...(config.amqp.port !== 0 ? { amqp: formatAddress(config.amqp) } : {}),
+        ...(config.http.port !== 0
+          ? { http: formatAddress(advertisedOf(config.http.advertise, config.http)) }
+          : {}),
+        ...(config.amqp.port !== 0
+          ? { amqp: formatAddress(advertisedOf(config.amqp.advertise, config.amqp)) }
+          : {}),
+      },
+      advertise: {
+        ...(config.amqp.advertise !== undefined ? { amqp: config.amqp.advertise } : {}),
+        ...(config.http.advertise !== undefined ? { http: config.http.advertise } : {}),
       },
       ...opts.settings,
     },
