@@ -3,6 +3,7 @@
  * from each queue's leader (or home node), Raft status of the groups hosted here.
  */
 import { NONE } from "../../raft/core/types.js";
+import { formatAddress, parseAddress } from "../config/kinds.js";
 import type { DestinationKind, QueueRecord } from "../meta/index.js";
 import type { BrokerContext } from "./context.js";
 import type { QueueGroups } from "./queue-groups.js";
@@ -36,7 +37,17 @@ export class BrokerQueries {
 
   /** The front doors' bound addresses (`host:port`), known once they listen. */
   setListeners(addrs: { amqp?: string; http?: string }): void {
-    this.self = { ...this.self, ...addrs };
+    const advertise = this.ctx.settings.advertise ?? {};
+    const reported = { ...addrs };
+    for (const door of ["amqp", "http"] as const) {
+      const adv = advertise[door];
+      const bound = addrs[door] !== undefined ? parseAddress(addrs[door]) : undefined;
+      // An advertised address wins; the bound port fills in one given without a port.
+      if (adv !== undefined && (adv.port !== undefined || bound !== undefined)) {
+        reported[door] = formatAddress({ host: adv.host, port: adv.port ?? bound!.port });
+      }
+    }
+    this.self = { ...this.self, ...reported };
   }
 
   private selfInfo(): SelfInfo {
