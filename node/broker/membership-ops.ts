@@ -10,7 +10,7 @@
  */
 import type { NodeId } from "../../raft/core/types.js";
 import { loadOf, pickNewMember } from "../cluster/placement.js";
-import { parseAddress } from "../config/kinds.js";
+import { isUnspecifiedHost, parseAddress } from "../config/kinds.js";
 import { WarrenError } from "../errors.js";
 import type { NodeJoin, QueueRecord } from "../meta/index.js";
 import type { BrokerContext } from "./context.js";
@@ -219,10 +219,10 @@ export class MembershipOps {
       throw new WarrenError("INTERNAL_ERROR", "joining needs this node's Raft address");
     // The peers dial the address recorded here: an unspecified bind address reaches nobody.
     const host = parseAddress(self.raft)?.host;
-    if (host === undefined || host === "0.0.0.0" || host === "::") {
+    if (host === undefined || isUnspecifiedHost(host)) {
       throw new WarrenError(
         "BAD_REQUEST",
-        `cannot join with Raft address ${self.raft}: set raft.host to an address the other nodes reach`,
+        `cannot join with Raft address ${self.raft}: set raft.advertise (WARREN_RAFT_ADVERTISE) or raft.host to an address the other nodes reach`,
       );
     }
     if (!this.ctx.nodes.some((n) => n !== this.ctx.nodeId))

@@ -180,8 +180,11 @@ export class BrokerCluster {
     await n.storage.close();
   }
 
-  /** Starts a stopped node again on its port and data directory, as a process restart would. */
-  async restart(id: string): Promise<TestNode> {
+  /**
+   * Starts a stopped node again on its port and data directory, as a process restart would. A
+   * node that joined restarts with `join` unless `join: false` (an operator who dropped the flag).
+   */
+  async restart(id: string, opts: { join?: boolean } = {}): Promise<TestNode> {
     const old = this.node(id);
     if (old.alive) throw new Error(`${id} is running`);
     const storage = await NodeStorage.open(old.dir);
@@ -195,7 +198,8 @@ export class BrokerCluster {
       secret: SECRET,
     });
     await transport.start();
-    const node = await this.boot(id, old.dir, storage, transport, this.joinSettings(id, transport));
+    const extra = opts.join === false ? {} : this.joinSettings(id, transport);
+    const node = await this.boot(id, old.dir, storage, transport, extra);
     this.nodes[this.nodes.indexOf(old)] = node;
     return node;
   }
