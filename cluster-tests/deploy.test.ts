@@ -55,6 +55,7 @@ type Service = Record<string, unknown> & {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   restart?: string;
+  profiles?: string[];
 };
 const compose = parse(read(COMPOSE_FILE), { merge: true }) as Record<string, unknown> & {
   services: Record<string, Service>;
@@ -62,6 +63,9 @@ const compose = parse(read(COMPOSE_FILE), { merge: true }) as Record<string, unk
 };
 const services = Object.entries(compose.services);
 const warrenNodes = services.filter(([, s]) => s.environment?.WARREN_CONFIG !== undefined);
+/** The nodes a plain `up` starts (the cluster's first nodes); the others join it later. */
+const founders = warrenNodes.filter(([, s]) => s.profiles === undefined);
+const joiners = warrenNodes.filter(([, s]) => s.profiles !== undefined);
 const dockerfile = readInstructions(read("deploy/Dockerfile"));
 const runtime = stages(dockerfile).at(-1) ?? [];
 const toxiproxyConfig = JSON.parse(read("deploy/toxiproxy.json")) as Array<{
@@ -164,12 +168,16 @@ describe("docker-compose.cluster.yml", () => {
   });
 
   it("runs three nodes whose configurations agree, with every Raft link through its own Toxiproxy proxy", () => {
-    expect(warrenNodes.map(([n]) => n)).toEqual(["n1", "n2", "n3"]);
-    const configs = new Map(warrenNodes.map(([name, s]) => [name, nodeConfig(s)]));
+    expect(founders.map(([n]) => n)).toEqual(["n1", "n2", "n3"]);
+    const configs = new Map(founders.map(([name, s]) => [name, nodeConfig(s)]));
     const secrets = new Set([...configs.values()].map((c) => c.clusterSecret));
     expect(secrets.size, "one cluster secret").toBe(1);
-    for (const [name, s] of warrenNodes) {
+    for (const [name, s] of founders) {
       const c = configs.get(name)!;
+      expect(c.join, `${name} is one of the first nodes`).toBe(false);
+      for (const door of ["amqp", "http", "raft"] as const) {
+        expect(c[door].advertise, `${name} advertises its service name for ${door}`).toEqual({ host: name });
+      }
       expect(c.nodeId).toBe(name);
       expect(c.dataDir, "data in the image's volume").toBe("/var/lib/warren");
       expect(s.volumes?.some((v) => v.endsWith(":/var/lib/warren"))).toBe(true);
@@ -193,7 +201,7 @@ describe("docker-compose.cluster.yml", () => {
     const toxiPublished = new Set(
       (compose.services.toxiproxy?.ports ?? []).flatMap(publishedPorts).map((p) => p.host),
     );
-    for (const [name] of warrenNodes) {
+    for (const [name] of founders) {
       const c = configs.get(name)!;
       for (const [door, port] of [
         ["amqp", c.amqp.port],
@@ -205,6 +213,34 @@ describe("docker-compose.cluster.yml", () => {
       }
     }
     expect(new Set(toxiproxyConfig.map((p) => hostPort(p.listen).port)).size).toBe(toxiproxyConfig.length);
+  });
+
+  it("offers a fourth node, started on demand, that joins bound to 0.0.0.0 and advertising its service name", () => {
+    expect(joiners.map(([n, s]) => [n, s.profiles])).toEqual([["n4", ["join"]]]);
+    const founderConfigs = new Map(founders.map(([name, s]) => [name, nodeConfig(s)]));
+    for (const [name, s] of joiners) {
+      const c = nodeConfig(s);
+      expect(c.nodeId).toBe(name);
+      expect(c.join).toBe(true);
+      expect(c.clusterSecret).toBe([...founderConfigs.values()][0]!.clusterSecret);
+      expect(c.dataDir).toBe("/var/lib/warren");
+      expect(s.volumes?.some((v) => v.endsWith(":/var/lib/warren"))).toBe(true);
+      // Its peers dial what it records: its service name on its Raft port, not the 0.0.0.0 it binds.
+      expect(c.raft.host).toBe("0.0.0.0");
+      expect(c.raft.advertise).toEqual({ host: name });
+      expect(c.amqp.advertise).toEqual({ host: name });
+      expect(c.http.advertise).toEqual({ host: name });
+      const published = new Set((s.ports ?? []).flatMap(publishedPorts).map((p) => p.container));
+      expect(published.has(c.amqp.port) && published.has(c.http.port)).toBe(true);
+      // It reaches every first node directly (the Toxiproxy proxies are per pair of first nodes).
+      expect(c.peers.map((p) => p.id)).toEqual([...founderConfigs.keys()]);
+      for (const peer of c.peers) {
+        const target = founderConfigs.get(peer.id)!;
+        expect(peer.raft).toEqual({ host: peer.id, port: target.raft.port });
+        expect(peer.amqp).toEqual({ host: peer.id, port: target.amqp.port });
+        expect(peer.http).toEqual({ host: peer.id, port: target.http.port });
+      }
+    }
   });
 
   const composeCli = ["docker-compose"].find(

@@ -124,6 +124,7 @@ export const COMPOSE_SERVICE_KEYS = new Set([
   "image",
   "networks",
   "ports",
+  "profiles",
   "restart",
   "stop_grace_period",
   "stop_signal",
