@@ -207,7 +207,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       kind: boolean,
       default: false,
       description:
-        "This node joins the running cluster of `peers` instead of being one of the nodes it started with (RabbitMQ's `join_cluster`). Keep it set on every start of that node. See docs/operations.md.",
+        "This node joins the running cluster of `peers` instead of being one of the nodes it started with (RabbitMQ's `join_cluster`). Needed on its first start; later starts recover the membership from the data directory, with or without it. Peers dial its raft.advertise (or raft.host). See docs/operations.md.",
     }),
     shutdownTimeoutMs: row({
       kind: integer(1000, 3_600_000),
