@@ -192,12 +192,13 @@ it("SIGTERM of a busy queue leader exits 0 promptly, tells every client, and los
 });
 
 it("a stop that cannot finish (its only peer frozen) still exits by shutdownTimeoutMs, saying what did not finish", async () => {
-  // Two nodes with a 5 s election timeout: the survivor-to-be is frozen, so handing a leadership
-  // to it cannot complete before check-quorum (5-10 s) or the hand-off's own cap (10 s); the
-  // node's 1 s deadline must end the stop first.
+  // Two nodes with a 3 s election timeout: the survivor-to-be is frozen, so handing a leadership
+  // to it cannot complete before check-quorum (3-6 s) or the hand-off's own cap (6 s), and the
+  // transport gives a peer that does not read a grace second; the node's 1 s deadline must end
+  // the stop first.
   const slow = await TestCluster.start({
     size: 2,
-    env: { WARREN_RAFT_ELECTION_TICK: "50", WARREN_SHUTDOWN_TIMEOUT_MS: "1000" },
+    env: { WARREN_RAFT_ELECTION_TICK: "30", WARREN_SHUTDOWN_TIMEOUT_MS: "1000" },
     readyTimeoutMs: 90_000,
   });
   try {
@@ -230,8 +231,9 @@ it("a stop that cannot finish (its only peer frozen) still exits by shutdownTime
       console.log(line);
       expect(line, log).toBeDefined();
       expect(line).toContain('"inProgress":');
-      // Far below the 10 s the hand-off alone could take (one-sided: a loaded machine only adds).
-      expect(tookMs).toBeLessThan(8_000);
+      // The exit status and the line prove the deadline ended it; this only bounds the wait
+      // (one-sided, seconds wide: a loaded machine only adds).
+      expect(tookMs).toBeLessThan(6_000);
     } finally {
       process.kill(peer.proc.pid as number, "SIGCONT");
     }
