@@ -3,7 +3,7 @@
  * parsing, and reading a node's /metrics. (The processes themselves: cluster-tests/launcher.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { amqpClientUrl, describePorts, planCluster } from "./cluster-plan.js";
+import { amqpClientUrl, describePorts, planCluster, planJoiningNode } from "./cluster-plan.js";
 import { DEFAULT_URLS, parseCtlArgs } from "./ctl-args.js";
 import { parseLauncherArgs } from "./launcher-args.js";
 import { groupViews, parsePromText } from "./prom-text.js";
@@ -44,6 +44,33 @@ describe("planCluster", () => {
     expect(() => planCluster({ ...base, nodes: 3, ports: { amqp: 65534, http: 100, raft: 200 } })).toThrow(
       /no room/,
     );
+  });
+});
+
+describe("add-node (a node joining the running local cluster)", () => {
+  const ports = { amqp: 5672, http: 15672, raft: 25672 };
+  it("plans n<N+1> on the next ports, joining, with every running node as its peer", () => {
+    const n4 = planJoiningNode({ ...base, nodes: 3, ports });
+    expect([n4.id, n4.amqpPort, n4.httpPort, n4.raftPort, n4.dataDir]).toEqual([
+      "n4",
+      5675,
+      15675,
+      25675,
+      "/d/n4",
+    ]);
+    expect(n4.env.WARREN_JOIN).toBe("true");
+    expect(n4.env.WARREN_PEERS?.split(",").map((p) => p.split("=")[0])).toEqual(["n1", "n2", "n3"]);
+    expect(n4.env.WARREN_RAFT_ADVERTISE).toBeUndefined();
+    const anyHost = planJoiningNode({ ...base, host: "0.0.0.0", nodes: 3, ports });
+    expect(anyHost.env).toMatchObject({ WARREN_RAFT_HOST: "0.0.0.0", WARREN_RAFT_ADVERTISE: "127.0.0.1" });
+    expect(() => planJoiningNode({ ...base, nodes: 9, ports })).toThrow(/at most 9 nodes/);
+  });
+
+  it("is a command of the launcher; --fresh and other commands are refused", () => {
+    expect(parseLauncherArgs(["add-node", "--nodes", "4"])).toMatchObject({ addNode: true, nodes: 4 });
+    expect(parseLauncherArgs([]).addNode).toBe(false);
+    expect(() => parseLauncherArgs(["add-node", "--fresh"])).toThrow(/empty data directory under its old id/);
+    expect(() => parseLauncherArgs(["remove-node"])).toThrow(/unknown command "remove-node"/);
   });
 });
 

@@ -76,6 +76,26 @@ export function planCluster(opts: PlanOptions): NodePlan[] {
   });
 }
 
+/**
+ * The node `add-node` starts next to a running cluster of `opts.nodes` nodes: n<nodes + 1> on the
+ * next ports of the same layout, with `join` (it asks the running nodes to add it) and every
+ * running node as its peer.
+ */
+export function planJoiningNode(opts: PlanOptions): NodePlan {
+  if (opts.nodes + 1 > MAX_NODES) {
+    throw new RangeError(
+      `add-node: a local cluster has at most ${MAX_NODES} nodes (--nodes is ${opts.nodes})`,
+    );
+  }
+  const n = planCluster({ ...opts, nodes: opts.nodes + 1 }).at(-1)!;
+  // The others dial the address it records: on a bind-all host, its loopback address.
+  const loopback = opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host === "::" ? "::1" : undefined;
+  return {
+    ...n,
+    env: { ...n.env, WARREN_JOIN: "true", ...(loopback ? { WARREN_RAFT_ADVERTISE: loopback } : {}) },
+  };
+}
+
 /** Every port of the plan with what it is for (for "port taken" messages). */
 export function describePorts(plan: readonly NodePlan[]): { port: number; what: string }[] {
   return plan.flatMap((n) => [

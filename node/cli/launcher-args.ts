@@ -16,12 +16,23 @@ export interface LauncherArgs {
   readonly json: boolean;
   readonly readyTimeoutMs: number;
   readonly help: boolean;
+  /**
+   * `add-node`: start one more node, n<nodes + 1>, that joins the cluster already running with
+   * this layout (RabbitMQ's join_cluster), instead of starting the cluster.
+   */
+  readonly addNode: boolean;
 }
 
-export const LAUNCHER_USAGE = `Usage: npm start -- [options]   (or: node dist/node/cli/start-cluster.js [options])
+export const LAUNCHER_USAGE = `Usage: npm start -- [add-node] [options]   (or: node dist/node/cli/start-cluster.js ...)
 
 Starts a local Warren cluster: N node processes on one host, logs prefixed by node,
 one "cluster ready" line when every node is ready, Ctrl-C stops them all.
+
+With add-node (in another terminal, while the cluster runs): starts one more node,
+n<N+1> on the next ports of the same layout, which joins the running cluster of
+n1..nN (give the same --nodes, ports, --host and --data as the running cluster).
+It hosts no queue replicas until moved there: npm run ctl -- grow n<N+1> all.
+Ctrl-C stops that node only. To add another, repeat with --nodes N+1.
 
 Options:
   --nodes N           number of nodes (default 3)
@@ -45,10 +56,10 @@ function int(name: string, raw: string | undefined, fallback: number): number {
 }
 
 export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: [...argv],
     strict: true,
-    allowPositionals: false,
+    allowPositionals: true,
     options: {
       nodes: { type: "string" },
       "base-port": { type: "string" },
@@ -64,6 +75,16 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
       help: { type: "boolean", short: "h" },
     },
   });
+  const [command, ...extra] = positionals;
+  if ((command !== undefined && command !== "add-node") || extra.length > 0) {
+    throw new Error(`unknown command "${[command, ...extra].join(" ")}": the only command is add-node`);
+  }
+  if (command === "add-node" && values.fresh === true) {
+    // An empty data directory under an id the cluster still counts would forget its votes.
+    throw new Error(
+      "add-node does not take --fresh: a node must never rejoin with an empty data directory under its old id",
+    );
+  }
   const base = int("base-port", values["base-port"], DEFAULT_PORTS.amqp);
   return {
     nodes: int("nodes", values.nodes, 3),
@@ -79,5 +100,6 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
     json: values.json ?? false,
     readyTimeoutMs: int("ready-timeout", values["ready-timeout"], 90) * 1000,
     help: values.help ?? false,
+    addNode: command === "add-node",
   };
 }

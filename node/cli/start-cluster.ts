@@ -3,14 +3,15 @@
  * `npm start`: a local Warren cluster in one terminal. Checks that every port is free, creates the
  * dev cluster secret once (./data/cluster-secret), starts N `warren-node` processes on loopback,
  * prefixes their logs, prints the URLs and one "cluster ready" line when every node answers 200
- * on /ready, and stops them all on Ctrl-C (exit 0 when every node stopped cleanly).
+ * on /ready, and stops them all on Ctrl-C (exit 0 when every node stopped cleanly). `add-node`
+ * starts one more node that joins the cluster running with that layout, and stops only it.
  *
  * Exit codes: 0 stopped on request; 1 a node failed (at startup or later) or did not stop
  * cleanly; 2 bad flags or a port is taken.
  */
 import { resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { amqpClientUrl, type NodePlan, planCluster } from "./cluster-plan.js";
+import { amqpClientUrl, type NodePlan, planCluster, planJoiningNode } from "./cluster-plan.js";
 import { LAUNCHER_USAGE, type LauncherArgs, parseLauncherArgs } from "./launcher-args.js";
 import { ensureSecret, portProblems, removeNodeData } from "./local-files.js";
 import { type ChildExit, NodeChild } from "./node-children.js";
@@ -48,14 +49,16 @@ async function run(args: LauncherArgs): Promise<number> {
   const secretFile = resolve(dataDir, "cluster-secret");
   let plan: NodePlan[];
   try {
-    plan = planCluster({
+    const opts = {
       nodes: args.nodes,
       host: args.host,
       ports: args.ports,
       dataDir,
       secretFile,
       ...(args.logLevel ? { logLevel: args.logLevel } : {}),
-    });
+    };
+    // add-node starts only the joining node; the cluster it joins runs already.
+    plan = args.addNode ? [planJoiningNode(opts)] : planCluster(opts);
   } catch (err) {
     fail((err as Error).message);
     return 2;
@@ -121,7 +124,11 @@ async function run(args: LauncherArgs): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  say(`starting ${plan.length} node(s), data in ${dataDir}`);
+  say(
+    args.addNode
+      ? `starting ${plan[0]!.id}, joining the running cluster of n1..n${args.nodes}; data in ${dataDir}`
+      : `starting ${plan.length} node(s), data in ${dataDir}`,
+  );
   for (const [i, n] of plan.entries()) {
     children.push(
       new NodeChild(n, i, {
@@ -168,9 +175,16 @@ async function run(args: LauncherArgs): Promise<number> {
     const amqp = amqpClientUrl(host, rec.amqp, n.amqpPort);
     say(`${n.id}  ${urls.get(n.id)}  ${amqp}  raft ${host}:${n.raftPort}  data ${n.dataDir}`);
   }
-  say(
-    `cluster ready: ${plan.length}/${plan.length} nodes (user guest/guest; \`npm run ctl -- status\`; Ctrl-C stops)`,
-  );
+  if (args.addNode) {
+    const id = plan[0]!.id;
+    say(
+      `${id} joined the cluster (\`npm run ctl -- grow ${id} all\` moves queue replicas onto it; Ctrl-C stops ${id})`,
+    );
+  } else {
+    say(
+      `cluster ready: ${plan.length}/${plan.length} nodes (user guest/guest; \`npm run ctl -- status\`; Ctrl-C stops)`,
+    );
+  }
 
   const allExited = Promise.all(children.map((c) => c.exited));
   const outcome = await Promise.race([
