@@ -30,14 +30,14 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** Three blocks of three consecutive free ports (HTTP, Raft, AMQP of n1..n3). */
+/** Three blocks of four consecutive free ports (HTTP, Raft, AMQP of n1..n3, and of n4 for add-node). */
 async function portBlocks(): Promise<{ http: number; raft: number; amqp: number }> {
   const blocks: number[] = [];
   for (let attempt = 0; blocks.length < 3 && attempt < 200; attempt++) {
     // Below the usual ephemeral range (32768+), so outgoing connections do not take them meanwhile.
     const base = 20_000 + Math.floor(Math.random() * 12_000);
-    if (blocks.some((b) => Math.abs(b - base) < 3)) continue;
-    const free = await Promise.all([0, 1, 2].map((i) => isPortFree(base + i)));
+    if (blocks.some((b) => Math.abs(b - base) < 4)) continue;
+    const free = await Promise.all([0, 1, 2, 3].map((i) => isPortFree(base + i)));
     if (free.every(Boolean)) blocks.push(base);
   }
   const [http, raft, amqp] = blocks as [number, number, number];
@@ -173,6 +173,30 @@ describe("the local cluster launcher", () => {
     expect(JSON.parse(queues.stdout)).toContainEqual(
       expect.objectContaining({ name: "smoke", messages_ready: 0 }),
     );
+
+    // add-node: a fourth node joins the running cluster, from a second launcher; Ctrl-C there
+    // stops that node only.
+    const layout = [
+      "--http-port",
+      String(p.http),
+      "--raft-port",
+      String(p.raft),
+      "--amqp-port",
+      String(p.amqp),
+    ];
+    const added = launch(["add-node", ...layout, "--data", join(dir, "data")]);
+    await waitFor(
+      () => {
+        if (added.child.exitCode !== null)
+          throw new Error(`add-node exited ${added.child.exitCode}:\n${added.err}`);
+        return /^warren: n4 joined the cluster/m.test(added.out);
+      },
+      { timeoutMs: 90_000, what: "add-node's joined line", intervalMs: 200 },
+    );
+    const four = await ctl(["status", url]);
+    expect(four.stdout, `${four.stderr}\n${added.out.slice(-3000)}`).toContain("4/4 nodes ready");
+    await interrupt(added);
+    expect(pidsOfChildren(l.child.pid as number), diag()).toHaveLength(3);
 
     l.child.kill("SIGINT");
     expect(await l.exited, diag()).toEqual({ code: 0, signal: null });
