@@ -3,7 +3,7 @@
  * consuming on every node throughout: kill -9 of a queue leader, of a follower, of two nodes at
  * once; a rolling restart (SIGTERM, rejoin, next node) and a restart of the whole cluster. Each
  * ends restored and drained, with no confirmed message lost (see checker.ts, docs/chaos.md).
- * SIGSTOP of the leader is in sigstop.chaos.ts (test:chaos only, see its header).
+ * SIGSTOP of the leader is in sigstop.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { agreedLeader, PHASE_MS, queueInfo, Scenario } from "./scenario.js";
