@@ -4,11 +4,9 @@
  */
 import amqp from "amqplib";
 import { describe, expect, it } from "vitest";
-import type { Broker } from "../../broker/types.js";
 import { WarrenError } from "../../errors.js";
-import { startAmqpServer } from "../server.js";
 import { failure, Inbox } from "./clients.js";
-import { eventually, unique } from "./harness.js";
+import { eventually, startServerOver, unique } from "./harness.js";
 import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP over the wire (amqplib, three nodes)", () => {
@@ -157,25 +155,8 @@ describe("AMQP over the wire (amqplib, three nodes)", () => {
     // The race: the ack reaches the queue's leader after the queue's group was deleted. The
     // broker reports NOT_FOUND; RabbitMQ drops such an ack and the channel goes on working.
     const real = c.cluster.nodes[1]!.broker;
-    const broker = new Proxy(real, {
-      get(target, prop) {
-        if (prop === "settle")
-          return () =>
-            Promise.reject(new WarrenError("NOT_FOUND", `queue of group q:/:${q} no longer exists`));
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
-      },
-    }) as Broker;
-    const server = await startAmqpServer({
-      broker,
-      config: {
-        host: "127.0.0.1",
-        port: 0,
-        heartbeat: 0,
-        frameMax: 131_072,
-        channelMax: 64,
-        maxMessageSize: 1 << 20,
-      },
+    const server = await startServerOver(real, {
+      settle: () => Promise.reject(new WarrenError("NOT_FOUND", `queue of group q:/:${q} no longer exists`)),
     });
     try {
       const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${server.port}/`);

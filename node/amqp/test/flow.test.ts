@@ -6,10 +6,8 @@
  */
 import amqp from "amqplib";
 import { describe, expect, it } from "vitest";
-import type { Broker } from "../../broker/types.js";
-import { startAmqpServer } from "../server.js";
 import { Inbox } from "./clients.js";
-import { eventually, unique } from "./harness.js";
+import { eventually, startServerOver, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
 import { useAmqpCluster } from "./suite.js";
 
@@ -201,22 +199,9 @@ describe("AMQP flow control and extensions", () => {
     // The broker blocks on memory or backlog; here a test double of its signal drives it.
     const real = c.cluster.nodes[0]!.broker;
     let fire: ((blocked: boolean, reason: string) => void) | undefined;
-    const broker = new Proxy(real, {
-      get(target, prop) {
-        if (prop === "onBlockedChange") return (cb: (b: boolean, r: string) => void) => (fire = cb);
-        const v = Reflect.get(target, prop, target) as unknown;
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    }) as Broker;
-    const server = await startAmqpServer({
-      broker,
-      config: {
-        host: "127.0.0.1",
-        port: 0,
-        heartbeat: 0,
-        frameMax: 131_072,
-        channelMax: 64,
-        maxMessageSize: 1 << 20,
+    const server = await startServerOver(real, {
+      onBlockedChange: (cb: (b: boolean, r: string) => void) => {
+        fire = cb;
       },
     });
     try {

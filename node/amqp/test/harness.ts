@@ -5,6 +5,7 @@
 
 import type { BrokerSettings } from "../../broker/context.js";
 import { BrokerCluster } from "../../broker/test/harness.js";
+import type { Broker } from "../../broker/types.js";
 import { type AmqpServer, startAmqpServer } from "../server.js";
 
 export { eventually } from "../../broker/test/harness.js";
@@ -71,4 +72,32 @@ export class AmqpCluster {
 let seq = 0;
 export function unique(prefix: string): string {
   return `${prefix}-${process.pid}-${++seq}`;
+}
+
+/**
+ * An AMQP listener of its own over a node's real broker with some of the broker's methods
+ * replaced: test doubles of a signal (blocked) or of a race (a settle that finds its queue gone).
+ */
+export async function startServerOver(
+  real: Broker,
+  replaced: Partial<Record<keyof Broker, unknown>>,
+): Promise<AmqpServer> {
+  const broker = new Proxy(real, {
+    get(target, prop) {
+      if (Object.hasOwn(replaced, prop)) return replaced[prop as keyof Broker];
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === "function" ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as Broker;
+  return startAmqpServer({
+    broker,
+    config: {
+      host: "127.0.0.1",
+      port: 0,
+      heartbeat: 0,
+      frameMax: 131_072,
+      channelMax: 64,
+      maxMessageSize: 1 << 20,
+    },
+  });
 }

@@ -30,24 +30,21 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
 
 const ack = (deliveryTag: number, multiple = false): Method => ({ name: "basic.ack", deliveryTag, multiple });
 
+const deliver = (deliveryTag: number): Method => ({
+  name: "basic.deliver",
+  consumerTag: "c",
+  deliveryTag,
+  redelivered: false,
+  exchange: "",
+  routingKey: "q",
+});
+
 describe("frame writer", () => {
   it("writes the frames of one turn in one socket write, in order", async () => {
     const { socket, writes } = fakeSocket();
     const w = new FrameWriter(socket);
     w.method(1, ack(1));
-    w.content(
-      1,
-      {
-        name: "basic.deliver",
-        consumerTag: "c",
-        deliveryTag: 2,
-        redelivered: false,
-        exchange: "",
-        routingKey: "q",
-      },
-      { deliveryMode: 2 },
-      Buffer.from("hi"),
-    );
+    w.content(1, deliver(2), { deliveryMode: 2 }, Buffer.from("hi"));
     w.method(1, ack(3));
     expect(writes).toEqual([]);
     await turn();
@@ -55,14 +52,7 @@ describe("frame writer", () => {
     expect(writes[0]).toEqual(
       Buffer.concat([
         encodeMethodFrame(1, ack(1)),
-        encodeMethodFrame(1, {
-          name: "basic.deliver",
-          consumerTag: "c",
-          deliveryTag: 2,
-          redelivered: false,
-          exchange: "",
-          routingKey: "q",
-        }),
+        encodeMethodFrame(1, deliver(2)),
         ...encodeContentFrames(1, 60, { deliveryMode: 2 }, Buffer.from("hi"), 131_072),
         encodeMethodFrame(1, ack(3)),
       ]),
@@ -74,14 +64,7 @@ describe("frame writer", () => {
     const w = new FrameWriter(socket);
     const expected: Buffer[] = [];
     for (let i = 1; i <= 300; i++) {
-      const d: Method = {
-        name: "basic.deliver",
-        consumerTag: "c",
-        deliveryTag: i,
-        redelivered: false,
-        exchange: "",
-        routingKey: "q",
-      };
+      const d: Method = deliver(i);
       const body = Buffer.alloc(1000, i % 251);
       w.content(1, d, { deliveryMode: 2 }, body);
       expected.push(
@@ -110,21 +93,14 @@ describe("frame writer", () => {
     const w = new FrameWriter(socket);
     w.frameMax = 4096;
     const body = Buffer.alloc(10_000, 9);
-    const deliver: Method = {
-      name: "basic.deliver",
-      consumerTag: "c",
-      deliveryTag: 1,
-      redelivered: false,
-      exchange: "",
-      routingKey: "q",
-    };
+    const d = deliver(1);
     w.method(1, ack(7));
-    w.content(1, deliver, {}, body);
+    w.content(1, d, {}, body);
     await turn();
     expect(Buffer.concat(writes)).toEqual(
       Buffer.concat([
         encodeMethodFrame(1, ack(7)),
-        encodeMethodFrame(1, deliver),
+        encodeMethodFrame(1, d),
         ...encodeContentFrames(1, 60, {}, body, 4096),
       ]),
     );
