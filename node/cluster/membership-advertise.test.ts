@@ -83,6 +83,8 @@ describe("a node bound to 0.0.0.0 joins with raft.advertise", () => {
     });
     expect(n4.raftAddress.host).toBe("0.0.0.0");
     await eventually("n4 ready: a voter of the metadata group", () => n4.broker.isReady(), 30_000);
+    // As main.ts does once the doors listen: the bound addresses do not replace the advertised ones.
+    n4.broker.setListeners({ amqp: `0.0.0.0:${amqp4}`, http: `0.0.0.0:${http4}` });
     const listed = await eventually("n1 lists n4 running", async () => {
       const all = await first[0]!.broker.listNodes();
       const me = all.find((n) => n.name === "n4");
