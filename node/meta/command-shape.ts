@@ -88,6 +88,16 @@ const SHAPES: Record<MetaCommand["type"], Record<string, FieldKind>> = {
     tags: "strings",
   },
   "user.delete": { name: "string" },
+  "user.bootstrap": {
+    name: "string",
+    passwordHash: "string",
+    hashingAlgorithm: "string",
+    tags: "strings",
+    vhost: "string",
+    configure: "string",
+    write: "string",
+    read: "string",
+  },
   "permission.set": {
     vhost: "string",
     username: "string",
@@ -117,6 +127,7 @@ const REQUIRED: Record<MetaCommand["type"], readonly string[]> = {
   "node.down": ["node"],
   "user.put": ["name"],
   "user.delete": ["name"],
+  "user.bootstrap": ["name", "passwordHash", "tags", "vhost", "configure", "write", "read"],
   "permission.set": ["vhost", "username", "configure", "write", "read"],
   "permission.delete": ["vhost", "username"],
 };

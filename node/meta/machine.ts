@@ -26,7 +26,7 @@ import {
 } from "./queues.js";
 import { MetaStore, type StoreData } from "./store.js";
 import type { MetaChange, MetaCommand, MetaReplies, MetaResult } from "./types.js";
-import { deletePermission, deleteUser, putUser, setPermission } from "./users.js";
+import { bootstrapUser, deletePermission, deleteUser, putUser, setPermission } from "./users.js";
 import { createVHost, deleteVHost, initialStore } from "./vhosts.js";
 
 /** Bumped when the snapshot layout changes; restore refuses versions it does not know. */
@@ -57,6 +57,7 @@ const HANDLERS: Record<MetaCommand["type"], Handler> = {
   "node.down": nodeDown,
   "user.put": putUser,
   "user.delete": deleteUser,
+  "user.bootstrap": bootstrapUser,
   "permission.set": setPermission,
   "permission.delete": deletePermission,
 };

@@ -358,6 +358,22 @@ export interface PermissionSet extends Acting {
   readonly write: string;
   readonly read: string;
 }
+/**
+ * First boot: the default user with its permissions on the default vhost (created if missing),
+ * in ONE entry, so no replica ever sees the user without its permissions (a client would get
+ * 403 there). A no-op when any user exists (a second bootstrapping leader, a later term).
+ */
+export interface UserBootstrap extends Acting {
+  readonly type: "user.bootstrap";
+  readonly name: string;
+  readonly passwordHash: string;
+  readonly hashingAlgorithm?: string;
+  readonly tags: readonly string[];
+  readonly vhost: string;
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
 export interface PermissionDelete extends Acting {
   readonly type: "permission.delete";
   readonly vhost: string;
@@ -383,6 +399,7 @@ export type MetaCommand =
   | NodeDown
   | UserPut
   | UserDelete
+  | UserBootstrap
   | PermissionSet
   | PermissionDelete;
 
@@ -408,6 +425,7 @@ export interface MetaReplies {
   "node.down": { readonly deletedQueues: number };
   "user.put": { readonly created: boolean; readonly user: UserRecord };
   "user.delete": { readonly deleted: true };
+  "user.bootstrap": { readonly created: boolean };
   "permission.set": { readonly permission: PermissionRecord };
   "permission.delete": { readonly deleted: true };
 }

@@ -7,8 +7,10 @@
 import { WarrenError } from "../errors.js";
 import { type ApplyContext, requireVHost } from "./context.js";
 import { entityKey } from "./store.js";
+import { createVHostIn } from "./vhosts.js";
 import type {
   MetaReplies,
+  UserBootstrap,
   PermissionDelete,
   PermissionRecord,
   PermissionSet,
@@ -40,6 +42,30 @@ export function putUser(ctx: ApplyContext, cmd: UserPut): MetaReplies["user.put"
   ctx.store.putUser(user);
   ctx.changes.push({ type: "user-put", user });
   return { created: existing === undefined, user };
+}
+
+/** The default user and its permissions in one step (see UserBootstrap); nothing if a user exists. */
+export function bootstrapUser(ctx: ApplyContext, cmd: UserBootstrap): MetaReplies["user.bootstrap"] {
+  if (ctx.store.users.size > 0) return { created: false };
+  if (cmd.name === "") throw new WarrenError("BAD_REQUEST", "user name must not be empty");
+  if (cmd.vhost === "") throw new WarrenError("PRECONDITION_FAILED", "vhost name must not be empty");
+  checkRegex("configure", cmd.configure);
+  checkRegex("write", cmd.write);
+  checkRegex("read", cmd.read);
+  if (!ctx.store.vhosts.has(cmd.vhost)) {
+    const vhost = { name: cmd.vhost, description: "", tags: [], createdIndex: ctx.index, createdAt: ctx.time };
+    createVHostIn(ctx.store, vhost, ctx.changes, cmd.user);
+  }
+  putUser(ctx, {
+    type: "user.put",
+    name: cmd.name,
+    passwordHash: cmd.passwordHash,
+    ...(cmd.hashingAlgorithm !== undefined ? { hashingAlgorithm: cmd.hashingAlgorithm } : {}),
+    tags: cmd.tags,
+  });
+  const { configure, write, read } = cmd;
+  setPermission(ctx, { type: "permission.set", vhost: cmd.vhost, username: cmd.name, configure, write, read });
+  return { created: true };
 }
 
 export function deleteUser(ctx: ApplyContext, cmd: UserDelete): MetaReplies["user.delete"] {

@@ -41,6 +41,41 @@ describe("users (RabbitMQ's internal auth backend)", () => {
   });
 });
 
+describe("user.bootstrap (first boot)", () => {
+  const boot = {
+    type: "user.bootstrap",
+    name: "guest",
+    passwordHash: "hash-of-guest",
+    tags: ["administrator"],
+    vhost: "/",
+    configure: ".*",
+    write: ".*",
+    read: ".*",
+  } as const;
+
+  it("creates the user with its permissions in one entry, so no replica sees one without the other", () => {
+    const h = new Harness();
+    const r = h.ok(boot);
+    expect(r.created).toBe(true);
+    expect(r.changes.map((c) => c.type)).toEqual(["user-put", "permission-set"]);
+    expect(h.machine.permits("guest", "/", "write", "anything")).toBe(true);
+    expect(h.machine.user("guest")).toMatchObject({ passwordHash: "hash-of-guest", tags: ["administrator"] });
+  });
+
+  it("creates a missing default vhost first", () => {
+    const h = new Harness();
+    expect(h.ok({ ...boot, vhost: "main" }).changes.map((c) => c.type)[0]).toBe("vhost-created");
+    expect(h.machine.permits("guest", "main", "read", "q")).toBe(true);
+  });
+
+  it("does nothing once any user exists (a later leader, a second proposal)", () => {
+    const h = withGuest();
+    h.ok({ type: "user.put", name: "guest", passwordHash: "changed" });
+    expect(h.ok(boot)).toMatchObject({ created: false, changes: [] });
+    expect(h.machine.user("guest")?.passwordHash).toBe("changed");
+  });
+});
+
 describe("permissions", () => {
   it("are regular expressions checked unanchored, as RabbitMQ", () => {
     const h = withGuest();
