@@ -7,17 +7,17 @@
 import { WarrenError } from "../errors.js";
 import { type ApplyContext, requireVHost } from "./context.js";
 import { entityKey } from "./store.js";
-import { createVHostIn } from "./vhosts.js";
 import type {
   MetaReplies,
-  UserBootstrap,
   PermissionDelete,
   PermissionRecord,
   PermissionSet,
+  UserBootstrap,
   UserDelete,
   UserPut,
   UserRecord,
 } from "./types.js";
+import { createVHostIn } from "./vhosts.js";
 
 /** RabbitMQ's default password hashing scheme name. */
 export const DEFAULT_HASHING_ALGORITHM = "rabbit_password_hashing_sha256";
@@ -53,7 +53,13 @@ export function bootstrapUser(ctx: ApplyContext, cmd: UserBootstrap): MetaReplie
   checkRegex("write", cmd.write);
   checkRegex("read", cmd.read);
   if (!ctx.store.vhosts.has(cmd.vhost)) {
-    const vhost = { name: cmd.vhost, description: "", tags: [], createdIndex: ctx.index, createdAt: ctx.time };
+    const vhost = {
+      name: cmd.vhost,
+      description: "",
+      tags: [],
+      createdIndex: ctx.index,
+      createdAt: ctx.time,
+    };
     createVHostIn(ctx.store, vhost, ctx.changes, cmd.user);
   }
   putUser(ctx, {
@@ -64,7 +70,14 @@ export function bootstrapUser(ctx: ApplyContext, cmd: UserBootstrap): MetaReplie
     tags: cmd.tags,
   });
   const { configure, write, read } = cmd;
-  setPermission(ctx, { type: "permission.set", vhost: cmd.vhost, username: cmd.name, configure, write, read });
+  setPermission(ctx, {
+    type: "permission.set",
+    vhost: cmd.vhost,
+    username: cmd.name,
+    configure,
+    write,
+    read,
+  });
   return { created: true };
 }
 
