@@ -275,6 +275,8 @@ export class AmqpChannel {
   /** A channel or connection error raised by `what`. */
   fail(err: unknown, what: string): void {
     if (this.failed) return;
+    // Outcomes already known (gathered for the end of the turn) still go out, before the close.
+    this.confirms?.flush();
     this.failed = true;
     if (!(err instanceof WarrenError))
       this.conn.log.warn({ err, conn: this.conn.id, channel: this.number }, "amqp channel task failed");
