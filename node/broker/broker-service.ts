@@ -53,7 +53,7 @@ import { Publisher } from "./publish.js";
 import { BrokerQueries } from "./queries.js";
 import { QueueGroups } from "./queue-groups.js";
 import { RoutingMirror } from "./routing-mirror.js";
-import { announceRestart, bootstrapOnLeadership, removeOrphanGroups } from "./startup.js";
+import { announceRestart, removeOrphanGroups } from "./startup.js";
 import type {
   BindingRequest,
   Broker,
@@ -276,7 +276,6 @@ export class BrokerService implements Broker {
       this.queues.rebuild(machine);
       this.reconciler.rebuild(machine);
     });
-    bootstrapOnLeadership(this.ctx);
 
     this.membership = new Membership(
       opts.transport,

@@ -5,9 +5,9 @@
  *   process; and `node-down` for itself to every quorum queue, so consumers of its previous
  *   process release their messages. Connection ids carry a per-process boot id, so these
  *   commands can never match a consumer of the new process.
- * - bootstrap: when this node leads the metadata group and there are no users, create the
- *   default user (administrator, password hashed) with full permissions on the default vhost,
- *   as RabbitMQ does on first boot.
+ * - bootstrap: when there is no user yet, create the default user (administrator, password
+ *   hashed) with full permissions on the default vhost in one entry, as RabbitMQ does on first
+ *   boot; the node is ready only after it applied it.
  */
 import type { NodeStorage } from "../../raft/storage/index.js";
 import type { BrokerContext } from "./context.js";
@@ -33,6 +33,9 @@ async function retry(ctx: BrokerContext, what: string, op: () => Promise<unknown
 /** Declares this node's previous process gone everywhere it matters; resolves when done. */
 export async function announceRestart(ctx: BrokerContext, queues: QueueGroups): Promise<void> {
   await retry(ctx, "node.down", () => ctx.meta.propose({ type: "node.down", node: ctx.nodeId }));
+  // After node.down: this replica then applied the log at least that far, so a user created
+  // earlier is seen here and no proposal is needed on a cluster that has one.
+  await bootstrapDefaultUser(ctx);
   const quorum = ctx.meta.machine.queues({ type: "quorum" });
   await Promise.all(
     quorum.map((q) =>
@@ -41,58 +44,31 @@ export async function announceRestart(ctx: BrokerContext, queues: QueueGroups): 
   );
 }
 
-/** Registers the first-boot bootstrap: runs whenever this node becomes the metadata leader. */
-export function bootstrapOnLeadership(ctx: BrokerContext): void {
-  let running = false;
-  ctx.host.onLeaderChange((group, leader) => {
-    if (group !== META_GROUP || leader !== ctx.nodeId || running) return;
-    running = true;
-    void bootstrap(ctx).finally(() => {
-      running = false;
-    });
-  });
-}
-
-async function bootstrap(ctx: BrokerContext): Promise<void> {
+/**
+ * First boot: proposes the default user with its permissions as ONE metadata entry when this
+ * node sees no user. The machine ignores it once any user exists, so every starting node may
+ * propose it (the first committed wins; nothing is ever overwritten) and no replica ever has the
+ * user without its permissions. Resolves once THIS node applied it, so a node is ready only with
+ * the default user usable (RabbitMQ creates both at boot).
+ */
+async function bootstrapDefaultUser(ctx: BrokerContext): Promise<void> {
   const { settings, meta } = ctx;
-  // A new leader may not have applied the whole log yet: wait for a read barrier first, so a
-  // user created (or a password changed) earlier is seen and never overwritten.
-  for (;;) {
-    if (ctx.stopped || meta.leader() !== ctx.nodeId) return; // the new leader bootstraps
-    try {
-      await ctx.host.readIndex(META_GROUP);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, RETRY_MS));
-    }
-  }
   if (meta.machine.users().length > 0) return;
-  await retry(ctx, "bootstrap vhost", async () => {
-    if (meta.machine.vhost(settings.defaultVhost) === undefined) {
-      await meta.propose({ type: "vhost.create", name: settings.defaultVhost });
-    }
-  });
-  if (meta.machine.users().length > 0) return;
-  await retry(ctx, "bootstrap user", () =>
-    meta.propose({
-      type: "user.put",
+  await retry(ctx, "bootstrap default user", async () => {
+    const r = await meta.propose({
+      type: "user.bootstrap",
       name: settings.defaultUser,
       passwordHash: hashPassword(settings.defaultPass),
       hashingAlgorithm: SHA256_SCHEME,
       tags: ["administrator"],
-    }),
-  );
-  await retry(ctx, "bootstrap permissions", () =>
-    meta.propose({
-      type: "permission.set",
       vhost: settings.defaultVhost,
-      username: settings.defaultUser,
       configure: ".*",
       write: ".*",
       read: ".*",
-    }),
-  );
-  ctx.logger.info({ user: settings.defaultUser, vhost: settings.defaultVhost }, "default user created");
+    });
+    if (r.created)
+      ctx.logger.info({ user: settings.defaultUser, vhost: settings.defaultVhost }, "default user created");
+  });
 }
 
 /**
