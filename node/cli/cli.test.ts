@@ -3,7 +3,9 @@
  * parsing, and reading a node's /metrics. (The processes themselves: cluster-tests/launcher.test.ts.)
  */
 import { describe, expect, it } from "vitest";
+import type { ApiClient } from "./api-client.js";
 import { amqpClientUrl, describePorts, planCluster, planJoiningNode } from "./cluster-plan.js";
+import { gatherStatus } from "./cluster-status.js";
 import { DEFAULT_URLS, parseCtlArgs } from "./ctl-args.js";
 import { parseLauncherArgs } from "./launcher-args.js";
 import { groupViews, parsePromText } from "./prom-text.js";
@@ -157,5 +159,33 @@ describe("amqpClientUrl", () => {
 
   it("falls back to the planned port when the ready record names none", () => {
     expect(amqpClientUrl("127.0.0.1", undefined, 5674)).toBe("amqp://guest:guest@127.0.0.1:5674");
+  });
+});
+
+describe("warren status: node states", () => {
+  it("a node the cluster reports running but whose advertised HTTP address does not answer from here is unreachable, not down", async () => {
+    const nodes = [
+      { name: "n1", running: true, http_listener: "127.0.0.1:15672", raft_listener: "n1:25672" },
+      { name: "n2", running: true, http_listener: "n2:15672", raft_listener: "n2:25672" },
+      { name: "n3", running: false, http_listener: "n3:15672", raft_listener: "n3:25672" },
+    ];
+    const answers: Record<string, unknown> = {
+      "/api/overview": { node: "n1" },
+      "/api/nodes": nodes,
+      "/api/queues": [],
+    };
+    const api = {
+      url: "http://127.0.0.1:15672",
+      request: async (_method: string, path: string) => answers[path],
+      // Only n1's address answers from here (as from a host outside a compose network).
+      text: async (base: string, path: string) =>
+        base === "http://127.0.0.1:15672" ? { status: 200, text: path === "/ready" ? "ok" : "" } : undefined,
+    } as unknown as ApiClient;
+    const status = await gatherStatus(api);
+    expect(status.nodes.map((n) => [n.id, n.state])).toEqual([
+      ["n1", "ready"],
+      ["n2", "unreachable"],
+      ["n3", "down"],
+    ]);
   });
 });

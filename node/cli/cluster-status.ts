@@ -26,7 +26,11 @@ interface ApiQueue {
   consumers: number;
 }
 
-export type NodeState = "ready" | "not ready" | "down" | "unknown";
+/**
+ * `unreachable`: the cluster says the node runs, but its HTTP address (as it advertises it, e.g. a
+ * compose service name seen from the host) does not answer from here.
+ */
+export type NodeState = "ready" | "not ready" | "down" | "unreachable" | "unknown";
 
 export interface StatusNode {
   readonly id: string;
@@ -72,7 +76,14 @@ export async function gatherStatus(api: ApiClient): Promise<ClusterStatus> {
       if (url === undefined)
         return { n, url, state: (n.running ? "unknown" : "down") as NodeState, views: undefined };
       const [ready, metrics] = await Promise.all([api.text(url, "/ready"), api.text(url, "/metrics")]);
-      const state: NodeState = ready === undefined ? "down" : ready.status === 200 ? "ready" : "not ready";
+      const state: NodeState =
+        ready === undefined
+          ? n.running
+            ? "unreachable"
+            : "down"
+          : ready.status === 200
+            ? "ready"
+            : "not ready";
       const views = metrics?.status === 200 ? groupViews(parsePromText(metrics.text)) : undefined;
       return { n, url, state, views };
     }),
