@@ -8,12 +8,16 @@ import { Forwarder } from "./forward.js";
 import type { Rpc } from "./rpc.js";
 
 function forwarder(proposed: unknown[]): Forwarder {
+  const applied: ((group: string, meta: { index: number }) => void)[] = [];
   const host = {
-    propose: async (_group: string, command: unknown) => {
+    propose: async (group: string, command: unknown) => {
       proposed.push(command);
+      // As the host does: applied listeners run as the entry applies, before the answer.
+      for (const l of applied) l(group, { index: proposed.length });
       return { reply: { type: "ok" } };
     },
-    status: () => ({ applied: proposed.length }),
+    onApplied: (l: (group: string, meta: { index: number }) => void) => applied.push(l),
+    groupIds: () => ["q"],
   } as unknown as RaftHost;
   const rpc = { handle: () => {} } as unknown as Rpc;
   return new Forwarder("n1", host, rpc, 1000);
@@ -46,5 +50,13 @@ describe("forwarding at the leader", () => {
     const ack = { wait: 0, type: "settle" };
     await Promise.all([f.proposeHere("g", enqueue), f.proposeHere("g", ack)]);
     expect(proposed).toEqual([ack, enqueue]);
+  });
+
+  it("answers with the index the leader had applied (read-your-writes waits for it)", async () => {
+    const proposed: unknown[] = [];
+    const f = forwarder(proposed);
+    const answers = await Promise.all([f.proposeHere("g", { n: 1 }), f.proposeHere("h", { n: 2 })]);
+    expect(answers.map((a) => a.index)).toEqual([1, 2]);
+    expect((await f.proposeHere("g", { n: 3 })).index).toBe(3);
   });
 });

@@ -37,6 +37,9 @@ interface ProposeArgs {
   readonly command: unknown;
 }
 
+/** The applied-index map is pruned past this many groups, then past twice what stayed. */
+const PRUNE_APPLIED_MIN = 2048;
+
 /** Pause between attempts while no leader is known (an election takes a few ticks). */
 const RETRY_BACKOFF_MS = 20;
 
@@ -55,6 +58,13 @@ export class Forwarder {
   private admit: Admission = async () => undefined;
   /** Per group: the admission of the last sequenced command (they are admitted in arrival order). */
   private readonly admitting = new Map<GroupId, Promise<unknown>>();
+  /**
+   * Per group: the index of the last command this node applied. A proposal's answer carries it;
+   * reading it from `host.status()` instead copied the group's whole status (progress map
+   * included) per proposal. Groups removed meanwhile are pruned now and then.
+   */
+  private readonly applied = new Map<GroupId, number>();
+  private pruneAbove = PRUNE_APPLIED_MIN;
 
   constructor(
     private readonly nodeId: NodeId,
@@ -62,6 +72,9 @@ export class Forwarder {
     private readonly rpc: Rpc,
     private readonly proposalTimeoutMs: number,
   ) {
+    host.onApplied((group, meta) => {
+      if (this.applied.set(group, meta.index).size > this.pruneAbove) this.pruneApplied();
+    });
     rpc.handle("propose", (_from, args) => {
       const a = args as ProposeArgs;
       return this.proposeHere(a.group, a.command);
@@ -97,13 +110,15 @@ export class Forwarder {
       release?.();
     }
     const reply = await this.enrich(group, result?.reply);
-    let index = 0;
-    try {
-      index = this.host.status(group).applied;
-    } catch {
-      // the group was removed by this very command (e.g. a queue deleted itself): no index needed
-    }
-    return { reply, index };
+    // Applied listeners run as the entry applies, before the proposal's promise settles.
+    return { reply, index: this.applied.get(group) ?? 0 };
+  }
+
+  /** Forgets the applied index of groups this node no longer hosts (deleted queues). */
+  private pruneApplied(): void {
+    const hosted = new Set(this.host.groupIds());
+    for (const group of this.applied.keys()) if (!hosted.has(group)) this.applied.delete(group);
+    this.pruneAbove = Math.max(PRUNE_APPLIED_MIN, 2 * this.applied.size);
   }
 
   /**

@@ -79,6 +79,42 @@ describe("the body cache", () => {
     cache.dropGroup("g");
     expect(cache.get("g", 3)).toBeUndefined();
   });
+
+  it("evicts across queues in insertion order; settled and dropped entries free their room", () => {
+    const cache = new BodyCache(3, 1 << 20);
+    const cmd = () => ({
+      type: "enqueue" as const,
+      exchange: "",
+      routingKeys: ["q"],
+      properties: {},
+      body: new Uint8Array(8),
+    });
+    cache.set("a", 1, cmd());
+    cache.set("b", 1, cmd());
+    cache.set("a", 2, cmd());
+    cache.delete("b", 1);
+    cache.set("b", 2, cmd());
+    expect(cache.entries()).toBe(3);
+    expect(cache.get("a", 1)).toBeDefined();
+    cache.set("c", 1, cmd());
+    expect(cache.get("a", 1)).toBeUndefined();
+    expect(cache.get("a", 2)).toBeDefined();
+    cache.dropGroup("a");
+    cache.set("c", 2, cmd());
+    expect([cache.get("b", 2), cache.get("c", 1), cache.get("c", 2)].every((c) => c !== undefined)).toBe(
+      true,
+    );
+    // A long run of enqueue + settle (the common case) and of evictions keeps the bounds exact.
+    for (let i = 10; i < 50_000; i++) {
+      cache.set("d", i, cmd());
+      if (i % 3 !== 0) cache.delete("d", i);
+    }
+    cache.set("d", 50_001, cmd());
+    expect(cache.entries()).toBe(3);
+    expect(cache.get("d", 50_001)).toBeDefined();
+    expect(cache.get("d", 49_998)).toBeDefined();
+    expect(cache.get("d", 49_989)).toBeUndefined();
+  });
 });
 
 describe("a queue leader's uncommitted backlog", () => {
