@@ -241,7 +241,7 @@ export class BrokerService implements Broker {
     const admission = new LeaderAdmission(settings.maxUncommittedBytes, (over) =>
       this.backpressure.setLeaderBacklog(over),
     );
-    forwarder.setAdmission(async (group, command) => {
+    forwarder.setAdmission((group, command) => {
       const cmd = command as Partial<EnqueueCommand>;
       if (cmd.type !== "enqueue" || !(cmd.body instanceof Uint8Array)) return undefined;
       return admission.acquire(group, cmd.body.byteLength, settings.proposalTimeoutMs);
@@ -329,15 +329,17 @@ export class BrokerService implements Broker {
   }
 
   /** On the leader, attaches the body of a message a basic.get took (see Forwarder). */
-  private async withBody(group: string, reply: unknown): Promise<unknown> {
+  private withBody(group: string, reply: unknown): unknown {
     const r = reply as QueueReply | undefined;
+    // Not a basic.get: answered without a promise (this runs for every proposal, publishes too).
     if (r === undefined || r.type !== "get" || r.message === undefined) return reply;
     const id = r.message.id;
     const cached = this.ctx.bodies.get(group, id);
-    const enqueue =
-      cached ??
-      ((await this.ctx.host.readCommand(group, id).catch(() => undefined)) as EnqueueCommand | undefined);
-    return enqueue === undefined ? reply : { ...r, enqueue };
+    if (cached !== undefined) return { ...r, enqueue: cached };
+    return this.ctx.host
+      .readCommand(group, id)
+      .catch(() => undefined)
+      .then((enqueue) => (enqueue === undefined ? reply : { ...r, enqueue: enqueue as EnqueueCommand }));
   }
 
   // --- authentication and authorisation ---
