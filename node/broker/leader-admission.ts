@@ -20,17 +20,31 @@ export class LeaderAdmission {
     private readonly onOver: (over: boolean) => void = () => {},
   ) {}
 
-  /** Waits for room in `group`'s backlog; resolves with the release to call once it committed. */
-  async acquire(group: string, bytes: number, timeoutMs: number): Promise<() => void> {
+  /**
+   * Room in `group`'s backlog: the release to call once the enqueue committed, at once (no
+   * promise: this runs per publish) when there is room, else a promise of it once there is.
+   */
+  acquire(group: string, bytes: number, timeoutMs: number): (() => void) | Promise<() => void> {
+    return this.hasRoom(group, bytes) ? this.take(group, bytes) : this.wait(group, bytes, timeoutMs);
+  }
+
+  private async wait(group: string, bytes: number, timeoutMs: number): Promise<() => void> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const held = this.backlog.get(group) ?? 0;
-      if (held === 0 || held + bytes <= this.maxBytes) break;
+    while (!this.hasRoom(group, bytes)) {
       if (Date.now() >= deadline) {
         throw new WarrenError("RESOURCE_ERROR", `queue group ${group} has too many uncommitted bytes`);
       }
       await new Promise((r) => setTimeout(r, WAIT_STEP_MS));
     }
+    return this.take(group, bytes);
+  }
+
+  private hasRoom(group: string, bytes: number): boolean {
+    const held = this.backlog.get(group) ?? 0;
+    return held === 0 || held + bytes <= this.maxBytes;
+  }
+
+  private take(group: string, bytes: number): () => void {
     this.add(group, bytes);
     let released = false;
     return () => {

@@ -82,6 +82,7 @@ export class Publisher {
     publisher?: string,
   ): Promise<PublishOutcome> {
     if (targets.length === 0) return { kind: "unroutable" };
+    if (targets.length === 1) return this.enqueueSingle(targets[0]!, command, publisher);
     const settled = await Promise.allSettled(targets.map((q) => this.enqueueOne(q, command, publisher)));
     let rejected = false;
     let stored = 0;
@@ -101,6 +102,25 @@ export class Publisher {
     }
     if (reached === 0) return { kind: "unroutable" };
     return rejected ? { kind: "rejected", queues: stored } : { kind: "routed", queues: stored };
+  }
+
+  /** The common case, one target: the same outcomes as `enqueue` without a settled-array per publish. */
+  private async enqueueSingle(
+    q: QueueRecord,
+    command: EnqueueCommand,
+    publisher: string | undefined,
+  ): Promise<PublishOutcome> {
+    let r: QueueReply;
+    try {
+      r = await this.enqueueOne(q, command, publisher);
+    } catch (err) {
+      if (WarrenError.is(err, "NOT_FOUND")) return { kind: "unroutable" };
+      throw err;
+    }
+    if (r.type === "rejected" || (r.type === "duplicate" && r.outcome === "rejected"))
+      return { kind: "rejected", queues: 0 };
+    if (r.type === "error") throw new WarrenError(r.code, r.message);
+    return { kind: "routed", queues: r.type === "enqueued" || r.type === "duplicate" ? 1 : 0 };
   }
 
   private enqueueOne(

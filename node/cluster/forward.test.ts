@@ -39,6 +39,19 @@ describe("forwarding at the leader", () => {
     expect(proposed).toEqual(cmds);
   });
 
+  it("keeps arrival order when some admissions are immediate and others wait", async () => {
+    const proposed: unknown[] = [];
+    const f = forwarder(proposed);
+    // Room at once (no promise) for most; the second one waits for the backlog.
+    f.setAdmission((_group, command) => {
+      const wait = (command as { wait: number }).wait;
+      return wait === 0 ? undefined : delay(wait).then(() => undefined);
+    });
+    const cmds = [0, 20, 0, 0].map((wait, seq) => ({ wait, publisher: { id: "p", seq: seq + 1 } }));
+    await Promise.all(cmds.map((c) => f.proposeHere("g", c)));
+    expect(proposed).toEqual(cmds);
+  });
+
   it("does not hold other commands (acks, consumers) behind a waiting enqueue", async () => {
     const proposed: unknown[] = [];
     const f = forwarder(proposed);

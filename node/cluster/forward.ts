@@ -49,13 +49,19 @@ const RETRY_BACKOFF_MS = 20;
  */
 export type ReplyEnricher = (group: GroupId, reply: unknown) => unknown | Promise<unknown>;
 
-/** Waits until a proposal may go in; resolves with what to call once it is done (or nothing). */
-export type Admission = (group: GroupId, command: unknown) => Promise<(() => void) | undefined>;
+/**
+ * Waits until a proposal may go in; gives what to call once it is done (or nothing). Returns at
+ * once (no promise) when there is room: the common case costs no promise per publish.
+ */
+export type Admission = (
+  group: GroupId,
+  command: unknown,
+) => (() => void) | undefined | Promise<(() => void) | undefined>;
 
 export class Forwarder {
   private enrich: ReplyEnricher = (_group, reply) => reply;
   private whenGone: (group: GroupId) => Error | undefined = () => undefined;
-  private admit: Admission = async () => undefined;
+  private admit: Admission = () => undefined;
   /** Per group: the admission of the last sequenced command (they are admitted in arrival order). */
   private readonly admitting = new Map<GroupId, Promise<unknown>>();
   /**
@@ -102,14 +108,17 @@ export class Forwarder {
 
   /** Proposes on this node, which must lead the group. */
   async proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
-    const release = await this.admitInOrder(group, command);
+    // Admitted at once, the command is proposed in this very turn: arrival order is log order.
+    const admitted = this.admitInOrder(group, command);
+    const release = admitted instanceof Promise ? await admitted : admitted;
     let result: { reply?: unknown } | undefined;
     try {
       result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
     } finally {
       release?.();
     }
-    const reply = await this.enrich(group, result?.reply);
+    const enriched = this.enrich(group, result?.reply);
+    const reply = enriched instanceof Promise ? await enriched : enriched;
     // Applied listeners run as the entry applies, before the proposal's promise settles.
     return { reply, index: this.applied.get(group) ?? 0 };
   }
@@ -125,17 +134,20 @@ export class Forwarder {
    * Admission may wait (backpressure) and waiters wake in any order: a sequenced command waits
    * for the admission of the one before it, so they reach the log in the order they arrived.
    */
-  private admitInOrder(group: GroupId, command: unknown): Promise<(() => void) | undefined> {
+  private admitInOrder(group: GroupId, command: unknown): ReturnType<Admission> {
     if ((command as { publisher?: unknown } | null)?.publisher === undefined)
       return this.admit(group, command);
     const before = this.admitting.get(group);
-    const mine =
-      before === undefined
-        ? this.admit(group, command)
-        : before.then(
-            () => this.admit(group, command),
-            () => this.admit(group, command),
-          );
+    let mine: Promise<(() => void) | undefined>;
+    if (before === undefined) {
+      const now = this.admit(group, command);
+      // Admitted at once with nobody waiting before it: nothing to keep later ones behind.
+      if (!(now instanceof Promise)) return now;
+      mine = now;
+    } else {
+      const admit = () => this.admit(group, command);
+      mine = before.then(admit, admit);
+    }
     const settled = mine.then(
       () => undefined,
       () => undefined,

@@ -124,7 +124,7 @@ describe("a queue leader's uncommitted backlog", () => {
     const big = await a.acquire("g", 150, 1000); // an empty backlog takes anything
     expect(over).toEqual([true]);
     let admitted = false;
-    const next = a.acquire("g", 10, 1000).then((r) => {
+    const next = Promise.resolve(a.acquire("g", 10, 1000)).then((r) => {
       admitted = true;
       return r;
     });
@@ -136,12 +136,16 @@ describe("a queue leader's uncommitted backlog", () => {
     expect(admitted).toBe(true);
     expect(over).toEqual([true, false]);
     expect(a.held("g")).toBe(0);
+    // With room, admission is immediate (no promise on the publish path).
+    const now = a.acquire("g", 10, 1000);
+    expect(typeof now).toBe("function");
+    (now as () => void)();
   });
 
   it("refuses with RESOURCE_ERROR when the backlog does not drain in time", async () => {
     const a = new LeaderAdmission(10);
     const held = await a.acquire("g", 20, 1000);
-    const err = await a.acquire("g", 5, 30).catch((e: unknown) => e);
+    const err = await Promise.resolve(a.acquire("g", 5, 30)).catch((e: unknown) => e);
     expect(WarrenError.is(err, "RESOURCE_ERROR")).toBe(true);
     held();
   });
