@@ -45,9 +45,15 @@ export class Backpressure {
 
   /**
    * Waits until publishing may go on, then accounts `bytes` as in flight; call the returned
-   * function when the publish finished. Rejects RESOURCE_ERROR after `timeoutMs` blocked.
+   * function when the publish finished. Rejects RESOURCE_ERROR after `timeoutMs` blocked. When
+   * nothing holds publishes back, the release comes at once (no promise: this runs per publish).
    */
-  async acquire(bytes: number, timeoutMs: number): Promise<() => void> {
+  acquire(bytes: number, timeoutMs: number): (() => void) | Promise<() => void> {
+    if (!this.memoryAlarm && this.inflight <= this.maxInflightBytes) return this.take(bytes);
+    return this.wait(bytes, timeoutMs);
+  }
+
+  private async wait(bytes: number, timeoutMs: number): Promise<() => void> {
     const deadline = Date.now() + timeoutMs;
     // A leader's backlog is bounded where it is (leader-admission.ts); here only this node's own
     // in-flight bytes and memory hold a publish back.
@@ -64,6 +70,10 @@ export class Backpressure {
         });
       });
     }
+    return this.take(bytes);
+  }
+
+  private take(bytes: number): () => void {
     this.inflight += bytes;
     this.update();
     let released = false;

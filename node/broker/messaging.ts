@@ -81,10 +81,11 @@ export class Messaging {
     const channel = req.channel ?? 0;
     if (channel > 0) this.notePublished(c.connection, channel, targets);
     const publisherId = channel > 0 ? `${c.connection}|${channel}` : this.requestPublisher;
-    const release = await this.backpressure.acquire(
+    const acquired = this.backpressure.acquire(
       req.body.byteLength * targets.length,
       this.ctx.settings.proposalTimeoutMs,
     );
+    const release = acquired instanceof Promise ? await acquired : acquired;
     try {
       return await this.publisher.enqueue(
         targets,

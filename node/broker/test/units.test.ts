@@ -35,7 +35,7 @@ describe("flow control", () => {
     const release = await bp.acquire(150, 1000);
     expect(bp.isBlocked()).toBe(true);
     let second = false;
-    const waiting = bp.acquire(10, 1000).then((r) => {
+    const waiting = Promise.resolve(bp.acquire(10, 1000)).then((r) => {
       second = true;
       return r;
     });
@@ -52,7 +52,7 @@ describe("flow control", () => {
   it("gives up with RESOURCE_ERROR when blocked past the timeout", async () => {
     const bp = new Backpressure(10, 0);
     const release = await bp.acquire(20, 100);
-    const err = await bp.acquire(1, 50).catch((e: unknown) => e);
+    const err = await Promise.resolve(bp.acquire(1, 50)).catch((e: unknown) => e);
     expect(WarrenError.is(err, "RESOURCE_ERROR")).toBe(true);
     release();
     bp.stop();
