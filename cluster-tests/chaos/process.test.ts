@@ -6,7 +6,7 @@
  * SIGSTOP of the leader is in sigstop.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { agreedLeader, PHASE_MS, queueInfo, Scenario } from "./scenario.js";
+import { agreedLeader, PHASE_MS, Scenario } from "./scenario.js";
 import { ALL_NODES as ALL, others, useChaosCluster } from "./suite.js";
 
 const { cluster, random } = useChaosCluster("process scenarios");
@@ -38,7 +38,7 @@ describe("chaos: process faults", () => {
     await s.finish();
   });
 
-  it("kill -9 of a follower: the leader keeps confirming with the other one", async () => {
+  it("kill -9 of a follower: the other two keep confirming", async () => {
     const s = await Scenario.begin(cluster(), "kill-follower");
     const leader = await agreedLeader(cluster(), s.queue, ALL);
     const follower = others(leader)[Math.floor(random() * 2)] as string;
@@ -46,7 +46,11 @@ describe("chaos: process faults", () => {
     await cluster().kill(follower);
     await s.waitConfirms(10);
     await s.run(PHASE_MS);
-    expect((await queueInfo(cluster(), leader, s.queue)).leader).toBe(leader);
+    // What a client notices is that confirms go on (above) and nothing is lost (finish). The
+    // leader usually stays, but a loaded machine can delay its heartbeats past the election
+    // timeout and the survivor may then legitimately win an election: noted, not asserted.
+    const after = await agreedLeader(cluster(), s.queue, others(follower), follower);
+    s.note(after === leader ? `${leader} still leads;` : `leadership moved ${leader} -> ${after};`);
     await cluster().restart(follower);
     await s.finish();
   });

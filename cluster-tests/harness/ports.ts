@@ -1,31 +1,38 @@
 /**
- * Free TCP ports on loopback. The kernel picks each (listen on port 0), we close the socket and
- * hand the number to a child process; a port is never handed out twice by one test process, so
- * two clusters started by the same worker cannot collide with each other.
+ * Free TCP ports on loopback for child processes. They are picked at random BELOW the kernel's
+ * ephemeral range (ip_local_port_range) and checked free by binding them: a port the kernel
+ * hands out for `listen(0)` is in the ephemeral range, and between the check and the child's
+ * bind (seconds: tsx starts slowly on a loaded machine), or while a node is down between a kill
+ * and its restart, any outgoing connection on the machine could take it as its source port and
+ * the node would then fail to bind. Ports below that range are only ever taken by an explicit
+ * bind. A port is never handed out twice by one test process.
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 const handedOut = new Set<number>();
 
-function onePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen({ host, port: 0, exclusive: true }, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/** Lowest port we hand out: below the common registered services' ports that tests might meet. */
+const LOWEST = 10_000;
+
+/** The first port of the kernel's ephemeral range (Linux; 32768 elsewhere, its usual value). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > LOWEST + 1000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
+const HIGHEST = ephemeralLow() - 1;
 
 /** `n` distinct free ports on `host`. */
 export async function freePorts(n: number, host = "127.0.0.1"): Promise<number[]> {
   const out: number[] = [];
-  while (out.length < n) {
-    const p = await onePort(host);
-    if (p === 0 || handedOut.has(p)) continue;
+  for (let attempt = 0; out.length < n; attempt++) {
+    if (attempt > 10_000) throw new Error(`no ${n} free ports on ${host} in ${LOWEST}-${HIGHEST}`);
+    const p = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST + 1));
+    if (handedOut.has(p) || !(await isPortFree(p, host))) continue;
     handedOut.add(p);
     out.push(p);
   }
