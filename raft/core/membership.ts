@@ -19,10 +19,10 @@ export function proposeConfChange(r: Raft, cc: ConfChange): { index: number; ter
   if (r.role !== Role.Leader) {
     throw new NotLeaderError(r.opts.group, r.lead === NONE ? undefined : r.lead);
   }
-  if (r.pendingConfIndex > r.log.applied) {
+  if (confChangePending(r)) {
     throw new ProposalDroppedError(
       r.opts.group,
-      `configuration change at ${r.pendingConfIndex} is not applied yet (applied ${r.log.applied})`,
+      `configuration change at ${r.pendingConfIndex} is not applied yet (applied ${appliedIndex(r)})`,
     );
   }
   const res = applyChange(r.trk.confState(), cc);
@@ -35,8 +35,29 @@ export function proposeConfChange(r: Raft, cc: ConfChange): { index: number; ter
   return at;
 }
 
-/** The host applies a committed ConfChange: switch configuration (thesis §4.1). */
-export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
+/**
+ * Whether a ConfChange this leader appended (or, right after its election, any entry that might
+ * be one) is not applied yet: only one change at a time.
+ */
+export function confChangePending(r: Raft): boolean {
+  return r.pendingConfIndex > appliedIndex(r);
+}
+
+/**
+ * What the host has applied as far as the core knows: `log.applied` moves at `advance()`, but a
+ * ConfChange applied before that (the host applies a leader's earlier commits while its next
+ * write runs) counts at once, so the promise of a change resolves with the next one allowed.
+ */
+function appliedIndex(r: Raft): number {
+  return Math.max(r.log.applied, r.confAppliedIndex);
+}
+
+/**
+ * The host applies the committed ConfChange entry at `index`: switch configuration (thesis
+ * §4.1). An ignored (invalid) change is applied too, as far as pending changes go.
+ */
+export function applyConfChange(r: Raft, cc: ConfChange, index: number): ConfState {
+  if (index > r.confAppliedIndex) r.confAppliedIndex = index;
   const res = cc.conf ? checkConf(cc.conf) : applyChange(r.trk.confState(), cc);
   if ("error" in res) {
     // Deterministic on every replica, so skipping keeps them identical.

@@ -66,6 +66,12 @@ export class Raft {
    * a new change may be proposed only once the host has applied past it (one at a time).
    */
   pendingConfIndex = 0;
+  /**
+   * Index of the latest ConfChange entry the host applied (`applyConfChange`). The host applies
+   * in index order, so everything up to it is applied even while `log.applied`, which moves only
+   * at `advance()`, still lags (a leader applies commits while its next write runs).
+   */
+  confAppliedIndex = 0;
   readOnly = new ReadOnly();
   /** Reads that arrived before the leader committed an entry of its term (thesis §6.4). */
   pendingReadIndexMessages: Message[] = [];

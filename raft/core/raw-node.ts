@@ -148,11 +148,13 @@ export class RawNode {
   }
 
   /**
-   * The host calls it when it applies a committed ConfChange entry (step 3 of a Ready),
-   * and persists the returned configuration with its snapshot/state.
+   * The host calls it when it applies the committed ConfChange entry at `index` (in index order,
+   * possibly before the `advance()` of the Ready that handed it out), and persists the returned
+   * configuration with its snapshot/state. From then on the change is in effect (`status().conf`)
+   * and the next one may be proposed.
    */
-  applyConfChange(cc: ConfChange): ConfState {
-    return applyConfChange(this.raft, cc);
+  applyConfChange(cc: ConfChange, index: number): ConfState {
+    return applyConfChange(this.raft, cc, index);
   }
 
   /**

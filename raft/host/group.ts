@@ -194,7 +194,7 @@ export class Group {
       // batch was collected: its configuration already includes the change (and later ones).
       if (this.log.snapshot().meta.index < e.index) {
         const cc = decodeConfChange(e.data);
-        this.conf = this.node.applyConfChange(cc);
+        this.conf = this.node.applyConfChange(cc, e.index);
         this.log.setConfState(this.conf);
       }
       this.proposals.settleApplied(e.index, e.term, this.conf);

@@ -467,7 +467,7 @@ export class RaftHost implements LiveEntryReader {
   /** The core's refusals, with this group's id and the best leader hint the host knows. */
   private mapProposeError(g: Group, err: unknown): Error {
     if (err instanceof NotLeaderError) return new NotLeaderError(g.id, err.leaderHint ?? hint(g.lead));
-    if (err instanceof ProposalDroppedError) return new ProposalDroppedError(g.id, err.message);
+    if (err instanceof ProposalDroppedError) return err;
     return err as Error;
   }
 }

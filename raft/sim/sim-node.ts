@@ -461,7 +461,7 @@ export class SimNode {
       const cc = decodeConfChange(e.data);
       let conf: ConfState | undefined;
       this.guard(() => {
-        conf = this.core.applyConfChange(cc);
+        conf = this.core.applyConfChange(cc, e.index);
       });
       this.conf = conf!;
       this.storage!.setConfState(this.conf);

@@ -61,6 +61,35 @@ describe("thesis §4.1 single-server changes", () => {
     expect(a.status().conf.voters).toEqual(["a", "b", "c", "d", "e"]);
   });
 
+  it("the next change may be proposed once the host applied the previous one, before advance()", () => {
+    // A host may apply a committed change while the write of the Ready that handed it out is
+    // still running (raft/host applies a leader's earlier commits then). Once applyConfChange
+    // returned, the change is in effect and no longer pending.
+    const net = new Network(["a", "b", "c"]);
+    net.elect("a");
+    net.add("d", EMPTY);
+    net.add("e", EMPTY);
+    const a = net.raw("a");
+    a.proposeConfChange({ type: ConfChangeType.AddVoter, node: "d" });
+    net.process("a");
+    net.deliver();
+    net.process("b");
+    net.process("c");
+    net.deliver();
+    const rd = a.ready();
+    const cc = rd.committedEntries.find((e) => e.type === EntryType.ConfChange);
+    expect(cc).toBeDefined();
+    expect(rd.entries).toEqual([]);
+    a.applyConfChange(decodeConfChange(cc!.data), cc!.index);
+    expect(a.status().conf.voters).toEqual(["a", "b", "c", "d"]);
+    expect(() => a.proposeConfChange({ type: ConfChangeType.AddVoter, node: "e" })).not.toThrow();
+    if (rd.hardState) net.get("a").storage.setHardState(rd.hardState);
+    net.queue.push(...rd.messages);
+    a.advance(rd);
+    net.stabilize();
+    expect(a.status().conf.voters).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
   it("a new leader accepts no change until the entries of earlier terms are applied", () => {
     const net = new Network(["a", "b", "c"]);
     net.elect("a");

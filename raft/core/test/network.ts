@@ -142,7 +142,7 @@ export class Network {
     }
     for (const e of rd.committedEntries) {
       if (e.type === EntryType.ConfChange) {
-        t.storage.setConfState(t.node.applyConfChange(decodeConfChange(e.data)));
+        t.storage.setConfState(t.node.applyConfChange(decodeConfChange(e.data), e.index));
       } else if (e.data.length > 0) {
         t.applied.push(e);
       }

@@ -199,6 +199,47 @@ describe("RaftHost: many groups on three nodes", () => {
     );
   });
 
+  it("accepts a conf change proposed as soon as the previous one resolved, under traffic", async () => {
+    // The resolved promise is the contract: the change is in effect in the core and the next
+    // one can be proposed at once (no "not applied yet" retry). The leader applies a commit
+    // it learned earlier while its next write runs: a slow disk and steady traffic make every
+    // write take a while and every batch write, so each change resolves in that window.
+    c = await TestCluster.start([...IDS, "n4", "n5"]);
+    const cluster = c;
+    await cluster.createGroup("q", IDS);
+    const leader = await cluster.leaderOf("q", 10_000, IDS);
+    const lead = cluster.node(leader).host;
+    const storage = cluster.node(leader).storage;
+    const flush = storage.flush.bind(storage);
+    storage.flush = async (opts) => {
+      await flush(opts);
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    let traffic = true;
+    const load = Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = 0; traffic; i++) await lead.propose("q", { v: `t-${w}-${i}` });
+      }),
+    );
+    try {
+      for (const n of ["n4", "n5"]) {
+        await lead.addLearner("q", n);
+        expect(lead.status("q").conf.learners).toContain(n);
+        await lead.addVoter("q", n);
+        expect(lead.status("q").conf.voters).toContain(n);
+      }
+      const gone = IDS.find((id) => id !== leader)!;
+      await lead.removeNode("q", gone);
+      await lead.removeNode("q", "n5");
+      expect([...lead.status("q").conf.voters].sort()).toEqual(
+        [...IDS, "n4"].filter((id) => id !== gone).sort(),
+      );
+    } finally {
+      traffic = false;
+      await load;
+    }
+  });
+
   it("elects a new leader quickly when the leader's connections drop", async () => {
     c = await TestCluster.start(IDS);
     await c.createGroup("q");
