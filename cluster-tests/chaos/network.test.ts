@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { waitFor } from "../harness/index.js";
 import { linkName } from "./proxied-cluster.js";
 import { LONG, pick } from "./random.js";
-import { agreedLeader, FAILOVER_BUDGET_MS, PHASE_MS, queueInfo, Scenario } from "./scenario.js";
+import { agreedLeader, FAILOVER_BUDGET_MS, PHASE_MS, queueInfo, Scenario, WARMUP_MS } from "./scenario.js";
 import { ALL_NODES as ALL, others, useChaosCluster } from "./suite.js";
 
 const { cluster, random } = useChaosCluster("network scenarios");
@@ -28,7 +28,7 @@ describe("chaos: network partitions", () => {
   it("an isolated queue leader confirms nothing; the majority elects a new one; the old one steps down on healing", async () => {
     const s = await Scenario.begin(cluster(), "isolate-leader");
     const old = await agreedLeader(cluster(), s.queue, ALL);
-    await s.run(PHASE_MS);
+    await s.run(WARMUP_MS);
     s.fault("isolate-leader");
     await cluster().partition([old], others(old));
     // From here on every link of the old leader is cut (a publish sent before may still commit).

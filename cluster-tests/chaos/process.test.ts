@@ -6,7 +6,7 @@
  * SIGSTOP of the leader is in sigstop.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { agreedLeader, PHASE_MS, Scenario } from "./scenario.js";
+import { agreedLeader, PHASE_MS, Scenario, WARMUP_MS } from "./scenario.js";
 import { ALL_NODES as ALL, others, useChaosCluster } from "./suite.js";
 
 const { cluster, random } = useChaosCluster("process scenarios");
@@ -25,7 +25,7 @@ async function gracefulStop(id: string): Promise<number> {
 describe("chaos: process faults", () => {
   it("kill -9 of the queue leader: a new leader confirms within seconds, nothing lost after its restart", async () => {
     const s = await Scenario.begin(cluster(), "kill-leader");
-    await s.run(PHASE_MS);
+    await s.run(WARMUP_MS);
     const leader = await agreedLeader(cluster(), s.queue, ALL);
     s.fault(`kill-${leader}`);
     await cluster().kill(leader);
@@ -57,7 +57,7 @@ describe("chaos: process faults", () => {
 
   it("kill -9 of two nodes at once: nothing is confirmed until one returns, then it recovers", async () => {
     const s = await Scenario.begin(cluster(), "kill-two");
-    await s.run(PHASE_MS);
+    await s.run(WARMUP_MS);
     const survivor = ALL[Math.floor(random() * 3)] as string;
     const [a, b] = others(survivor) as [string, string];
     s.fault(`kill-${a}+${b}`);
@@ -78,7 +78,7 @@ describe("chaos: process faults", () => {
 
   it("rolling restart: each node in turn exits 0 on SIGTERM and rejoins; the queue keeps confirming", async () => {
     const s = await Scenario.begin(cluster(), "rolling-restart");
-    await s.run(PHASE_MS);
+    await s.run(WARMUP_MS);
     for (const id of ALL) {
       s.fault(`sigterm-${id}`);
       const ms = await gracefulStop(id);
@@ -97,7 +97,7 @@ describe("chaos: process faults", () => {
 
   it("restart of the whole cluster under traffic: every node exits 0, all return, nothing confirmed is lost", async () => {
     const s = await Scenario.begin(cluster(), "whole-restart");
-    await s.run(PHASE_MS);
+    await s.run(WARMUP_MS);
     s.fault("sigterm-all");
     // As `docker compose down`: every node gets SIGTERM at once (no one to hand leadership to).
     const took = await Promise.all(ALL.map((id) => gracefulStop(id)));

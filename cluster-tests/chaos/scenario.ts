@@ -12,8 +12,14 @@ import { Workload } from "./workload.js";
 
 const V = seg("/");
 
-/** Phase lengths: traffic before a fault, a fault held, traffic after healing. */
+/** Phase lengths: a fault held, traffic after healing. */
 export const PHASE_MS = LONG ? 8_000 : 2_500;
+/**
+ * Traffic before a fault, beyond the 20 confirms `begin` already waited for. The clients consume
+ * as fast as they publish, so a longer warm-up adds no backlog for the fault to hit, only wall
+ * time; the long runs keep a full phase for longer histories.
+ */
+export const WARMUP_MS = LONG ? PHASE_MS : 500;
 /** Budget for a new leader to serve on a loaded 2-core machine (election 1-2 s plus slack). */
 export const FAILOVER_BUDGET_MS = 20_000;
 export const DRAIN_TIMEOUT_MS = 45_000;
