@@ -5,26 +5,29 @@
  * in insertion order); a miss falls back to `RaftHost.readCommand`.
  *
  * Every replica sets an entry per applied enqueue and drops it when the message is settled, so
- * this sits on the hot path of every node: one Map per group keyed by the message id (a number,
- * no key string to build and hash per call), and the insertion order in parallel arrays (no
- * iterator per eviction). An order slot whose entry went meanwhile (settled, group dropped) is
- * skipped by eviction and removed when the arrays are compacted.
+ * this sits on the hot path of every node: one Map per group from the message id (a number, no
+ * key string to build and hash per call) to a slot of parallel arrays kept in insertion order
+ * (eviction walks them; no Map iterator per eviction). A slot is emptied as soon as its entry
+ * goes (settled, evicted, group dropped), so no body outlives its entry; empty slots are removed
+ * when the arrays are compacted.
  */
 import type { EnqueueCommand, MessageId } from "../queue/index.js";
 
-type GroupMap = Map<MessageId, EnqueueCommand>;
+/** Message id -> slot in the order arrays. */
+type GroupMap = Map<MessageId, number>;
 
-/** The order arrays are compacted only past this many slots (dead or stale). */
+/** The order arrays are compacted only past this many slots (empty or not). */
 const COMPACT_MIN = 1024;
 
 export class BodyCache {
   private readonly groups = new Map<string, GroupMap>();
   private size = 0;
   private bytes = 0;
-  /** Insertion order from `head` on: the group map, the id and the command of each `set`. */
-  private orderMaps: GroupMap[] = [];
-  private orderIds: MessageId[] = [];
-  private orderCmds: EnqueueCommand[] = [];
+  /** Slots in insertion order: the group map, the id and the command (undefined once gone). */
+  private maps: GroupMap[] = [];
+  private ids: MessageId[] = [];
+  private cmds: (EnqueueCommand | undefined)[] = [];
+  /** Slots before this one are all empty (evicted or gone). */
   private head = 0;
 
   constructor(
@@ -38,35 +41,34 @@ export class BodyCache {
       g = new Map();
       this.groups.set(group, g);
     } else if (g.has(id)) return;
-    g.set(id, cmd);
+    g.set(id, this.cmds.length);
+    this.maps.push(g);
+    this.ids.push(id);
+    this.cmds.push(cmd);
     this.size++;
     this.bytes += cmd.body.byteLength;
-    this.orderMaps.push(g);
-    this.orderIds.push(id);
-    this.orderCmds.push(cmd);
     while ((this.size > this.maxEntries || this.bytes > this.maxBytes) && this.evictOldest()) {}
     this.maybeCompact();
   }
 
   get(group: string, id: MessageId): EnqueueCommand | undefined {
-    return this.groups.get(group)?.get(id);
+    const slot = this.groups.get(group)?.get(id);
+    return slot === undefined ? undefined : this.cmds[slot];
   }
 
   delete(group: string, id: MessageId): void {
     const g = this.groups.get(group);
-    if (g === undefined) return;
-    const cmd = g.get(id);
-    if (cmd === undefined) return;
+    const slot = g?.get(id);
+    if (g === undefined || slot === undefined) return;
     g.delete(id);
-    this.forget(cmd);
+    this.empty(slot);
   }
 
   /** Forget a whole group (deleted queue). */
   dropGroup(group: string): void {
     const g = this.groups.get(group);
     if (g === undefined) return;
-    for (const cmd of g.values()) this.forget(cmd);
-    // Emptied, so its order slots read as gone even though they still point at this map.
+    for (const slot of g.values()) this.empty(slot);
     g.clear();
     this.groups.delete(group);
   }
@@ -76,53 +78,53 @@ export class BodyCache {
     return this.size;
   }
 
-  private forget(cmd: EnqueueCommand): void {
+  private empty(slot: number): void {
+    const cmd = this.cmds[slot];
+    if (cmd === undefined) return;
+    this.cmds[slot] = undefined;
     this.size--;
     this.bytes -= cmd.body.byteLength;
   }
 
-  /** Drops the oldest live entry; false if there is none. */
+  /** Drops the oldest entry; false if there is none. */
   private evictOldest(): boolean {
-    while (this.head < this.orderIds.length) {
-      const i = this.head++;
-      const g = this.orderMaps[i]!;
-      const id = this.orderIds[i]!;
-      // The same id may have been dropped and set again since: only the slot of this very
-      // command stands for the entry.
-      if (g.get(id) === this.orderCmds[i]) {
-        g.delete(id);
-        this.forget(this.orderCmds[i]!);
-        return true;
-      }
+    while (this.head < this.cmds.length) {
+      const slot = this.head++;
+      if (this.cmds[slot] === undefined) continue;
+      this.maps[slot]!.delete(this.ids[slot]!);
+      this.empty(slot);
+      return true;
     }
     return false;
   }
 
   /**
-   * Evicted slots before `head`, and settled messages' slots after it, stay in the arrays: once
-   * either outnumbers the live part (and a minimum), rebuild the arrays with the live slots
-   * only, so they stay O(entries) at an amortised O(1) per `set`.
+   * Evicted slots before `head` and settled messages' slots after it stay in the arrays (empty):
+   * once either outnumbers the live part (and a minimum), rebuild the arrays with the live slots
+   * only and renumber them in their maps, so the arrays stay O(entries) at an amortised O(1)
+   * per `set`.
    */
   private maybeCompact(): void {
-    const slots = this.orderIds.length - this.head;
+    const slots = this.cmds.length - this.head;
     const deadPrefix = this.head >= COMPACT_MIN && this.head >= slots;
-    const stale = slots >= COMPACT_MIN && slots >= 2 * this.size;
-    if (!deadPrefix && !stale) return;
+    const sparse = slots >= COMPACT_MIN && slots >= 2 * this.size;
+    if (!deadPrefix && !sparse) return;
     const maps: GroupMap[] = [];
     const ids: MessageId[] = [];
     const cmds: EnqueueCommand[] = [];
-    for (let i = this.head; i < this.orderIds.length; i++) {
-      const g = this.orderMaps[i]!;
-      const id = this.orderIds[i]!;
-      const cmd = this.orderCmds[i]!;
-      if (g.get(id) !== cmd) continue;
+    for (let i = this.head; i < this.cmds.length; i++) {
+      const cmd = this.cmds[i];
+      if (cmd === undefined) continue;
+      const g = this.maps[i]!;
+      const id = this.ids[i]!;
+      g.set(id, cmds.length);
       maps.push(g);
       ids.push(id);
       cmds.push(cmd);
     }
-    this.orderMaps = maps;
-    this.orderIds = ids;
-    this.orderCmds = cmds;
+    this.maps = maps;
+    this.ids = ids;
+    this.cmds = cmds;
     this.head = 0;
   }
 }
