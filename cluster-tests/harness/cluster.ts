@@ -89,6 +89,7 @@ export class TestCluster {
     try {
       for (const n of nodes) n.proc.start();
       await cluster.waitReady();
+      await cluster.checkGuestServed();
     } catch (err) {
       await cluster.destroy();
       throw err;
@@ -130,6 +131,28 @@ export class TestCluster {
         });
       }),
     );
+  }
+
+  /**
+   * A first boot: every node that says ready serves guest on the default vhost at once (the
+   * default user comes with its permissions in one metadata entry, applied before /ready).
+   */
+  private async checkGuestServed(): Promise<void> {
+    for (const n of this.nodes) {
+      // Needs guest's write permission on "/" (an administrator may list without any), and
+      // changes nothing: no queue is bound to this key.
+      const res = await n.http.post("/api/exchanges/%2F/amq.default/publish", {
+        routing_key: "harness.no-such-queue",
+        payload: "",
+        payload_encoding: "string",
+        properties: {},
+      });
+      if (res.status !== 200) {
+        throw new Error(
+          `${n.id} is ready but a publish as guest is ${res.status} ${JSON.stringify(res.body)}\n${this.tail()}`,
+        );
+      }
+    }
   }
 
   /** Start a stopped node again (same ports, same data) and wait for it to be ready. */
