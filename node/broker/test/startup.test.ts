@@ -11,6 +11,7 @@ import { RaftHost } from "../../../raft/host/index.js";
 import { NodeStorage } from "../../../raft/storage/index.js";
 import { Transport } from "../../../raft/transport/index.js";
 import { BrokerService } from "../broker-service.js";
+import { META_GROUP } from "../meta-client.js";
 import { SECRET } from "./harness.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -37,6 +38,14 @@ async function startSingleNode(): Promise<BrokerService> {
     electionTick: 30,
     heartbeatTick: 2,
   });
+  // Metadata read barriers answer late, as under a slow election on a loaded machine: the
+  // bootstrap used to start with one, so the node's own restart announcement (all a node needed
+  // to be ready) committed well before the default user existed.
+  const readIndex = host.readIndex.bind(host);
+  host.readIndex = async (group) => {
+    if (group === META_GROUP) await new Promise((r) => setTimeout(r, 1000));
+    return readIndex(group);
+  };
   await host.start();
   const broker = await BrokerService.start({ nodeId: "n1", host, transport, peers: [], storage });
   cleanups.push(async () => {
