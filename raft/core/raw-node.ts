@@ -118,6 +118,19 @@ export class RawNode {
     return this.raft.quiesced;
   }
 
+  /**
+   * The commit index when this node leads, else -1: what `status()` tells, without copying the
+   * configuration and every peer's progress (the host asks after every turn with acks).
+   */
+  leaderCommit(): number {
+    return this.raft.role === Roles.Leader ? this.raft.log.committed : -1;
+  }
+
+  /** The current term (as `status().term`, without the copy). */
+  term(): number {
+    return this.raft.term;
+  }
+
   /** Restarts this node's timers (e.g. the leader's node went silent); a no-op when awake. */
   wake(): void {
     wake(this.raft);

@@ -158,13 +158,15 @@ export class Group {
    */
   applyCommittedAhead(): void {
     if (!this.isLeader() || this.log.snapshot().meta.index > this.applied) return;
-    const st = this.node.status();
-    if (st.role !== Role.Leader) return;
-    const hi = Math.min(st.commit, this.log.lastIndex());
+    // Not status(): it copies the configuration and every peer's progress, on every turn.
+    const commit = this.node.leaderCommit();
+    if (commit < 0) return;
+    const hi = Math.min(commit, this.log.lastIndex());
     if (hi <= this.applied || this.applied + 1 < this.log.firstIndex()) return;
+    const term = this.node.term();
     const isLeader = true;
     for (const e of this.log.entries(this.applied + 1, hi + 1, Number.POSITIVE_INFINITY)) {
-      if (e.term !== st.term || e.type === EntryType.ConfChange || e.index !== this.applied + 1) break;
+      if (e.term !== term || e.type === EntryType.ConfChange || e.index !== this.applied + 1) break;
       this.applyEntry(e, isLeader);
       this.applied = e.index;
       this.appliedSinceSnapshot++;

@@ -28,6 +28,7 @@ import { peerDownHint } from "./peer-hint.js";
 import { type LoopStats, ReadyLoop } from "./ready-loop.js";
 import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snapshot-transfer.js";
 import type { ApplyMeta, LiveEntryReader, StateMachine } from "./state-machine.js";
+import { TickSet } from "./tick-set.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -62,6 +63,8 @@ export class RaftHost implements LiveEntryReader {
   private readonly appliedListeners: AppliedListener[] = [];
   private readonly leaderListeners: LeaderChangeListener[] = [];
   private ticker: ReturnType<typeof setInterval> | undefined;
+  /** The groups the ticker visits on every tick (quiesced idle ones are parked, see tick()). */
+  private readonly ticking = new TickSet();
   /** Ticks so far (paces the pings of quiesced leaders). */
   private ticks = 0;
   /** When a raft frame last arrived from each peer (its node is alive; see tick()). */
@@ -108,7 +111,7 @@ export class RaftHost implements LiveEntryReader {
           const g = this.groups.get(group);
           if (g === undefined || this.stopped) return;
           g.node.reportSnapshot(peer, ok);
-          this.loop.wake(g);
+          this.touch(g);
         },
         deliver: (from, group, msg, live) => {
           const g = this.groups.get(group);
@@ -171,7 +174,7 @@ export class RaftHost implements LiveEntryReader {
       const logger = this.logger.child({ group });
       const g = new Group(group, log, opts.machine, applied, this.opts, this.events, logger);
       this.groups.set(group, g);
-      this.loop.wake(g);
+      this.touch(g);
       logger.debug(
         { applied, last: log.lastIndex(), commit: loaded.hardState?.commit ?? 0 },
         "group created",
@@ -186,6 +189,7 @@ export class RaftHost implements LiveEntryReader {
     const g = this.mustGroup(group);
     g.removed = true;
     this.groups.delete(group);
+    this.ticking.delete(g);
     g.rejectAll("group removed");
     this.storage.stageDeleteGroup(group);
     await this.storage.flush();
@@ -206,7 +210,7 @@ export class RaftHost implements LiveEntryReader {
     } catch (err) {
       return Promise.reject(this.mapProposeError(g, err));
     }
-    this.loop.wake(g);
+    this.touch(g);
     return g.proposals.add<R>(at.index, at.term, now);
   }
 
@@ -217,7 +221,7 @@ export class RaftHost implements LiveEntryReader {
     if (!g.isLeader()) return Promise.reject(new NotLeaderError(group, hint(g.lead)));
     const { context, done } = g.reads.add(Date.now());
     g.node.readIndex(context);
-    this.loop.wake(g);
+    this.touch(g);
     return done;
   }
 
@@ -227,7 +231,7 @@ export class RaftHost implements LiveEntryReader {
     if (g.lead === to) return;
     if (!g.isLeader()) throw new NotLeaderError(group, hint(g.lead));
     g.node.transferLeader(to);
-    this.loop.wake(g);
+    this.touch(g);
     const deadline = this.opts.electionTick * this.opts.tickMs * 3;
     const ok = await waitFor(() => g.lead === to || g.removed || this.stopped, deadline);
     if (!ok || g.lead !== to) {
@@ -314,6 +318,7 @@ export class RaftHost implements LiveEntryReader {
     await this.storage.flush();
     for (const g of this.groups.values()) g.rejectAll("raft host stopped");
     this.groups.clear();
+    this.ticking.clear();
   }
 
   /**
@@ -334,7 +339,7 @@ export class RaftHost implements LiveEntryReader {
       if (target === undefined) continue;
       g.node.transferLeader(target);
       led.push(g);
-      this.loop.wake(g);
+      this.touch(g);
     }
     if (led.length === 0) return;
     await waitFor(() => led.every((g) => !g.isLeader()), this.opts.electionTick * this.opts.tickMs * 2);
@@ -349,7 +354,7 @@ export class RaftHost implements LiveEntryReader {
     } catch (err) {
       throw this.mapProposeError(g, err);
     }
-    this.loop.wake(g);
+    this.touch(g);
     await g.proposals.add(at.index, at.term, Date.now());
   }
 
@@ -360,7 +365,8 @@ export class RaftHost implements LiveEntryReader {
    * sign of life (leaders of quiesced groups ping their followers' nodes for that), and a
    * quiesced follower whose leader's node was silent for an election timeout is woken, so a
    * frozen (SIGSTOP) or cut-off leader is replaced as it would be without quiescence. A crash
-   * wakes it at once through the leader-lost hint.
+   * wakes it at once through the leader-lost hint. A quiesced group with nothing pending is
+   * parked (tick-set.ts): visited per leader node, and on ping ticks, not on every tick.
    */
   private tick(): void {
     const now = Date.now();
@@ -368,8 +374,12 @@ export class RaftHost implements LiveEntryReader {
     const silentMs = o.electionTick * o.tickMs;
     this.ticks++;
     const ping = this.ticks % Math.max(1, Math.floor(o.electionTick / 4)) === 0;
-    const pingTo = new Set<NodeId>();
-    for (const g of this.groups.values()) {
+    for (const lead of [...this.ticking.leaderNodes()]) {
+      if (now - (this.lastHeard.get(lead) ?? 0) > silentMs)
+        for (const g of this.ticking.activateUnder(lead)) g.node.wake();
+    }
+    const pingTo = ping ? this.ticking.sweep() : new Set<NodeId>();
+    for (const g of this.ticking.active) {
       g.proposals.expire(now);
       g.reads.expire(now);
       const node = g.node;
@@ -378,7 +388,9 @@ export class RaftHost implements LiveEntryReader {
           if (ping) for (const p of [...g.conf.voters, ...g.conf.learners]) pingTo.add(p);
         } else if (g.lead === NONE || now - (this.lastHeard.get(g.lead) ?? 0) > silentMs) {
           node.wake();
+          continue;
         }
+        this.ticking.maybePark(g);
         continue;
       }
       node.tick();
@@ -394,7 +406,16 @@ export class RaftHost implements LiveEntryReader {
     pingTo.delete(o.nodeId);
     // An empty raft payload: no group, just a sign of life (see onRaftPayload).
     for (const p of pingTo) this.transport.send(p, RAFT_CHANNEL, []);
-    this.loop.wakeAll();
+    // A tick is an input for the groups it ticked. Every input wakes its group itself; a pass
+    // over all groups once per election timeout is only a safety net for one that was missed.
+    if (this.ticks % o.electionTick === 0) this.loop.wakeAll();
+    else for (const g of this.ticking.active) this.loop.wake(g);
+  }
+
+  /** `g` got an input: tick it again if it was parked, and look at it in the next batch. */
+  private touch(g: Group): void {
+    this.ticking.activate(g);
+    this.loop.wake(g);
   }
 
   /** Routes a peer's batch of `[group, message]` pairs to the groups' cores. */
@@ -428,7 +449,7 @@ export class RaftHost implements LiveEntryReader {
       if (!(err instanceof RaftError) || err.name === "RaftInvariantError") throw err;
       this.logger.debug({ group: g.id, peer: from, err: err.message }, "message refused");
     }
-    this.loop.wake(g);
+    this.touch(g);
   }
 
   /** The failover hint (peer-hint.ts) and the end of snapshot transfers with `peer`. */
@@ -439,6 +460,7 @@ export class RaftHost implements LiveEntryReader {
       const hint = peerDownHint(g.role, g.lead, peer, direction);
       if (hint === "unreachable") g.node.reportUnreachable(peer);
       else if (hint === "leader-lost") g.node.reportLeaderLost();
+      if (hint !== undefined) this.ticking.activate(g);
     }
     this.loop.wakeAll();
   }
