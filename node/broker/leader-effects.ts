@@ -111,6 +111,11 @@ export class LeaderEffects implements EffectSink {
     e: DeliverEffect,
     body: EnqueueCommand | undefined | Promise<EnqueueCommand | undefined>,
   ): void {
+    // The common case (no queue waits for a disk read, body in the cache) builds no key.
+    if (this.chains.size === 0 && !(body instanceof Promise)) {
+      this.send(record, e, body);
+      return;
+    }
     const key = recordKey(record);
     const pending = this.chains.get(key);
     if (pending === undefined && !(body instanceof Promise)) {
