@@ -20,6 +20,11 @@
  * publish). The rest are renumbered in a new epoch, which the queue starts at seq 1 and which
  * makes every older-epoch enqueue stale, so a late commit never lands after newer messages.
  *
+ * Leader changes: when this node learns that the group's leader is now another node than the
+ * pass's target, the pass ends at once and everything unanswered goes to the new leader. The old
+ * target may never answer (frozen, cut off) and would hold the stream until the deadline; a
+ * leader that is only slow (backpressure) is never resent to, which would add to its backlog.
+ *
  * A stream is dropped as soon as nothing is unanswered; the next publish starts a new stream in
  * a new epoch (epochs come from one counter per node, so they only grow).
  */
@@ -35,6 +40,8 @@ export interface StreamNet {
   knownLeader(group: GroupId): NodeId | undefined;
   /** The error for a group that will never exist again (its queue was deleted). */
   goneError(group: GroupId): Error | undefined;
+  /** Subscribes to the leaders this node learns of (RaftHost.onLeaderChange). */
+  onLeaderChange(cb: (group: GroupId, leader: NodeId | undefined) => void): void;
 }
 
 /** Time and timers, injectable so tests run on a simulated clock. */
@@ -70,13 +77,21 @@ interface Entry {
 
 export class PublishStreams {
   private readonly streams = new Map<string, Stream>();
+  /** Open streams by group, for leader changes. */
+  private readonly byGroup = new Map<GroupId, Set<Stream>>();
   private epochCounter = 0;
 
   constructor(
     private readonly net: StreamNet,
     private readonly timeoutMs: number,
     private readonly clock: StreamClock = realClock,
-  ) {}
+  ) {
+    net.onLeaderChange((group, leader) => {
+      const streams = this.byGroup.get(group);
+      if (streams === undefined || leader === undefined) return;
+      for (const s of [...streams]) s.leaderChanged(leader);
+    });
+  }
 
   /** The highest epoch handed out so far: a `down` for a closed channel forgets up to it. */
   get epoch(): number {
@@ -107,7 +122,7 @@ export class PublishStreams {
     const key = `${publisher}\n${group}`;
     let stream = this.streams.get(key);
     if (stream === undefined) {
-      stream = new Stream(
+      const created: Stream = new Stream(
         this,
         this.net,
         this.clock,
@@ -116,10 +131,20 @@ export class PublishStreams {
         group,
         this.nextEpoch(),
         () => {
-          if (this.streams.get(key) === stream) this.streams.delete(key);
+          if (this.streams.get(key) === created) this.streams.delete(key);
+          const inGroup = this.byGroup.get(group);
+          inGroup?.delete(created);
+          if (inGroup?.size === 0) this.byGroup.delete(group);
         },
       );
-      this.streams.set(key, stream);
+      stream = created;
+      this.streams.set(key, created);
+      let inGroup = this.byGroup.get(group);
+      if (inGroup === undefined) {
+        inGroup = new Set();
+        this.byGroup.set(group, inGroup);
+      }
+      inGroup.add(created);
     }
     stream.members = members;
     return stream.submit(command);
@@ -223,6 +248,16 @@ class Stream {
       () => this.startPass(hint),
       hint !== undefined ? 0 : RETRY_BACKOFF_MS,
     );
+  }
+
+  /**
+   * This node learned that `leader` leads the group now. A pass streaming to another node ends at
+   * once (the resend goes to `leader`): that node is no longer leader, and may never answer.
+   */
+  leaderChanged(leader: NodeId): void {
+    if (this.closed || this.mode !== "streaming" || this.pending.size === 0) return;
+    if (this.target === undefined || leader === this.target) return;
+    this.failPass(this.pass, leader);
   }
 
   // ---- answers -------------------------------------------------------------------------------

@@ -222,6 +222,11 @@ export class Forwarder {
     throw noQuorum(group, timeoutMs, lastError);
   }
 
+  /** Subscribes to the leaders this node learns of. */
+  onLeaderChange(cb: (group: GroupId, leader: NodeId | undefined) => void): void {
+    this.host.onLeaderChange(cb);
+  }
+
   knownLeader(group: GroupId): NodeId | undefined {
     try {
       return this.host.leaderOf(group);

@@ -59,6 +59,12 @@ process.on("exit", () => {
   for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** The transport's send and (private) delivery of received frames, which `freeze` holds. */
+interface FreezableTransport {
+  send(to: string, channel: string, payload: unknown): boolean;
+  deliver(from: string, channel: string, payload: unknown): void;
+}
+
 export class BrokerCluster {
   readonly nodes: TestNode[] = [];
   /** Every data directory this cluster made (also those of nodes that never finished booting). */
@@ -68,6 +74,8 @@ export class BrokerCluster {
   private readonly storages: NodeStorage[] = [];
   /** Nodes that joined the running cluster (`join()`): they restart with `join` too. */
   private readonly joined = new Set<string>();
+  /** Frozen nodes (`freeze()`): how to resume each. */
+  private readonly frozen = new Map<string, () => void>();
 
   private constructor(
     private readonly ids: string[],
@@ -169,11 +177,44 @@ export class BrokerCluster {
     return n;
   }
 
+  /**
+   * Freezes a node as SIGSTOP does, as the other nodes see it: its connections stay open (no
+   * peer-down) but it answers nothing, and what is sent to it waits (as in the kernel's buffers)
+   * until `thaw` delivers it in order. Its own timers still run in this process; what it sends
+   * meanwhile is dropped (a stopped process would not have sent it). Reaches into the
+   * transport's internals: there is no public way to hold a live link.
+   */
+  freeze(id: string): void {
+    const n = this.node(id);
+    if (this.frozen.has(id)) return;
+    const t = n.transport as unknown as FreezableTransport;
+    const send = t.send;
+    const deliver = t.deliver;
+    const held: [string, string, unknown][] = [];
+    t.send = () => true;
+    t.deliver = (from, channel, payload) => {
+      held.push([from, channel, payload]);
+    };
+    this.frozen.set(id, () => {
+      t.send = send;
+      t.deliver = deliver;
+      for (const [from, channel, payload] of held) t.deliver(from, channel, payload);
+    });
+  }
+
+  /** Resumes a frozen node: what was sent to it meanwhile is handled now. */
+  thaw(id: string): void {
+    const resume = this.frozen.get(id);
+    this.frozen.delete(id);
+    resume?.();
+  }
+
   /** Stops a node abruptly: no leadership transfer, connections just close. */
   async kill(id: string): Promise<void> {
     const n = this.node(id);
     if (!n.alive) return;
     n.alive = false;
+    this.frozen.delete(id);
     await n.broker.stop();
     await n.host.stop();
     await n.transport.close();

@@ -88,6 +88,16 @@ class SimGroup implements StreamNet, StreamClock {
   goneError(): Error | undefined {
     return undefined;
   }
+  private readonly leaderListeners: ((group: GroupId, leader: NodeId | undefined) => void)[] = [];
+  onLeaderChange(cb: (group: GroupId, leader: NodeId | undefined) => void): void {
+    this.leaderListeners.push(cb);
+  }
+  /** The sender's node hears of a new leader (sometimes not at all: it may miss an election). */
+  private setLeader(leader: NodeId | undefined): void {
+    this.leader = leader;
+    if (this.rand() < 0.3) return;
+    for (const cb of this.leaderListeners) cb(GROUP, leader);
+  }
   attempt(_group: GroupId, target: NodeId, command: unknown, timeoutMs: number): Promise<Proposed> {
     return new Promise<Proposed>((resolve, reject) => {
       let done = false;
@@ -150,7 +160,7 @@ class SimGroup implements StreamNet, StreamClock {
   /** The leader moves: an election without a leader, then another node; uncommitted entries kept or lost. */
   private changeLeader(): void {
     const old = this.leader;
-    this.leader = undefined;
+    this.setLeader(undefined);
     if (this.rand() < this.faults.truncate) {
       const cut = Math.floor(this.rand() * (this.uncommitted.length + 1));
       for (const a of this.uncommitted.splice(cut)) {
@@ -162,7 +172,7 @@ class SimGroup implements StreamNet, StreamClock {
     this.after(
       () => {
         const others = NODES.filter((n) => n !== old);
-        this.leader = others[Math.floor(this.rand() * others.length)]!;
+        this.setLeader(others[Math.floor(this.rand() * others.length)]!);
       },
       Math.floor(this.rand() * 40),
     );
