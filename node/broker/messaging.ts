@@ -19,6 +19,7 @@ import { authorize } from "./auth.js";
 import type { Backpressure } from "./backpressure.js";
 import type { ConsumerEntry, Consumers } from "./consumers.js";
 import { awaitRecovered, type BrokerContext } from "./context.js";
+import { META_GROUP } from "./meta-client.js";
 import { type Publisher, routingKeysOf, withoutBcc } from "./publish.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type {
@@ -53,6 +54,7 @@ export class Messaging {
     private readonly backpressure: Backpressure,
   ) {
     this.requestPublisher = `${ctx.nodeId}/publish.${Date.now().toString(36)}|0`;
+    ctx.forwarder.setRetrySafe((group, command) => group !== META_GROUP && retrySafe(command));
   }
 
   private get machine() {
@@ -343,6 +345,21 @@ export class Messaging {
       throw err;
     }
   }
+}
+
+/**
+ * Queue commands whose second run changes nothing, so the forwarder may resend them to a new
+ * leader while the first attempt is unanswered (it may still commit). An ack or a reject only
+ * settles messages checked out to that channel, and a settled message never is again (a reject
+ * dead-letters it); a `dead-letter-settled` only finishes messages still dead-lettering. Not so
+ * a requeue (the message may meanwhile be redelivered to the same channel and requeued twice),
+ * credit (adds up), cancel and down (a new consumer of the same tag or channel may have come),
+ * get, purge, checkout and enqueues (publish-streams.ts resends those by sequence number).
+ */
+function retrySafe(command: unknown): boolean {
+  const c = command as { type?: unknown; op?: unknown } | null;
+  if (c?.type === "settle") return c.op === "ack" || c.op === "reject";
+  return c?.type === "dead-letter-settled";
 }
 
 function bccCount(headers: Record<string, unknown> | undefined): number {

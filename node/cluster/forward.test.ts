@@ -1,11 +1,12 @@
 /**
  * The leader side of forwarding: sequenced enqueues (those with a `publisher`) reach the log in
- * the order they arrived even when backpressure holds them for different times.
+ * the order they arrived even when backpressure holds them for different times. The sending
+ * side: what happens to a forwarded command when the leader it went to stops leading.
  */
 import { describe, expect, it } from "vitest";
 import type { RaftHost } from "../../raft/host/index.js";
 import { Forwarder } from "./forward.js";
-import type { Rpc } from "./rpc.js";
+import { type Rpc, RpcTimeoutError } from "./rpc.js";
 
 function forwarder(proposed: unknown[]): Forwarder {
   const applied: ((group: string, meta: { index: number }) => void)[] = [];
@@ -17,6 +18,7 @@ function forwarder(proposed: unknown[]): Forwarder {
       return { reply: { type: "ok" } };
     },
     onApplied: (l: (group: string, meta: { index: number }) => void) => applied.push(l),
+    onLeaderChange: () => {},
     groupIds: () => ["q"],
   } as unknown as RaftHost;
   const rpc = { handle: () => {} } as unknown as Rpc;
@@ -71,5 +73,69 @@ describe("forwarding at the leader", () => {
     const answers = await Promise.all([f.proposeHere("g", { n: 1 }), f.proposeHere("h", { n: 2 })]);
     expect(answers.map((a) => a.index)).toEqual([1, 2]);
     expect((await f.proposeHere("g", { n: 3 })).index).toBe(3);
+  });
+});
+
+/**
+ * A forwarder on n1, which hosts no leader: n2 leads at first and answers nothing (frozen: each
+ * call times out), n3 answers at once. `elect` makes n1 learn of a new leader.
+ */
+function sender() {
+  const calls: { to: string; command: unknown }[] = [];
+  let leader = "n2";
+  const listeners: ((group: string, leader: string | undefined) => void)[] = [];
+  const host = {
+    onApplied: () => {},
+    onLeaderChange: (l: (group: string, leader: string | undefined) => void) => listeners.push(l),
+    leaderOf: () => leader,
+    groupIds: () => [],
+  } as unknown as RaftHost;
+  const rpc = {
+    handle: () => {},
+    call: (to: string, _method: string, args: { command: unknown }, timeoutMs: number) => {
+      calls.push({ to, command: args.command });
+      if (to === "n3") return Promise.resolve({ reply: { type: "ok" }, index: 1 });
+      return new Promise((_resolve, reject) => {
+        setTimeout(() => reject(new RpcTimeoutError(to, "propose", timeoutMs)), timeoutMs);
+      });
+    },
+  } as unknown as Rpc;
+  const f = new Forwarder("n1", host, rpc, 400);
+  const elect = (next: string) => {
+    leader = next;
+    for (const l of listeners) l("q", next);
+  };
+  return { f, calls, elect };
+}
+
+/** Resolves once `probe` holds (polled each turn), or fails after a deadline. */
+async function until(probe: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await delay(1);
+  }
+}
+
+describe("forwarding when the leader changes", () => {
+  it("resends a command declared safe to repeat to the new leader at once", async () => {
+    const { f, calls, elect } = sender();
+    f.setRetrySafe((_group, command) => (command as { safe: boolean }).safe);
+    const answer = f.propose("q", ["n1", "n2", "n3"], { safe: true });
+    await until(() => calls.length === 1);
+    elect("n3");
+    // Waiting for the frozen n2 would have ended in its timeout, then NO_QUORUM.
+    await expect(answer).resolves.toEqual({ reply: { type: "ok" }, index: 1 });
+    expect(calls.map((c) => c.to)).toEqual(["n2", "n3"]);
+  });
+
+  it("does not resend other commands: they wait for the answer of the node they went to", async () => {
+    const { f, calls, elect } = sender();
+    f.setRetrySafe(() => false);
+    const answer = f.propose("q", ["n1", "n2", "n3"], { safe: false });
+    await until(() => calls.length === 1);
+    elect("n3");
+    await expect(answer).rejects.toMatchObject({ code: "NO_QUORUM" });
+    expect(calls.map((c) => c.to)).toEqual(["n2"]);
   });
 });

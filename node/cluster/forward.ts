@@ -9,6 +9,12 @@
  * retrying would store it twice; the client is told NO_QUORUM and decides (a publisher
  * republishes, as after any unconfirmed publish).
  *
+ * Leader changes: a command the caller declared safe to run twice (`setRetrySafe`: its second
+ * run changes nothing, e.g. an ack) does not wait on a node that stopped leading: as soon as this
+ * node learns of another leader, the attempt in flight is abandoned and the command sent there.
+ * The old node may never answer (frozen, cut off), and the deadline would run out first. Other
+ * commands keep waiting for their answer (a resend could apply them twice).
+ *
  * Enqueues that carry a `publisher` (per-publisher order, node/queue/publishers.ts) do not use
  * that retry loop: node/broker/publish-streams.ts makes single `attempt()`s and resends in order,
  * which is safe after any failure because the queue drops duplicates. At the leader such
@@ -62,6 +68,9 @@ export class Forwarder {
   private enrich: ReplyEnricher = (_group, reply) => reply;
   private whenGone: (group: GroupId) => Error | undefined = () => undefined;
   private admit: Admission = () => undefined;
+  private retrySafe: (group: GroupId, command: unknown) => boolean = () => false;
+  /** Per group: the attempts in flight that end once this node learns of another leader. */
+  private readonly onMoved = new Map<GroupId, Set<(leader: NodeId) => void>>();
   /** Per group: the admission of the last sequenced command (they are admitted in arrival order). */
   private readonly admitting = new Map<GroupId, Promise<unknown>>();
   /**
@@ -78,6 +87,10 @@ export class Forwarder {
     private readonly rpc: Rpc,
     private readonly proposalTimeoutMs: number,
   ) {
+    host.onLeaderChange((group, leader) => {
+      const waiting = this.onMoved.get(group);
+      if (waiting !== undefined && leader !== undefined) for (const f of [...waiting]) f(leader);
+    });
     host.onApplied((group, meta) => {
       if (this.applied.set(group, meta.index).size > this.pruneAbove) this.pruneApplied();
     });
@@ -94,6 +107,14 @@ export class Forwarder {
   /** Runs before every proposal made on this node (the leader): backpressure on its backlog. */
   setAdmission(fn: Admission): void {
     this.admit = fn;
+  }
+
+  /**
+   * Tells commands that may be proposed again after an attempt was abandoned (the first may still
+   * commit too): they are resent as soon as the leader changes, see the file comment.
+   */
+  setRetrySafe(fn: (group: GroupId, command: unknown) => boolean): void {
+    this.retrySafe = fn;
   }
 
   /** Tells a group that will never exist again (its queue was deleted): the error to fail with. */
@@ -196,11 +217,18 @@ export class Forwarder {
       hint = undefined;
       if (target === undefined) break;
       try {
-        if (target === this.nodeId) {
-          return (await withDeadline(this.proposeHere(group, command), remaining, group)) as Proposed<R>;
-        }
-        return await this.rpc.call<Proposed<R>>(target, "propose", { group, command }, remaining);
+        const call =
+          target === this.nodeId
+            ? withDeadline(this.proposeHere(group, command), remaining, group)
+            : this.rpc.call<Proposed<R>>(target, "propose", { group, command }, remaining);
+        return (await (this.retrySafe(group, command)
+          ? this.untilLeaderMoves(group, target, call)
+          : call)) as Proposed<R>;
       } catch (err) {
+        if (err instanceof LeaderMovedError) {
+          hint = err.leader;
+          continue;
+        }
         lastError = err;
         if (err instanceof ProposalTimeoutError || err instanceof RpcTimeoutError) break;
         if (err instanceof WarrenError) throw err;
@@ -222,6 +250,38 @@ export class Forwarder {
     throw noQuorum(group, timeoutMs, lastError);
   }
 
+  /** `call`'s outcome, or LeaderMovedError once this node learns that another node than `target` leads. */
+  private untilLeaderMoves<T>(group: GroupId, target: NodeId, call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let waiting = this.onMoved.get(group);
+      if (waiting === undefined) {
+        waiting = new Set();
+        this.onMoved.set(group, waiting);
+      }
+      const set = waiting;
+      const done = () => {
+        set.delete(moved);
+        if (set.size === 0 && this.onMoved.get(group) === set) this.onMoved.delete(group);
+      };
+      const moved = (leader: NodeId) => {
+        if (leader === target) return;
+        done();
+        reject(new LeaderMovedError(leader));
+      };
+      set.add(moved);
+      call.then(
+        (v) => {
+          done();
+          resolve(v);
+        },
+        (e: unknown) => {
+          done();
+          reject(e);
+        },
+      );
+    });
+  }
+
   /** Subscribes to the leaders this node learns of. */
   onLeaderChange(cb: (group: GroupId, leader: NodeId | undefined) => void): void {
     this.host.onLeaderChange(cb);
@@ -241,6 +301,14 @@ export function noQuorum(group: GroupId, timeoutMs: number, cause?: unknown): Wa
   return new WarrenError("NO_QUORUM", `${what} could not commit within ${timeoutMs} ms (no quorum)`, {
     cause,
   });
+}
+
+/** An attempt abandoned because this node learned that `leader` leads the group now. */
+class LeaderMovedError extends Error {
+  override name = "LeaderMovedError";
+  constructor(readonly leader: NodeId) {
+    super(`the group's leader is now ${leader}`);
+  }
 }
 
 /** The host's own proposal timeout may be longer than what is left of the caller's. */
