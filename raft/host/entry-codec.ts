@@ -17,6 +17,24 @@ export function encodeCommand(timeMs: number, command: unknown): Uint8Array {
   return packr.pack([timeMs, command]);
 }
 
+/**
+ * `encodeCommand(timeMs, command)` for a command that is already msgpack-encoded (`packed` =
+ * exactly one msgpack value): `[timeMs, <packed>]` is assembled around the bytes instead of
+ * encoding the command again. The time is always a float64 (msgpackr writes Date.now() so
+ * too, so for wall-clock times the bytes are identical); it decodes to the same number.
+ */
+export function encodePackedCommand(timeMs: number, packed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PACKED_HEADER_BYTES + packed.length);
+  out[0] = 0x92; // fixarray of 2
+  out[1] = 0xcb; // float64
+  new DataView(out.buffer).setFloat64(2, timeMs);
+  out.set(packed, PACKED_HEADER_BYTES);
+  return out;
+}
+
+/** fixarray marker, float64 marker, 8 bytes of time. */
+const PACKED_HEADER_BYTES = 10;
+
 /** A decoded Normal entry. */
 export interface DecodedCommand {
   readonly time: number;

@@ -2,7 +2,7 @@
  * The multi-raft host: many groups per node over one NodeStorage (one fsync per batch for
  * all groups) and one Transport. See docs/raft/host.md.
  */
-export { decodeCommand, encodeCommand } from "./entry-codec.js";
+export { decodeCommand, encodeCommand, encodePackedCommand } from "./entry-codec.js";
 export {
   DEFAULT_ELECTION_TICK,
   DEFAULT_HEARTBEAT_TICK,

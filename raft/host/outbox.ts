@@ -5,12 +5,16 @@
  */
 import type { GroupId, Message, NodeId } from "../core/types.js";
 import type { Transport } from "../transport/index.js";
+import { decodeMessage, encodeMessage, type WireMessage } from "./wire.js";
 
 /** The transport channel carrying Raft messages. */
 export const RAFT_CHANNEL = "raft";
 
-/** Wire shape of a "raft" payload: [group, message] pairs, in the order the cores emitted them. */
-export type RaftPayload = Array<[GroupId, Message]>;
+/**
+ * Wire shape of a "raft" payload: [group, message] pairs, in the order the cores emitted them,
+ * each message in the tuple form of wire.ts.
+ */
+export type RaftPayload = Array<[GroupId, WireMessage]>;
 
 /**
  * A payload is closed at about this many bytes of entry data, well under the transport's
@@ -41,7 +45,7 @@ export class Outbox {
       payloads.push([]);
       bytes = 0;
     }
-    payloads[payloads.length - 1]!.push([group, m]);
+    payloads[payloads.length - 1]!.push([group, encodeMessage(m)]);
     this.openBytes.set(m.to, bytes + size);
   }
 
@@ -71,15 +75,29 @@ export class Outbox {
   }
 }
 
-/** Validates the shape of an incoming "raft" payload (peers are authenticated, but be strict). */
-export function isRaftPayload(payload: unknown): payload is RaftPayload {
-  if (!Array.isArray(payload)) return false;
-  for (const item of payload) {
-    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== "string") return false;
-    const m = item[1] as Partial<Message> | null;
-    if (m === null || typeof m !== "object" || typeof m.type !== "number" || typeof m.term !== "number") {
-      return false;
-    }
+/**
+ * Decodes and validates an incoming "raft" payload (peers are authenticated, but be strict):
+ * the pairs, or undefined when any message is malformed or of an unknown wire version. Also
+ * accepts the previous build's form, where each message is a map (see wire.ts).
+ */
+export function decodeRaftPayload(payload: unknown): Array<[GroupId, Message]> | undefined {
+  if (!Array.isArray(payload)) return undefined;
+  const out = new Array<[GroupId, Message]>(payload.length);
+  for (let i = 0; i < payload.length; i++) {
+    const item: unknown = payload[i];
+    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== "string") return undefined;
+    const m = Array.isArray(item[1]) ? decodeMessage(item[1]) : legacyMessage(item[1]);
+    if (m === undefined) return undefined;
+    out[i] = [item[0], m];
   }
-  return true;
+  return out;
+}
+
+/** The previous build's map form, checked as loosely as that build checked it. */
+function legacyMessage(v: unknown): Message | undefined {
+  const m = v as Partial<Message> | null;
+  if (m === null || typeof m !== "object" || typeof m.type !== "number" || typeof m.term !== "number") {
+    return undefined;
+  }
+  return m as Message;
 }

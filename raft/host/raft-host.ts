@@ -20,10 +20,10 @@ import { NotLeaderError, ProposalDroppedError, RaftError, UnknownGroupError } fr
 import { type Logger, noopLogger } from "../logger.js";
 import type { NodeStorage } from "../storage/index.js";
 import type { PeerDirection, Transport } from "../transport/index.js";
-import { decodeCommand, encodeCommand } from "./entry-codec.js";
+import { decodeCommand, encodeCommand, encodePackedCommand } from "./entry-codec.js";
 import { Group, type GroupEvents } from "./group.js";
 import { type RaftHostOptions, type ResolvedHostOptions, resolveHostOptions } from "./options.js";
-import { isRaftPayload, RAFT_CHANNEL } from "./outbox.js";
+import { decodeRaftPayload, RAFT_CHANNEL } from "./outbox.js";
 import { peerDownHint } from "./peer-hint.js";
 import { type LoopStats, ReadyLoop } from "./ready-loop.js";
 import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snapshot-transfer.js";
@@ -201,12 +201,31 @@ export class RaftHost implements LiveEntryReader {
    * is committed and applied here; see ProposalTracker for the rejection rules.
    */
   propose<R = unknown>(group: GroupId, command: unknown): Promise<R> {
+    return this.proposeData<R>(group, (now) => encodeCommand(now, command));
+  }
+
+  /**
+   * `propose` for a command that is already msgpack-encoded: `packed` must be exactly one
+   * msgpack value (e.g. `new Packr({ useRecords: false }).pack(command)` on the node that
+   * received the request). The entry is built around the bytes (no decode, no re-encode), and
+   * every replica's `machine.apply()` sees the decoded command, exactly as after
+   * `propose(group, command)`. The bytes are not validated: bytes that are not one msgpack
+   * value make a log entry that no replica can apply (CorruptStorageError), so pass only bytes
+   * a msgpack encoder produced (an authenticated peer of this cluster counts).
+   */
+  proposePacked<R = unknown>(group: GroupId, packed: Uint8Array): Promise<R> {
+    if (packed.length === 0) return Promise.reject(new RaftError("proposePacked: empty command bytes"));
+    return this.proposeData<R>(group, (now) => encodePackedCommand(now, packed));
+  }
+
+  /** Appends the entry `encode(now)` on the leader and tracks it until applied. */
+  private proposeData<R>(group: GroupId, encode: (now: number) => Uint8Array): Promise<R> {
     const g = this.groups.get(group);
     if (g === undefined || this.stopped) return Promise.reject(new UnknownGroupError(group));
     const now = Date.now();
     let at: { index: number; term: number };
     try {
-      at = g.node.propose(encodeCommand(now, command));
+      at = g.node.propose(encode(now));
     } catch (err) {
       return Promise.reject(this.mapProposeError(g, err));
     }
@@ -421,12 +440,13 @@ export class RaftHost implements LiveEntryReader {
   /** Routes a peer's batch of `[group, message]` pairs to the groups' cores. */
   private onRaftPayload(from: NodeId, payload: unknown): void {
     if (this.stopped) return;
-    if (!isRaftPayload(payload)) {
+    const pairs = decodeRaftPayload(payload);
+    if (pairs === undefined) {
       this.logger.warn({ peer: from }, "malformed raft payload dropped");
       return;
     }
     this.lastHeard.set(from, Date.now());
-    for (const [group, m] of payload) {
+    for (const [group, m] of pairs) {
       const g = this.groups.get(group);
       // Unknown group: not created here yet, or removed. The leader retransmits.
       if (g !== undefined) this.step(g, m, from);

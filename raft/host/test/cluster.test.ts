@@ -1,6 +1,7 @@
 /**
  * RaftHost on an in-process cluster of three nodes with real TCP (loopback) and LevelDB.
  */
+import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
 import { NotLeaderError, ProposalDroppedError, ProposalTimeoutError } from "../../errors.js";
 import { SNAPSHOT_CHANNEL } from "../snapshot-transfer.js";
@@ -45,6 +46,23 @@ describe("RaftHost: many groups on three nodes", () => {
     expect(stats.readies).toBeGreaterThan(stats.batches);
   });
 
+  it("applies a pre-encoded command (proposePacked) on every replica as if it were proposed decoded", async () => {
+    c = await TestCluster.start(IDS);
+    const cluster = c;
+    await cluster.createGroup("p");
+    const leader = cluster.node(await cluster.leaderOf("p"));
+    const packr = new Packr({ useRecords: false });
+    const r1 = await leader.host.proposePacked<ListResult>("p", packr.pack({ v: "packed-1" }));
+    const r2 = await leader.host.propose<ListResult>("p", { v: "plain-2" });
+    expect([r1.v, r2.v]).toEqual(["packed-1", "plain-2"]);
+    await waitUntil(() => sameValues(cluster, "p", 2), "replicas of p to converge");
+    for (const n of cluster.nodes.values()) {
+      expect(n.machines.get("p")!.values.map(([, v]) => v)).toEqual(["packed-1", "plain-2"]);
+    }
+    expect(await leader.host.readCommand("p", r1.index)).toEqual({ v: "packed-1" });
+    await expect(leader.host.proposePacked("p", new Uint8Array(0))).rejects.toThrow(/empty/);
+  });
+
   it("rejects a proposal on a follower with NotLeaderError naming the leader", async () => {
     c = await TestCluster.start(IDS);
     await c.createGroup("q");
@@ -68,13 +86,17 @@ describe("RaftHost: many groups on three nodes", () => {
     const port = cluster.node(down).port;
     await cluster.stopNode(down);
     const frames = { chunk: 0, live: 0, end: 0 };
-    const transport = cluster.node(leader).transport;
-    const send = transport.send.bind(transport);
-    transport.send = (to, channel, payload) => {
-      const k = (payload as { k?: string }).k;
-      if (channel === SNAPSHOT_CHANNEL && (k === "chunk" || k === "live" || k === "end")) frames[k]++;
-      return send(to, channel, payload);
-    };
+    // Counted on every live node: on a loaded machine leadership can move before the catch-up,
+    // and then another node sends the snapshot.
+    for (const id of IDS.filter((i) => i !== down)) {
+      const transport = cluster.node(id).transport;
+      const send = transport.send.bind(transport);
+      transport.send = (to, channel, payload) => {
+        const k = (payload as { k?: string }).k;
+        if (channel === SNAPSHOT_CHANNEL && (k === "chunk" || k === "live" || k === "end")) frames[k]++;
+        return send(to, channel, payload);
+      };
+    }
 
     const kept = await cluster.propose<ListResult>("q", { v: "body-1", keep: true });
     const kept2 = await cluster.propose<ListResult>("q", { v: "body-2", keep: true });
