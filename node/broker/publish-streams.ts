@@ -222,7 +222,8 @@ class Stream {
       publisher: { id: this.id, seq, epoch, floor: Math.min(first, seq) },
     };
     // An attempt may wait until the deadline: a leader that is slow (its backlog over the bound,
-    // leader-admission.ts) must not be sent the same enqueues again, which would add to it.
+    // leader-admission.ts) must not be sent the same enqueues again, which would add to it. Only
+    // news of another leader ends the pass early (leaderChanged).
     this.net.attempt(this.group, target, command, remaining).then(
       (r) => this.onReply(entry, epoch, seq, pass, r.reply as QueueReply),
       (err: unknown) => this.onError(entry, epoch, seq, pass, err),
