@@ -38,6 +38,8 @@ export class FramedConnection {
    * One decoder per connection: msgpackr decoders can carry state (record definitions), which
    * must never leak between peers. `copyBuffers` so a decoded byte string does not pin the
    * whole socket chunk it arrived in (entry data is kept in memory by the Raft log).
+   * Per entry, not per frame: one kept entry of a rarely written group must not pin a frame
+   * of other groups' entries (up to MiBs) until that group compacts.
    */
   private readonly unpackr = new Unpackr({ useRecords: false, copyBuffers: true });
   /** Why we closed it, if we did (reported once through `onClose`). */

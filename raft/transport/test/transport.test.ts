@@ -40,6 +40,21 @@ describe("Transport on loopback", () => {
     });
   });
 
+  it("a received byte string keeps only its own bytes alive, never the socket chunk or other frames", async () => {
+    const c = await ts.cluster(["n1", "n2"]);
+    const got: Uint8Array[] = [];
+    c.get("n2")!.on("raft", (_from, p) => got.push((p as { data: Uint8Array }).data));
+    // Written in one turn, so they arrive in one or a few socket chunks.
+    for (let i = 0; i < 50; i++) c.get("n1")!.send("n2", "raft", { data: new Uint8Array(100).fill(i) });
+    await eventually(() => expect(got).toHaveLength(50));
+    got.forEach((d, i) => {
+      expect([...d]).toEqual(new Array(100).fill(i));
+      // Not a view into the socket chunk or Node's buffer pool (a kept entry would pin them).
+      expect(d.buffer.byteLength).toBeLessThan(200);
+    });
+    expect(new Set(got.map((d) => d.buffer)).size).toBe(50);
+  });
+
   it("uses one connection per ordered pair for every channel", async () => {
     const log = recordingLogger();
     const c = await ts.cluster(["n1", "n2"], { logger: log });
