@@ -14,7 +14,10 @@ import { RawClient } from "./raw-client.js";
 import { useAmqpCluster } from "./suite.js";
 
 describe("AMQP errors", () => {
-  const { c, clients } = useAmqpCluster(3, { maxMessageSize: 64 * 1024, heartbeat: 1 });
+  // The listeners propose RabbitMQ's 60 s heartbeat: amqplib takes any proposal, and at 1 s a
+  // 2 s pause of this loaded process (brokers and clients share it) would drop its connections.
+  // The heartbeat tests ask for 1 s in their own tune-ok, which wins.
+  const { c, clients } = useAmqpCluster(3, { maxMessageSize: 64 * 1024 });
   const raws: RawClient[] = [];
   afterAll(() => {
     for (const r of raws) r.destroy();

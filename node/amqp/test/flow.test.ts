@@ -11,6 +11,10 @@ import { eventually, startServerOver, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
 import { useAmqpCluster } from "./suite.js";
 
+/** Wall-time budgets of the slow no-ack consumer test, phase by phase. */
+const PUBLISH_BUDGET_MS = 40_000;
+const DELIVER_BUDGET_MS = 40_000;
+
 describe("AMQP flow control and extensions", () => {
   const { c, clients } = useAmqpCluster(3, {
     maxMessageSize: 1024 * 1024,
@@ -19,7 +23,11 @@ describe("AMQP flow control and extensions", () => {
 
   it("a no-ack consumer that stops reading holds its queue back, then gets everything", async () => {
     const q = unique("slow");
-    const total = 3000;
+    // The smallest load that outgrows what a stopped reader can take: the consumer's window of
+    // 500 (4 MiB here), the door's 1 MiB socket bound and the kernel's socket buffers (about
+    // 1 MiB measured on loopback, at most the 4 MiB tcp_wmem ceiling as the reader never reads
+    // to grow its receive buffer): at most 1165 messages, so 1500 leave 2.6 MiB held back.
+    const total = 1500;
     const size = 8 * 1024;
     const setup = await clients.channel(0);
     await setup.assertQueue(q);
@@ -59,14 +67,16 @@ describe("AMQP flow control and extensions", () => {
       `${total} deliveries`,
       () =>
         slow.frames.filter((f) => f.type === "method" && f.method.name === "basic.deliver").length >= total,
-      30_000,
+      DELIVER_BUDGET_MS,
     );
     await eventually(
       "queue drained",
       async () => (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.messages === 0,
     );
     slow.destroy();
-  });
+    // 12 MiB through three in-process nodes takes about 1 s unloaded; the budgets allow for a
+    // machine 30 times slower: publishing, then delivering, then the settles that drain the queue.
+  }, PUBLISH_BUDGET_MS + DELIVER_BUDGET_MS + 10_000);
 
   it("does not redeliver what a no-ack consumer received when it closes its channel", async () => {
     const q = unique("noack-close");
