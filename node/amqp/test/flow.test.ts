@@ -11,7 +11,10 @@ import { eventually, startServerOver, unique } from "./harness.js";
 import { RawClient } from "./raw-client.js";
 import { useAmqpCluster } from "./suite.js";
 
-/** Wall-time budgets of the slow no-ack consumer test, phase by phase. */
+/**
+ * Wall-time budgets of the slow no-ack consumer test, phase by phase: its 12 MiB through three
+ * in-process nodes take about 1 s on an idle machine, so each phase allows for one 40 times slower.
+ */
 const PUBLISH_BUDGET_MS = 40_000;
 const DELIVER_BUDGET_MS = 40_000;
 
@@ -21,62 +24,64 @@ describe("AMQP flow control and extensions", () => {
     throttle: { node: 1, maxInflightPublishes: 16 },
   });
 
-  it("a no-ack consumer that stops reading holds its queue back, then gets everything", async () => {
-    const q = unique("slow");
-    // The smallest load that outgrows what a stopped reader can take: the consumer's window of
-    // 500 (4 MiB here), the door's 1 MiB socket bound and the kernel's socket buffers (about
-    // 1 MiB measured on loopback, at most the 4 MiB tcp_wmem ceiling as the reader never reads
-    // to grow its receive buffer): at most 1165 messages, so 1500 leave 2.6 MiB held back.
-    const total = 1500;
-    const size = 8 * 1024;
-    const setup = await clients.channel(0);
-    await setup.assertQueue(q);
-    await clients.queueEverywhere(q);
-    const slow = await RawClient.open(c.port(0));
-    await slow.openChannel(1);
-    slow.send(1, {
-      name: "basic.consume",
-      queue: q,
-      consumerTag: "slow",
-      noLocal: false,
-      noAck: true,
-      exclusive: false,
-      noWait: false,
-      arguments: {},
-    });
-    await slow.method(1, "basic.consume-ok");
-    slow.socket.pause();
+  it(
+    "a no-ack consumer that stops reading holds its queue back, then gets everything",
+    async () => {
+      const q = unique("slow");
+      // The smallest load that outgrows what a stopped reader can take: the consumer's window of
+      // 500 (4 MiB here), the door's 1 MiB socket bound and the kernel's socket buffers (about
+      // 1 MiB measured on loopback, at most the 4 MiB tcp_wmem ceiling as the reader never reads
+      // to grow its receive buffer): at most 1165 messages, so 1500 leave 2.6 MiB held back.
+      const total = 1500;
+      const size = 8 * 1024;
+      const setup = await clients.channel(0);
+      await setup.assertQueue(q);
+      await clients.queueEverywhere(q);
+      const slow = await RawClient.open(c.port(0));
+      await slow.openChannel(1);
+      slow.send(1, {
+        name: "basic.consume",
+        queue: q,
+        consumerTag: "slow",
+        noLocal: false,
+        noAck: true,
+        exclusive: false,
+        noWait: false,
+        arguments: {},
+      });
+      await slow.method(1, "basic.consume-ok");
+      slow.socket.pause();
 
-    const pub = await (await clients.connect(2)).createConfirmChannel();
-    // In batches, so a loaded machine commits each batch well within the proposal timeout.
-    for (let i = 0; i < total; i++) {
-      pub.sendToQueue(q, Buffer.alloc(size, i % 251));
-      if (i % 250 === 249) await pub.waitForConfirms();
-    }
-    await pub.waitForConfirms();
-    // Whatever the kernel's socket buffers take, much of the 24 MiB is still in the queue.
-    const info = await eventually("queue figures", async () => {
-      const i = await c.cluster.nodes[0]!.broker.getQueue("/", q);
-      return i !== undefined && i.messages > 0 ? i : undefined;
-    });
-    expect(info.messagesReady).toBeGreaterThan(0);
-    expect(info.messagesUnacknowledged).toBeLessThanOrEqual(500);
+      const pub = await (await clients.connect(2)).createConfirmChannel();
+      // In batches, so a loaded machine commits each batch well within the proposal timeout.
+      for (let i = 0; i < total; i++) {
+        pub.sendToQueue(q, Buffer.alloc(size, i % 251));
+        if (i % 250 === 249) await pub.waitForConfirms();
+      }
+      await pub.waitForConfirms();
+      // Whatever the kernel's socket buffers take, much of the 24 MiB is still in the queue.
+      const info = await eventually("queue figures", async () => {
+        const i = await c.cluster.nodes[0]!.broker.getQueue("/", q);
+        return i !== undefined && i.messages > 0 ? i : undefined;
+      });
+      expect(info.messagesReady).toBeGreaterThan(0);
+      expect(info.messagesUnacknowledged).toBeLessThanOrEqual(500);
 
-    slow.socket.resume();
-    await eventually(
-      `${total} deliveries`,
-      () =>
-        slow.frames.filter((f) => f.type === "method" && f.method.name === "basic.deliver").length >= total,
-      DELIVER_BUDGET_MS,
-    );
-    await eventually(
-      "queue drained",
-      async () => (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.messages === 0,
-    );
-    slow.destroy();
-    // 12 MiB through three in-process nodes takes about 1 s unloaded; the budgets allow for a
-    // machine 30 times slower: publishing, then delivering, then the settles that drain the queue.
-  }, PUBLISH_BUDGET_MS + DELIVER_BUDGET_MS + 10_000);
+      slow.socket.resume();
+      await eventually(
+        `${total} deliveries`,
+        () =>
+          slow.frames.filter((f) => f.type === "method" && f.method.name === "basic.deliver").length >= total,
+        DELIVER_BUDGET_MS,
+      );
+      await eventually(
+        "queue drained",
+        async () => (await c.cluster.nodes[0]!.broker.getQueue("/", q))?.messages === 0,
+      );
+      slow.destroy();
+    },
+    PUBLISH_BUDGET_MS + DELIVER_BUDGET_MS + 10_000,
+  );
 
   it("does not redeliver what a no-ack consumer received when it closes its channel", async () => {
     const q = unique("noack-close");
