@@ -3,16 +3,7 @@
  * elsewhere, and a consumer's node lost for good (its messages return to other consumers).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
-
-const quorum = (name: string) => ({
-  name,
-  passive: false,
-  durable: true,
-  exclusive: false,
-  autoDelete: false,
-  arguments: {},
-});
+import { BrokerCluster, client, declareLed, eventually, recorder, str, text } from "./harness.js";
 
 describe("consumers on a three-node broker", () => {
   let c: BrokerCluster;
@@ -26,8 +17,7 @@ describe("consumers on a three-node broker", () => {
   it("keeps a no-ack consumer flowing past its window by granting credit", async () => {
     const n1 = c.node("n1");
     const n3 = c.node("n3");
-    await n1.broker.declareQueue(client(n1), quorum("firehose"));
-    await eventually("the queue on n3", async () => (await n3.broker.getQueue("/", "firehose"))?.leader);
+    await declareLed(c, n1.broker, "firehose");
     const sink = recorder();
     const ctx = client(n3);
     await n3.broker.consume(
@@ -61,8 +51,7 @@ describe("consumers on a three-node broker", () => {
   it("cancels consumers on every node when their queue is deleted", async () => {
     const n1 = c.node("n1");
     const n2 = c.node("n2");
-    await n1.broker.declareQueue(client(n1), quorum("doomed"));
-    await eventually("the queue on n2", async () => (await n2.broker.getQueue("/", "doomed"))?.leader);
+    await declareLed(c, n1.broker, "doomed");
     const sink = recorder();
     await n2.broker.consume(
       client(n2),
@@ -83,11 +72,7 @@ describe("consumers on a three-node broker", () => {
 
   it("returns the messages of a consumer whose node is gone to the other consumers", async () => {
     const n1 = c.node("n1");
-    await n1.broker.declareQueue(client(n1), quorum("orphans"));
-    const leader = await eventually(
-      "a leader",
-      async () => (await n1.broker.getQueue("/", "orphans"))?.leader,
-    );
+    const { leader } = await declareLed(c, n1.broker, "orphans");
     const [stay, lost] = c.nodes.filter((n) => n.id !== leader);
     const held = recorder();
     await lost!.broker.consume(
@@ -143,17 +128,9 @@ describe("consumers on a three-node broker", () => {
     await eventually("every node ready", () => c.nodes.every((n) => n.broker.isReady()));
     const alive = c.nodes;
     const n1 = alive[0]!;
-    await n1.broker.declareQueue(client(n1), quorum("cutoff"));
-    const leaderId = await eventually(
-      "a leader",
-      async () => (await n1.broker.getQueue("/", "cutoff"))?.leader,
-    );
+    const leaderId = (await declareLed(c, n1.broker, "cutoff")).leader!;
     const leader = c.node(leaderId);
     const far = alive.find((n) => n.id !== leaderId)!;
-    await eventually(
-      "the queue on the far node",
-      async () => (await far.broker.getQueue("/", "cutoff")) !== undefined,
-    );
     const sink = recorder();
     await far.broker.consume(
       client(far),

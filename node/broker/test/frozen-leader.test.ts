@@ -5,7 +5,7 @@
  * stored once, acks applied once).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, client, eventually, str, type TestNode, text } from "./harness.js";
+import { BrokerCluster, client, declareQueue, eventually, str, type TestNode, text } from "./harness.js";
 
 const PROPOSAL_TIMEOUT_MS = 4000;
 
@@ -35,17 +35,6 @@ async function drain(node: TestNode, queue: string): Promise<number[]> {
   }
 }
 
-async function declare(node: TestNode, name: string): Promise<void> {
-  await node.broker.declareQueue(client(node), {
-    name,
-    passive: false,
-    durable: true,
-    exclusive: false,
-    autoDelete: false,
-    arguments: {},
-  });
-}
-
 /** Freezes `leader`; the returned function tells when `node` first learned of another leader of `group`. */
 function freezeLeader(c: BrokerCluster, group: string, leader: TestNode, node: TestNode): () => number {
   let knownAt: number | undefined;
@@ -73,7 +62,7 @@ describe("publishing while the queue's leader is frozen", () => {
   });
 
   it("confirms forwarded publishes soon after a new leader is known, in order, once each", async () => {
-    await declare(c.node("n1"), "frozen");
+    await declareQueue(c.node("n1").broker, "frozen");
     const { group, leader } = await settledLeader(c, "frozen");
     const pubNode = c.nodes.find((n) => n !== leader)!;
     const ctx = client(pubNode);
@@ -118,7 +107,7 @@ describe("publishing while the queue's leader is frozen", () => {
   });
 
   it("applies a forwarded ack soon after a new leader is known, once", async () => {
-    await declare(c.node("n1"), "frozen-ack");
+    await declareQueue(c.node("n1").broker, "frozen-ack");
     const { group, leader } = await settledLeader(c, "frozen-ack");
     const node = c.nodes.find((n) => n !== leader)!;
     const ctx = client(node);

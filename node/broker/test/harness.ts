@@ -10,9 +10,19 @@ import { join } from "node:path";
 import { RaftHost } from "../../../raft/host/index.js";
 import { NodeStorage } from "../../../raft/storage/index.js";
 import { Transport } from "../../../raft/transport/index.js";
+import type { FieldTable } from "../../meta/types.js";
 import { BrokerService } from "../broker-service.js";
 import type { BrokerSettings } from "../context.js";
-import type { ClientContext, ConsumerSink, Delivery } from "../types.js";
+import type {
+  ClientContext,
+  ConsumerSink,
+  Delivery,
+  PublishOutcome,
+  QueueDeclareRequest,
+  QueueDeclareResult,
+  QueueInfo,
+  QueueMembers,
+} from "../types.js";
 
 export const SECRET = "broker-test-secret-0123456789";
 
@@ -315,8 +325,66 @@ export class BrokerCluster {
 let connections = 0;
 
 /** A client context of a fresh connection on `node`. */
-export function client(node: TestNode, user = "guest", vhost = "/"): ClientContext {
+export function client(node: { readonly id: string }, user = "guest", vhost = "/"): ClientContext {
   return { user, vhost, connection: `${node.id}/test.${++connections}`, remoteAddress: "127.0.0.1" };
+}
+
+/** A durable quorum queue's queue.declare as the tests send it: no passive, exclusive or auto-delete. */
+export function quorumQueue(name: string, args: FieldTable = {}): QueueDeclareRequest {
+  return { name, passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args };
+}
+
+/** Declares a quorum queue through `b`, as a fresh connection on that node. */
+export function declareQueue(
+  b: BrokerService,
+  name: string,
+  args: FieldTable = {},
+): Promise<QueueDeclareResult> {
+  return b.declareQueue(client({ id: b.nodeId }), quorumQueue(name, args));
+}
+
+/**
+ * Declares a quorum queue through `b` and waits until every live node of `c` knows it and its
+ * leader: `b`'s view of it then.
+ */
+export async function declareLed(
+  c: BrokerCluster,
+  b: BrokerService,
+  name: string,
+  args: FieldTable = {},
+): Promise<QueueInfo> {
+  await declareQueue(b, name, args);
+  return eventually(`a leader of ${name} on every node`, async () => {
+    const alive = c.nodes.filter((n) => n.alive);
+    const infos = await Promise.all(alive.map((n) => n.broker.getQueue("/", name)));
+    if (!infos.every((i) => i?.leader !== undefined)) return undefined;
+    const own = alive.findIndex((n) => n.broker === b);
+    return own >= 0 ? infos[own] : b.getQueue("/", name);
+  });
+}
+
+/** Declares a quorum queue through `b` and waits until its members are settled and led. */
+export async function declareSettled(
+  b: BrokerService,
+  name: string,
+  args: FieldTable = {},
+): Promise<QueueMembers> {
+  await declareQueue(b, name, args);
+  return eventually(`${name}'s members settled`, async () => {
+    const m = await b.queueMembers("/", name);
+    return m.settled && m.leader !== undefined ? m : undefined;
+  });
+}
+
+/** A persistent message of `body` to `queue` through the default exchange, from `b`. */
+export function publishText(b: BrokerService, queue: string, body: string): Promise<PublishOutcome> {
+  return b.publish(client({ id: b.nodeId }), {
+    exchange: "",
+    routingKey: queue,
+    properties: { deliveryMode: 2 },
+    body: text(body),
+    mandatory: false,
+  });
 }
 
 /** A sink that records deliveries and cancellations. */

@@ -6,27 +6,7 @@
  * stale replicas must go away when they come back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BrokerService } from "../broker-service.js";
-import { BrokerCluster, client, eventually, str, text } from "./harness.js";
-
-const declare = (b: BrokerService, name: string) =>
-  b.declareQueue(client({ id: b.nodeId } as never), {
-    name,
-    passive: false,
-    durable: true,
-    exclusive: false,
-    autoDelete: false,
-    arguments: {},
-  });
-
-const publish = (b: BrokerService, queue: string, body: string) =>
-  b.publish(client({ id: b.nodeId } as never), {
-    exchange: "",
-    routingKey: queue,
-    properties: { deliveryMode: 2 },
-    body: text(body),
-    mandatory: false,
-  });
+import { BrokerCluster, client, declareSettled, eventually, publishText, str } from "./harness.js";
 
 describe("a queue whose replicas' majority is lost for good", () => {
   let c: BrokerCluster;
@@ -39,12 +19,8 @@ describe("a queue whose replicas' majority is lost for good", () => {
 
   it("is deleted and declared again through a surviving node; the dead members drop their replicas", async () => {
     const n1 = c.node("n1").broker;
-    await declare(n1, "orders");
-    const before = await eventually("three settled members", async () => {
-      const m = await n1.queueMembers("/", "orders");
-      return m.settled && m.leader !== undefined ? m : undefined;
-    });
-    expect((await publish(n1, "orders", "lost with the queue")).kind).toBe("routed");
+    const before = await declareSettled(n1, "orders");
+    expect((await publishText(n1, "orders", "lost with the queue")).kind).toBe("routed");
     const oldGroup = (await n1.getQueue("/", "orders"))!.record.group!;
     const [survivor, ...dead] = before.members;
     for (const id of dead) await c.kill(id!);
@@ -52,13 +28,9 @@ describe("a queue whose replicas' majority is lost for good", () => {
     const s = c.node(survivor!).broker;
     await s.deleteQueue(client(c.node(survivor!)), "orders", { ifUnused: false, ifEmpty: false });
     expect(await s.getQueue("/", "orders")).toBeUndefined();
-    await declare(s, "orders");
-    const again = await eventually("the new queue's members settled", async () => {
-      const m = await s.queueMembers("/", "orders");
-      return m.settled && m.leader !== undefined ? m : undefined;
-    });
+    const again = await declareSettled(s, "orders");
     expect(again.members.some((m) => dead.includes(m))).toBe(false);
-    expect((await publish(s, "orders", "new")).kind).toBe("routed");
+    expect((await publishText(s, "orders", "new")).kind).toBe("routed");
     const got = await s.get(client(c.node(survivor!)), 1, "orders", true);
     expect(got !== undefined && str(got.body)).toBe("new");
 

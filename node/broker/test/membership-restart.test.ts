@@ -8,29 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrokerService } from "../broker-service.js";
 import { META_GROUP } from "../meta-client.js";
-import { BrokerCluster, client, eventually, str, text } from "./harness.js";
-
-const declare = (b: BrokerService, name: string) =>
-  b.declareQueue(client({ id: b.nodeId } as never), {
-    name,
-    passive: false,
-    durable: true,
-    exclusive: false,
-    autoDelete: false,
-    arguments: {},
-  });
-
-const publish = (b: BrokerService, queue: string, body: string) =>
-  b.publish(client({ id: b.nodeId } as never), {
-    exchange: "",
-    routingKey: queue,
-    properties: { deliveryMode: 2 },
-    body: text(body),
-    mandatory: false,
-  });
+import { BrokerCluster, client, declareQueue, eventually, publishText, str } from "./harness.js";
 
 async function drain(b: BrokerService, queue: string): Promise<string[]> {
-  const ctx = client({ id: b.nodeId } as never);
+  const ctx = client({ id: b.nodeId });
   const got: string[] = [];
   for (;;) {
     const m = await b.get(ctx, 1, queue, true);
@@ -54,10 +35,10 @@ for (const snapshotEvery of [undefined, 20]) {
       const n4 = await c.join("n4");
       await eventually("n4 joined", () => n4.broker.isReady(), 20_000);
       // Enough metadata entries for a snapshot in the second run.
-      for (let i = 0; i < 25; i++) await declare(n4.broker, `filler-${i}`);
-      await declare(n4.broker, "kept");
+      for (let i = 0; i < 25; i++) await declareQueue(n4.broker, `filler-${i}`);
+      await declareQueue(n4.broker, "kept");
       await n4.broker.addQueueMember("guest", "/", "kept", "n4", { timeoutMs: 20_000 });
-      for (const body of ["a", "b"]) expect((await publish(n4.broker, "kept", body)).kind).toBe("routed");
+      for (const body of ["a", "b"]) expect((await publishText(n4.broker, "kept", body)).kind).toBe("routed");
 
       await c.kill("n4");
       const back = await c.restart("n4", { join: false });
@@ -73,7 +54,7 @@ for (const snapshotEvery of [undefined, 20]) {
       const seen = await c.node("n1").broker.listNodes();
       expect(seen.find((n) => n.name === "n4")?.running).toBe(true);
       // A metadata change through the restarted node, and the messages it replicated.
-      await declare(back.broker, "after-restart");
+      await declareQueue(back.broker, "after-restart");
       expect((await back.broker.getQueue("/", "after-restart"))?.record.name).toBe("after-restart");
       expect(await drain(back.broker, "kept")).toEqual(["a", "b"]);
     });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrokerService } from "../broker-service.js";
 import { META_GROUP } from "../meta-client.js";
-import { BrokerCluster, client, eventually, str, text } from "./harness.js";
+import { BrokerCluster, client, declareLed, declareSettled, eventually, str, text } from "./harness.js";
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
@@ -43,7 +43,7 @@ function publisher(broker: BrokerService, ctx: ReturnType<typeof client>, queue:
 
 /** Takes every message of the queue through `broker` (basic.get with no-ack). */
 async function drain(broker: BrokerService, queue: string): Promise<Set<string>> {
-  const ctx = client({ id: broker.nodeId } as never);
+  const ctx = client({ id: broker.nodeId });
   const got = new Set<string>();
   for (;;) {
     const m = await broker.get(ctx, 1, queue, true);
@@ -78,18 +78,7 @@ describe("membership changes under traffic", () => {
   it("add_member then delete_member of the leader's node move a queue's replicas while publishes flow; none is lost", async () => {
     const n1 = c.node("n1");
     const q = "moving";
-    await n1.broker.declareQueue(client(n1), {
-      name: q,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: { "x-quorum-initial-group-size": 3 },
-    });
-    const before = await eventually("members", async () => {
-      const m = await n1.broker.queueMembers("/", q);
-      return m.settled && m.leader !== undefined ? m : undefined;
-    });
+    const before = await declareSettled(n1.broker, q, { "x-quorum-initial-group-size": 3 });
     const outsider = ["n1", "n2", "n3", "n4"].find((n) => !before.members.includes(n))!;
     const pub = publisher(c.node("n2").broker, client(c.node("n2")), q);
     // Past a snapshot (every 50 entries here): the new member catches up from one, live entries included.
@@ -129,18 +118,7 @@ describe("membership changes under traffic", () => {
   it("forget_cluster_node: a dead node leaves the cluster and its replicas are replaced", async () => {
     const n2 = c.node("n2");
     const q = "survivor";
-    await n2.broker.declareQueue(client(n2), {
-      name: q,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    const members = await eventually("members", async () => {
-      const m = await n2.broker.queueMembers("/", q);
-      return m.settled && m.leader !== undefined ? m.members : undefined;
-    });
+    const { members } = await declareSettled(n2.broker, q);
     for (let i = 0; i < 50; i++) {
       await n2.broker.publish(client(n2), {
         exchange: "",
@@ -200,18 +178,7 @@ describe("membership changes under traffic", () => {
     const n5 = await c.join("n5");
     await eventually("n5 ready", () => n5.broker.isReady(), 20_000);
     const q = "handover";
-    await n5.broker.declareQueue(client(n5), {
-      name: q,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    const before = await eventually("three settled members", async () => {
-      const m = await n5.broker.queueMembers("/", q);
-      return m.settled && m.leader !== undefined ? m : undefined;
-    });
+    const before = await declareSettled(n5.broker, q);
     const alive = c.nodes.filter((n) => n.alive).map((n) => n.id);
     const outsider = alive.find((n) => !before.members.includes(n))!;
     const asker = c.node(before.members.find((m) => m !== before.leader)!);
@@ -233,18 +200,7 @@ describe("membership changes under traffic", () => {
   it("a node removed from a queue while it was down deletes its stale replica when it restarts", async () => {
     const any = c.nodes.find((n) => n.alive)!;
     const q = "left-behind";
-    await any.broker.declareQueue(client(any), {
-      name: q,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    const m = await eventually("three settled members", async () => {
-      const r = await any.broker.queueMembers("/", q);
-      return r.settled && r.leader !== undefined ? r : undefined;
-    });
+    const m = await declareSettled(any.broker, q);
     const gone = m.members.find((x) => x !== m.leader && x !== any.id)!;
     const group = (await any.broker.getQueue("/", q))!.record.group!;
     await c.kill(gone);
@@ -283,18 +239,7 @@ describe("a former member restarting half-way through its removal", () => {
   it("resumes the replica it stores while the group's configuration still counts it", async () => {
     const n1 = c.node("n1");
     const q = "half-way";
-    await n1.broker.declareQueue(client(n1), {
-      name: q,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    const info = await eventually("a leader", async () => {
-      const i = await n1.broker.getQueue("/", q);
-      return i?.leader !== undefined ? i : undefined;
-    });
+    const info = await declareLed(c, n1.broker, q);
     const group = info.record.group!;
     const former = info.members.find((m) => m !== info.leader && m !== "n1")!;
     await eventually(`${former} hosts the queue`, () => c.node(former).host.groupIds().includes(group));

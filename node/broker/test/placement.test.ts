@@ -3,7 +3,7 @@
  * more than its share, and the first elected leader hands over to it.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { BrokerCluster, client, eventually } from "./harness.js";
+import { BrokerCluster, client, eventually, quorumQueue } from "./harness.js";
 
 let c: BrokerCluster;
 beforeAll(async () => {
@@ -18,14 +18,7 @@ it("spreads the leaders of new queues evenly over the nodes", async () => {
   const ctx = client(n1);
   const names = Array.from({ length: 6 }, (_, i) => `spread-${i}`);
   for (const name of names) {
-    const r = await n1.broker.declareQueue(ctx, {
-      name,
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
+    const r = await n1.broker.declareQueue(ctx, quorumQueue(name));
     expect(r.queue.members).toHaveLength(3);
   }
   await eventually("two leaders per node", async () => {

@@ -7,8 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
 import type { QueueGroups } from "../queue-groups.js";
-import type { QueueInfo } from "../types.js";
-import { BrokerCluster, client, eventually, str, type TestNode, text } from "./harness.js";
+import {
+  BrokerCluster,
+  client,
+  declareLed,
+  declareQueue,
+  eventually,
+  str,
+  type TestNode,
+  text,
+} from "./harness.js";
 
 const WINDOW = 40;
 
@@ -83,25 +91,6 @@ function resetLink(node: TestNode, peer: string): boolean {
   return socket !== undefined;
 }
 
-/** The queue's info once every node knows its leader. */
-function ledEverywhere(c: BrokerCluster, name: string): Promise<QueueInfo> {
-  return eventually("a leader on every node", async () => {
-    const infos = await Promise.all(c.nodes.map((n) => n.broker.getQueue("/", name)));
-    return infos.every((i) => i?.leader !== undefined) ? infos[0] : undefined;
-  });
-}
-
-async function declare(node: TestNode, name: string): Promise<void> {
-  await node.broker.declareQueue(client(node), {
-    name,
-    passive: false,
-    durable: true,
-    exclusive: false,
-    autoDelete: false,
-    arguments: {},
-  });
-}
-
 describe("per-channel publish order on a three-node broker", () => {
   let c: BrokerCluster;
   beforeAll(async () => {
@@ -114,15 +103,14 @@ describe("per-channel publish order on a three-node broker", () => {
   it("keeps one channel's messages in publish order, once each, right after the queue is declared", async () => {
     // The queue's group is still being created and electing its first leader: early publishes
     // wait and retry while later ones may find the leader at once.
-    await declare(c.node("n1"), "fresh");
+    await declareQueue(c.node("n1").broker, "fresh");
     const { confirmed } = await publishAll(c.node("n1"), "fresh", (i) => i < 300);
     expect(confirmed.size).toBeGreaterThan(150);
     expectInOrder(await drain(c.node("n3"), "fresh"), confirmed);
   });
 
   it("keeps one channel's messages in publish order, once each, while the queue's leader moves", async () => {
-    await declare(c.node("n1"), "moving");
-    const info = await ledEverywhere(c, "moving");
+    const info = await declareLed(c, c.node("n1").broker, "moving");
     const group = info.record.group!;
     // Publish through a node that does not lead the queue at first: publishes are forwarded.
     const pubNode = c.nodes.find((n) => n.id !== info.leader)!;
@@ -160,8 +148,7 @@ describe("per-channel publish order on a three-node broker", () => {
   it("keeps one channel's messages in publish order, once each, while its node's link to the leader resets", async () => {
     // A reset fails the requests in flight at once although the leader may have applied them:
     // their resends must not store a message twice nor let later messages overtake them.
-    await declare(c.node("n1"), "resets");
-    const info = await ledEverywhere(c, "resets");
+    const info = await declareLed(c, c.node("n1").broker, "resets");
     const leader = c.node(info.leader!);
     const pubNode = c.nodes.find((n) => n !== leader)!;
     let resets = 0;
@@ -180,8 +167,7 @@ describe("per-channel publish order on a three-node broker", () => {
   });
 
   it("forgets a channel's place in the queue's publish order once the channel closes", async () => {
-    await declare(c.node("n1"), "tidy");
-    await ledEverywhere(c, "tidy");
+    await declareLed(c, c.node("n1").broker, "tidy");
     const n2 = c.node("n2");
     const ctx = client(n2);
     const publisher = `${ctx.connection}|3`;

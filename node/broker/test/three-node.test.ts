@@ -5,17 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
 import type { BrokerService } from "../broker-service.js";
-import type { ClientContext, QueueDeclareRequest } from "../types.js";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
-
-const durable = (name: string, args: Record<string, unknown> = {}): QueueDeclareRequest => ({
-  name,
-  passive: false,
-  durable: true,
-  exclusive: false,
-  autoDelete: false,
-  arguments: args,
-});
+import type { ClientContext } from "../types.js";
+import {
+  BrokerCluster,
+  client,
+  declareLed,
+  eventually,
+  quorumQueue,
+  recorder,
+  str,
+  text,
+} from "./harness.js";
 
 describe("a three-node broker", () => {
   let c: BrokerCluster;
@@ -29,16 +29,8 @@ describe("a three-node broker", () => {
   /** Declares a quorum queue and returns [leader, other, other] brokers and contexts. */
   async function queueOn(name: string, args: Record<string, unknown> = {}) {
     const n1 = c.node("n1");
-    await n1.broker.declareQueue(client(n1), durable(name, args));
-    const leader = await eventually(
-      `a leader for ${name}`,
-      async () => (await n1.broker.getQueue("/", name))?.leader,
-    );
-    // The other nodes learn of the queue within a heartbeat (read-your-writes holds on n1).
-    await eventually(`${name} on every node`, async () => {
-      for (const n of c.nodes) if ((await n.broker.getQueue("/", name)) === undefined) return false;
-      return true;
-    });
+    // The other nodes learn of the queue and its leader within a heartbeat (read-your-writes holds on n1).
+    const leader = (await declareLed(c, n1.broker, name, args)).leader!;
     const others = c.nodes.filter((n) => n.id !== leader);
     const nodes = [c.node(leader), others[0]!, others[1]!];
     return nodes.map((n) => ({
@@ -88,10 +80,10 @@ describe("a three-node broker", () => {
     await eventually("permissions on n3", () => n3.broker.listPermissions({ user: "alice" }).length === 1);
     n3.broker.checkVhostAccess("alice", "v2");
     expect(() => n3.broker.checkVhostAccess("alice", "/")).toThrow(/refused for user 'alice'/);
-    const denied = await n3.broker.declareQueue(alice, durable("b.q")).catch((e: unknown) => e);
+    const denied = await n3.broker.declareQueue(alice, quorumQueue("b.q")).catch((e: unknown) => e);
     expect(WarrenError.is(denied, "ACCESS_REFUSED")).toBe(true);
     expect((denied as Error).message).toBe("access to queue 'b.q' in vhost 'v2' refused for user 'alice'");
-    await n3.broker.declareQueue(alice, durable("a.q"));
+    await n3.broker.declareQueue(alice, quorumQueue("a.q"));
     expect((await n3.broker.listQueues("v2")).map((q) => q.record.name)).toEqual(["a.q"]);
   });
 
@@ -115,7 +107,7 @@ describe("a three-node broker", () => {
     const ctx1 = client(n1);
     const b = n1.broker;
     for (const q of ["r-direct", "r-fanout", "r-topic", "r-headers", "r-hash", "r-ae"])
-      await b.declareQueue(ctx1, durable(q));
+      await b.declareQueue(ctx1, quorumQueue(q));
     const decl = (name: string, type: string, args: Record<string, unknown> = {}) =>
       b.declareExchange(ctx1, {
         name,
@@ -289,7 +281,7 @@ describe("a three-node broker", () => {
       internal: false,
       arguments: {},
     });
-    await n1.broker.declareQueue(ctx, durable("dead"));
+    await n1.broker.declareQueue(ctx, quorumQueue("dead"));
     await n1.broker.bind(ctx, {
       source: "dlx",
       destinationKind: "queue",
@@ -387,7 +379,7 @@ describe("a three-node broker", () => {
     const n1 = c.node("n1");
     const declared = await n1.broker.declareQueue(
       client(n1),
-      durable("single", { "x-quorum-initial-group-size": 1 }),
+      quorumQueue("single", { "x-quorum-initial-group-size": 1 }),
     );
     expect(declared.queue.members).toHaveLength(1);
     const home = declared.queue.members[0]!;
