@@ -20,6 +20,15 @@ import type { GrowStrategy, MemberChangeOutcome, QueueMembers } from "./types.js
 
 /** How long add/delete member, grow and shrink wait for the groups by default. */
 export const DEFAULT_MEMBER_CHANGE_TIMEOUT_MS = 30_000;
+
+/** add_member / delete_member: who asks, the queue, the node, how long to wait for the change. */
+export type MemberChangeArgs = [
+  actor: string,
+  vhost: string,
+  name: string,
+  node: NodeId,
+  opts?: { timeoutMs?: number },
+];
 const JOIN_METHOD = "cluster-join";
 const POLL_MS = 100;
 
@@ -86,28 +95,23 @@ export class MembershipOps {
     }
   }
 
-  async addQueueMember(
-    actor: string,
-    vhost: string,
-    name: string,
-    node: NodeId,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<QueueMembers> {
-    this.quorumQueue(vhost, name);
-    this.checkNode(node);
-    await this.ctx.meta.propose({ type: "queue.add-member", vhost, name, node, user: actor });
-    return this.waitSettled(vhost, name, opts.timeoutMs);
+  addQueueMember(...args: MemberChangeArgs): Promise<QueueMembers> {
+    return this.changeMember("queue.add-member", ...args);
   }
 
-  async deleteQueueMember(
-    actor: string,
-    vhost: string,
-    name: string,
-    node: NodeId,
-    opts: { timeoutMs?: number } = {},
+  deleteQueueMember(...args: MemberChangeArgs): Promise<QueueMembers> {
+    return this.changeMember("queue.remove-member", ...args);
+  }
+
+  /** Records one replica's addition or removal, then waits for the group to carry it out. */
+  private async changeMember(
+    type: "queue.add-member" | "queue.remove-member",
+    ...[actor, vhost, name, node, opts = {}]: MemberChangeArgs
   ): Promise<QueueMembers> {
     this.quorumQueue(vhost, name);
-    await this.ctx.meta.propose({ type: "queue.remove-member", vhost, name, node, user: actor });
+    // Only a new replica needs a node of the cluster: removing one that holds none changes nothing.
+    if (type === "queue.add-member") this.checkNode(node);
+    await this.ctx.meta.propose({ type, vhost, name, node, user: actor });
     return this.waitSettled(vhost, name, opts.timeoutMs);
   }
 
