@@ -43,7 +43,7 @@ import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, gu
 import { DeadLetterer } from "./dead-lettering.js";
 import { LeaderAdmission } from "./leader-admission.js";
 import { LeaderEffects } from "./leader-effects.js";
-import { MembershipOps } from "./membership-ops.js";
+import { type MemberChangeArgs, MembershipOps } from "./membership-ops.js";
 import { MembershipReconciler } from "./membership-reconciler.js";
 import { Messaging } from "./messaging.js";
 import { META_GROUP, MetaClient } from "./meta-client.js";
@@ -488,23 +488,11 @@ export class BrokerService implements Broker {
   queueMembers(vhost: string, name: string): Promise<QueueMembers> {
     return this.membershipOps.queueMembers(vhost, name);
   }
-  addQueueMember(
-    actor: string,
-    vhost: string,
-    name: string,
-    node: NodeId,
-    opts?: { timeoutMs?: number },
-  ): Promise<QueueMembers> {
-    return this.membershipOps.addQueueMember(actor, vhost, name, node, opts);
+  addQueueMember(...args: MemberChangeArgs): Promise<QueueMembers> {
+    return this.membershipOps.addQueueMember(...args);
   }
-  deleteQueueMember(
-    actor: string,
-    vhost: string,
-    name: string,
-    node: NodeId,
-    opts?: { timeoutMs?: number },
-  ): Promise<QueueMembers> {
-    return this.membershipOps.deleteQueueMember(actor, vhost, name, node, opts);
+  deleteQueueMember(...args: MemberChangeArgs): Promise<QueueMembers> {
+    return this.membershipOps.deleteQueueMember(...args);
   }
   growQueues(
     actor: string,
