@@ -241,10 +241,9 @@ export class BrokerService implements Broker {
     const admission = new LeaderAdmission(settings.maxUncommittedBytes, (over) =>
       this.backpressure.setLeaderBacklog(over),
     );
-    forwarder.setAdmission((group, command) => {
-      const cmd = command as Partial<EnqueueCommand>;
-      if (cmd.type !== "enqueue" || !(cmd.body instanceof Uint8Array)) return undefined;
-      return admission.acquire(group, cmd.body.byteLength, settings.proposalTimeoutMs);
+    forwarder.setAdmission((group, ticket) => {
+      if (ticket.type !== "enqueue" || ticket.bodyBytes === undefined) return undefined;
+      return admission.acquire(group, ticket.bodyBytes, settings.proposalTimeoutMs);
     });
     forwarder.setGoneCheck((group) => {
       if (group === META_GROUP || meta.machine.queues({ type: "quorum" }).some((q) => q.group === group)) {

@@ -4,6 +4,7 @@
  * side: what happens to a forwarded command when the leader it went to stops leading.
  */
 import { describe, expect, it } from "vitest";
+import { decodeCommand, encodeCommand, encodePackedCommand } from "../../raft/host/entry-codec.js";
 import type { RaftHost } from "../../raft/host/index.js";
 import { Forwarder } from "./forward.js";
 import { type Rpc, RpcTimeoutError } from "./rpc.js";
@@ -27,16 +28,23 @@ function forwarder(proposed: unknown[]): Forwarder {
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A sequenced enqueue whose admission (in these tests) waits as many ms as its body has bytes. */
+const enqueue = (bodyBytes: number, seq: number) => ({
+  type: "enqueue",
+  body: new Uint8Array(bodyBytes),
+  publisher: { id: "p", seq },
+});
+
 describe("forwarding at the leader", () => {
   it("admits sequenced commands in arrival order, whatever each one waits for", async () => {
     const proposed: unknown[] = [];
     const f = forwarder(proposed);
-    // The first command waits longest for room in the backlog.
-    f.setAdmission(async (_group, command) => {
-      await delay((command as { wait: number }).wait);
+    // The first command waits longest for room in the backlog (here: as long as its body is big).
+    f.setAdmission(async (_group, ticket) => {
+      await delay(ticket.bodyBytes ?? 0);
       return undefined;
     });
-    const cmds = [30, 1, 10, 0].map((wait, seq) => ({ wait, publisher: { id: "p", seq: seq + 1 } }));
+    const cmds = [30, 1, 10, 0].map((wait, seq) => enqueue(wait, seq + 1));
     await Promise.all(cmds.map((c) => f.proposeHere("g", c)));
     expect(proposed).toEqual(cmds);
   });
@@ -45,11 +53,11 @@ describe("forwarding at the leader", () => {
     const proposed: unknown[] = [];
     const f = forwarder(proposed);
     // Room at once (no promise) for most; the second one waits for the backlog.
-    f.setAdmission((_group, command) => {
-      const wait = (command as { wait: number }).wait;
+    f.setAdmission((_group, ticket) => {
+      const wait = ticket.bodyBytes ?? 0;
       return wait === 0 ? undefined : delay(wait).then(() => undefined);
     });
-    const cmds = [0, 20, 0, 0].map((wait, seq) => ({ wait, publisher: { id: "p", seq: seq + 1 } }));
+    const cmds = [0, 20, 0, 0].map((wait, seq) => enqueue(wait, seq + 1));
     await Promise.all(cmds.map((c) => f.proposeHere("g", c)));
     expect(proposed).toEqual(cmds);
   });
@@ -57,14 +65,14 @@ describe("forwarding at the leader", () => {
   it("does not hold other commands (acks, consumers) behind a waiting enqueue", async () => {
     const proposed: unknown[] = [];
     const f = forwarder(proposed);
-    f.setAdmission(async (_group, command) => {
-      await delay((command as { wait: number }).wait);
+    f.setAdmission(async (_group, ticket) => {
+      await delay(ticket.bodyBytes ?? 0);
       return undefined;
     });
-    const enqueue = { wait: 30, publisher: { id: "p", seq: 1 } };
-    const ack = { wait: 0, type: "settle" };
-    await Promise.all([f.proposeHere("g", enqueue), f.proposeHere("g", ack)]);
-    expect(proposed).toEqual([ack, enqueue]);
+    const waiting = enqueue(30, 1);
+    const ack = { type: "settle" };
+    await Promise.all([f.proposeHere("g", waiting), f.proposeHere("g", ack)]);
+    expect(proposed).toEqual([ack, waiting]);
   });
 
   it("answers with the index the leader had applied (read-your-writes waits for it)", async () => {
@@ -137,5 +145,89 @@ describe("forwarding when the leader changes", () => {
     elect("n3");
     await expect(answer).rejects.toMatchObject({ code: "NO_QUORUM" });
     expect(calls.map((c) => c.to)).toEqual(["n2"]);
+  });
+});
+
+/**
+ * n1 forwards to n2, the leader, whose host stores what it is given as the real host does
+ * (entry-codec) and applies the decoded entry.
+ */
+function pair() {
+  const applied: unknown[] = [];
+  const stored: Uint8Array[] = [];
+  const time = Date.now();
+  const store = (data: Uint8Array) => {
+    stored.push(data);
+    // msgpack decodes a byte string as a Buffer: compare it as the Uint8Array it was sent as.
+    const c = decodeCommand(data, "test").command as { body?: Uint8Array };
+    applied.push(c.body === undefined ? c : { ...c, body: new Uint8Array(c.body) });
+    return { reply: { type: "ok" } };
+  };
+  const leaderHost = {
+    propose: async (_group: string, command: unknown) => store(encodeCommand(time, command)),
+    proposePacked: async (_group: string, packed: Uint8Array) => store(encodePackedCommand(time, packed)),
+    onApplied: () => {},
+    onLeaderChange: () => {},
+    groupIds: () => ["q"],
+  } as unknown as RaftHost;
+  let serve: ((from: string, args: unknown) => unknown) | undefined;
+  const leaderRpc = {
+    handle: (_method: string, h: (from: string, args: unknown) => unknown) => {
+      serve = h;
+    },
+  } as unknown as Rpc;
+  const leader = new Forwarder("n2", leaderHost, leaderRpc, 1000);
+  const wire: unknown[] = [];
+  const senderHost = {
+    onApplied: () => {},
+    onLeaderChange: () => {},
+    leaderOf: () => "n2",
+    groupIds: () => [],
+  } as unknown as RaftHost;
+  const senderRpc = {
+    handle: () => {},
+    call: async (_to: string, _method: string, args: unknown) => {
+      wire.push(args);
+      return serve?.("n1", args);
+    },
+  } as unknown as Rpc;
+  const sender = new Forwarder("n1", senderHost, senderRpc, 1000);
+  return { leader, sender, applied, stored, wire, time, serve: (args: unknown) => serve?.("n1", args) };
+}
+
+describe("forwarded proposals", () => {
+  const command = {
+    type: "enqueue",
+    exchange: "x",
+    routingKeys: ["k", "cc"],
+    properties: { headers: { a: 1, nested: { b: [1, "two", null] } }, priority: 3, timestamp: 1_700_000_000 },
+    body: new Uint8Array([0, 1, 2, 255]),
+    publisher: { id: "n1/c|1", seq: 7 },
+  };
+
+  it("travel packed and store the very entry a local proposal stores", async () => {
+    const { leader, sender, applied, stored, wire, time } = pair();
+    const tickets: unknown[] = [];
+    leader.setAdmission((_group, ticket) => {
+      tickets.push(ticket);
+      return undefined;
+    });
+    await sender.propose("q", ["n2"], command);
+    expect(wire).toHaveLength(1);
+    expect((wire[0] as { packed?: unknown }).packed).toBeInstanceOf(Uint8Array);
+    expect(wire[0]).not.toHaveProperty("command");
+    expect(applied).toEqual([command]);
+    // Byte for byte (the same bytes whatever the array type).
+    expect(new Uint8Array(stored[0] ?? [])).toEqual(new Uint8Array(encodeCommand(time, command)));
+    // Admission at the leader saw what it would have read of the command itself.
+    expect(tickets).toEqual([{ type: "enqueue", bodyBytes: 4, sequenced: true }]);
+    await leader.proposeHere("q", command);
+    expect(tickets[1]).toEqual(tickets[0]);
+  });
+
+  it("are still served in the older shape { group, command }", async () => {
+    const { applied, serve } = pair();
+    await expect(serve({ group: "q", command })).resolves.toMatchObject({ reply: { type: "ok" } });
+    expect(applied).toEqual([command]);
   });
 });

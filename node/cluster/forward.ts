@@ -19,7 +19,14 @@
  * that retry loop: node/broker/publish-streams.ts makes single `attempt()`s and resends in order,
  * which is safe after any failure because the queue drops duplicates. At the leader such
  * commands are admitted in arrival order, so backpressure never lets one overtake another.
+ *
+ * A forwarded command travels packed: the sender msgpack-encodes it once, exactly as the host
+ * would inside an entry, and sends the bytes with the little admission reads of it
+ * (`AdmissionTicket`); the leader proposes the bytes as they are (`RaftHost.proposePacked`)
+ * instead of decoding the command and encoding it again (docs/raft/host.md). A request of the
+ * older shape `{ group, command }` is still served.
  */
+import { Packr } from "msgpackr";
 import type { GroupId, NodeId } from "../../raft/core/types.js";
 import {
   NotLeaderError,
@@ -38,9 +45,39 @@ export interface Proposed<R = unknown> {
   readonly index: number;
 }
 
+/** A forwarded proposal: the command packed (current nodes) or as a value (older nodes). */
 interface ProposeArgs {
   readonly group: GroupId;
-  readonly command: unknown;
+  readonly command?: unknown;
+  readonly packed?: Uint8Array;
+  readonly admit?: AdmissionTicket;
+}
+
+/**
+ * The host's encoding of a command (raft/host/entry-codec.ts): plain msgpack, no records, so
+ * `proposePacked(group, packr.pack(command))` stores the very bytes `propose` would have.
+ */
+const packr = new Packr({ useRecords: false });
+
+/** What admission reads of a command; a packed forwarded command carries it beside the bytes. */
+export interface AdmissionTicket {
+  /** The command's `type`, if it is a string. */
+  readonly type?: string;
+  /** The byte length of the command's `body`, if it is a byte string (an enqueue's message). */
+  readonly bodyBytes?: number;
+  /** It carries a `publisher` (a sequenced enqueue): admitted in arrival order. */
+  readonly sequenced?: true;
+}
+
+/** The admission ticket of `command`. */
+export function admissionTicket(command: unknown): AdmissionTicket {
+  if (typeof command !== "object" || command === null) return {};
+  const c = command as { type?: unknown; body?: unknown; publisher?: unknown };
+  const ticket: { type?: string; bodyBytes?: number; sequenced?: true } = {};
+  if (typeof c.type === "string") ticket.type = c.type;
+  if (c.body instanceof Uint8Array) ticket.bodyBytes = c.body.byteLength;
+  if (c.publisher !== undefined) ticket.sequenced = true;
+  return ticket;
 }
 
 /** The applied-index map is pruned past this many groups, then past twice what stayed. */
@@ -61,7 +98,7 @@ export type ReplyEnricher = (group: GroupId, reply: unknown) => unknown | Promis
  */
 export type Admission = (
   group: GroupId,
-  command: unknown,
+  ticket: AdmissionTicket,
 ) => (() => void) | undefined | Promise<(() => void) | undefined>;
 
 export class Forwarder {
@@ -96,6 +133,7 @@ export class Forwarder {
     });
     rpc.handle("propose", (_from, args) => {
       const a = args as ProposeArgs;
+      if (a.packed instanceof Uint8Array) return this.proposePackedHere(a.group, a.packed, a.admit ?? {});
       return this.proposeHere(a.group, a.command);
     });
   }
@@ -128,13 +166,30 @@ export class Forwarder {
   }
 
   /** Proposes on this node, which must lead the group. */
-  async proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
+  proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
+    return this.proposeAdmitted(group, admissionTicket(command), command, undefined);
+  }
+
+  /** Proposes on this node, which must lead the group, a command packed as the host packs it. */
+  proposePackedHere(group: GroupId, packed: Uint8Array, ticket: AdmissionTicket): Promise<Proposed> {
+    return this.proposeAdmitted(group, ticket, undefined, packed);
+  }
+
+  /** Proposes `packed` if given, else `command`, once admission lets it in. */
+  private async proposeAdmitted(
+    group: GroupId,
+    ticket: AdmissionTicket,
+    command: unknown,
+    packed: Uint8Array | undefined,
+  ): Promise<Proposed> {
     // Admitted at once, the command is proposed in this very turn: arrival order is log order.
-    const admitted = this.admitInOrder(group, command);
+    const admitted = this.admitInOrder(group, ticket);
     const release = admitted instanceof Promise ? await admitted : admitted;
     let result: { reply?: unknown } | undefined;
     try {
-      result = (await this.host.propose(group, command)) as { reply?: unknown } | undefined;
+      result = (await (packed === undefined
+        ? this.host.propose(group, command)
+        : this.host.proposePacked(group, packed))) as { reply?: unknown } | undefined;
     } finally {
       release?.();
     }
@@ -155,18 +210,17 @@ export class Forwarder {
    * Admission may wait (backpressure) and waiters wake in any order: a sequenced command waits
    * for the admission of the one before it, so they reach the log in the order they arrived.
    */
-  private admitInOrder(group: GroupId, command: unknown): ReturnType<Admission> {
-    if ((command as { publisher?: unknown } | null)?.publisher === undefined)
-      return this.admit(group, command);
+  private admitInOrder(group: GroupId, ticket: AdmissionTicket): ReturnType<Admission> {
+    if (ticket.sequenced !== true) return this.admit(group, ticket);
     const before = this.admitting.get(group);
     let mine: Promise<(() => void) | undefined>;
     if (before === undefined) {
-      const now = this.admit(group, command);
+      const now = this.admit(group, ticket);
       // Admitted at once with nobody waiting before it: nothing to keep later ones behind.
       if (!(now instanceof Promise)) return now;
       mine = now;
     } else {
-      const admit = () => this.admit(group, command);
+      const admit = () => this.admit(group, ticket);
       mine = before.then(admit, admit);
     }
     const settled = mine.then(
@@ -193,7 +247,7 @@ export class Forwarder {
     if (target === this.nodeId) {
       return withDeadline(this.proposeHere(group, command), timeoutMs, group) as Promise<Proposed<R>>;
     }
-    return this.rpc.call<Proposed<R>>(target, "propose", { group, command }, timeoutMs);
+    return this.rpc.call<Proposed<R>>(target, "propose", packedArgs(group, command), timeoutMs);
   }
 
   /**
@@ -210,6 +264,8 @@ export class Forwarder {
     let hint: NodeId | undefined;
     let next = 0;
     let lastError: unknown;
+    // Packed once, on the first forward, and resent as is on every retry.
+    let forwarded: ProposeArgs | undefined;
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
@@ -217,10 +273,13 @@ export class Forwarder {
       hint = undefined;
       if (target === undefined) break;
       try {
-        const call =
-          target === this.nodeId
-            ? withDeadline(this.proposeHere(group, command), remaining, group)
-            : this.rpc.call<Proposed<R>>(target, "propose", { group, command }, remaining);
+        let call: Promise<Proposed<R>>;
+        if (target === this.nodeId) {
+          call = withDeadline(this.proposeHere(group, command), remaining, group) as Promise<Proposed<R>>;
+        } else {
+          forwarded ??= packedArgs(group, command);
+          call = this.rpc.call<Proposed<R>>(target, "propose", forwarded, remaining);
+        }
         return (await (this.retrySafe(group, command)
           ? this.untilLeaderMoves(group, target, call)
           : call)) as Proposed<R>;
@@ -301,6 +360,11 @@ export function noQuorum(group: GroupId, timeoutMs: number, cause?: unknown): Wa
   return new WarrenError("NO_QUORUM", `${what} could not commit within ${timeoutMs} ms (no quorum)`, {
     cause,
   });
+}
+
+/** A forwarded proposal's arguments: the command packed as the host packs it, and its ticket. */
+function packedArgs(group: GroupId, command: unknown): ProposeArgs {
+  return { group, packed: packr.pack(command), admit: admissionTicket(command) };
 }
 
 /** An attempt abandoned because this node learned that `leader` leads the group now. */
