@@ -109,9 +109,9 @@ export class QueueGroups {
       const a = args as { vhost: string; name: string; command: QueueCommand };
       return this.applyLocal(a.vhost, a.name, a.command);
     });
-    rpc.handle("counts", (_from, args): CountsAnswer => {
+    rpc.handle("counts", async (_from, args): Promise<CountsAnswer> => {
       const a = args as { group?: string; vhost: string; name: string };
-      const counts = this.localCounts(a.group, a.vhost, a.name);
+      const counts = await this.leaderCounts(a.group, a.vhost, a.name);
       if (counts !== undefined) return { counts };
       const leader = a.group === undefined ? undefined : this.leaderOf(a.group);
       return leader === undefined ? {} : { leader };
@@ -357,7 +357,20 @@ export class QueueGroups {
    * is not the leader answers with the leader it knows of; members are tried in turn.
    */
   async countsAndLeader(record: QueueRecord): Promise<{ counts: QueueCounts; leader: string } | undefined> {
-    const here = this.localCounts(record.group, record.vhost, record.name);
+    // No member may know a leader for a moment (an election, or a new queue's hand-off to its
+    // placed leader): ask again until one answers, within the bound of one answer.
+    const deadline = Date.now() + Math.min(2000, this.ctx.settings.proposalTimeoutMs);
+    for (;;) {
+      const answer = await this.countsPass(record);
+      if (answer !== undefined || Date.now() >= deadline || this.ctx.stopped) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  private async countsPass(
+    record: QueueRecord,
+  ): Promise<{ counts: QueueCounts; leader: string } | undefined> {
+    const here = await this.leaderCounts(record.group, record.vhost, record.name);
     if (here !== undefined) return { counts: here, leader: this.ctx.nodeId };
     const candidates: string[] =
       record.type === "transient"
@@ -392,7 +405,29 @@ export class QueueGroups {
     return undefined;
   }
 
-  /** Counts if this node leads the queue (or is its home). */
+  /**
+   * Counts if this node leads the queue (or is its home), behind a read barrier for a quorum
+   * queue: a new leader may not have applied what its predecessor committed and confirmed yet
+   * (a queue's first hand-off to its placed leader makes one at once), and a deposed leader may
+   * not know it yet; either would count a confirmed message as missing.
+   */
+  private async leaderCounts(
+    group: string | undefined,
+    vhost: string,
+    name: string,
+  ): Promise<QueueCounts | undefined> {
+    if (group === undefined || this.locals.has(queueKey(vhost, name)))
+      return this.localCounts(group, vhost, name);
+    if (this.localCounts(group, vhost, name) === undefined) return undefined;
+    try {
+      await this.ctx.host.readIndex(group);
+    } catch {
+      return undefined; // no longer the leader: the caller asks the one it knows of
+    }
+    return this.localCounts(group, vhost, name);
+  }
+
+  /** Counts if this node leads the queue (or is its home), as this replica has applied them. */
   localCounts(group: string | undefined, vhost: string, name: string): QueueCounts | undefined {
     const l = this.locals.get(queueKey(vhost, name));
     if (l !== undefined) return l.queue.counts();
