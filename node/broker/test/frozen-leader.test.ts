@@ -5,7 +5,16 @@
  * stored once, acks applied once).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, client, declareQueue, eventually, str, type TestNode, text } from "./harness.js";
+import {
+  BrokerCluster,
+  client,
+  declareQueue,
+  drainBodies,
+  eventually,
+  str,
+  type TestNode,
+  text,
+} from "./harness.js";
 
 const PROPOSAL_TIMEOUT_MS = 4000;
 
@@ -26,14 +35,8 @@ function settledLeader(c: BrokerCluster, name: string): Promise<{ group: string;
   });
 }
 
-async function drain(node: TestNode, queue: string): Promise<number[]> {
-  const stored: number[] = [];
-  for (;;) {
-    const got = await node.broker.get(client(node), 1, queue, true);
-    if (got === undefined) return stored;
-    stored.push(Number(str(got.body)));
-  }
-}
+/** Drains `queue` via `node`: the message numbers in queue order. */
+const drain = async (node: TestNode, queue: string) => (await drainBodies(node.broker, queue)).map(Number);
 
 /** Freezes `leader`; the returned function tells when `node` first learned of another leader of `group`. */
 function freezeLeader(c: BrokerCluster, group: string, leader: TestNode, node: TestNode): () => number {

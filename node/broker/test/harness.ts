@@ -376,6 +376,17 @@ export async function declareSettled(
   });
 }
 
+/** Takes every message of `queue` through `b` (basic.get, no-ack, one connection): their bodies in queue order. */
+export async function drainBodies(b: BrokerService, queue: string): Promise<string[]> {
+  const ctx = client({ id: b.nodeId });
+  const got: string[] = [];
+  for (;;) {
+    const m = await b.get(ctx, 1, queue, true);
+    if (m === undefined) return got;
+    got.push(str(m.body));
+  }
+}
+
 /** A persistent message of `body` to `queue` through the default exchange, from `b`. */
 export function publishText(b: BrokerService, queue: string, body: string): Promise<PublishOutcome> {
   return b.publish(client({ id: b.nodeId }), {

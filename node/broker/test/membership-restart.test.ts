@@ -6,19 +6,8 @@
  * index 0 it starts from is not the one the cluster started with) and from a snapshot.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BrokerService } from "../broker-service.js";
 import { META_GROUP } from "../meta-client.js";
-import { BrokerCluster, client, declareQueue, eventually, publishText, str } from "./harness.js";
-
-async function drain(b: BrokerService, queue: string): Promise<string[]> {
-  const ctx = client({ id: b.nodeId });
-  const got: string[] = [];
-  for (;;) {
-    const m = await b.get(ctx, 1, queue, true);
-    if (m === undefined) return got;
-    got.push(str(m.body));
-  }
-}
+import { BrokerCluster, declareQueue, drainBodies, eventually, publishText } from "./harness.js";
 
 for (const snapshotEvery of [undefined, 20]) {
   const how = snapshotEvery === undefined ? "its metadata log replayed" : "a metadata snapshot";
@@ -56,7 +45,7 @@ for (const snapshotEvery of [undefined, 20]) {
       // A metadata change through the restarted node, and the messages it replicated.
       await declareQueue(back.broker, "after-restart");
       expect((await back.broker.getQueue("/", "after-restart"))?.record.name).toBe("after-restart");
-      expect(await drain(back.broker, "kept")).toEqual(["a", "b"]);
+      expect(await drainBodies(back.broker, "kept")).toEqual(["a", "b"]);
     });
   });
 }

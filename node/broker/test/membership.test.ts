@@ -7,7 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrokerService } from "../broker-service.js";
 import { META_GROUP } from "../meta-client.js";
-import { BrokerCluster, client, declareLed, declareSettled, eventually, str, text } from "./harness.js";
+import {
+  BrokerCluster,
+  client,
+  declareLed,
+  declareSettled,
+  drainBodies,
+  eventually,
+  text,
+} from "./harness.js";
 
 const sorted = (xs: readonly string[]) => [...xs].sort();
 
@@ -42,15 +50,7 @@ function publisher(broker: BrokerService, ctx: ReturnType<typeof client>, queue:
 }
 
 /** Takes every message of the queue through `broker` (basic.get with no-ack). */
-async function drain(broker: BrokerService, queue: string): Promise<Set<string>> {
-  const ctx = client({ id: broker.nodeId });
-  const got = new Set<string>();
-  for (;;) {
-    const m = await broker.get(ctx, 1, queue, true);
-    if (m === undefined) return got;
-    got.add(str(m.body));
-  }
-}
+const drain = async (broker: BrokerService, queue: string) => new Set(await drainBodies(broker, queue));
 
 describe("membership changes under traffic", () => {
   let c: BrokerCluster;

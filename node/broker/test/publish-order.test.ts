@@ -12,8 +12,8 @@ import {
   client,
   declareLed,
   declareQueue,
+  drainBodies,
   eventually,
-  str,
   type TestNode,
   text,
 } from "./harness.js";
@@ -62,14 +62,7 @@ async function publishAll(node: TestNode, queue: string, more: (i: number) => bo
 }
 
 /** Drains `queue` with basic.get (no-ack) via `node`: the message numbers in queue order. */
-async function drain(node: TestNode, queue: string): Promise<number[]> {
-  const stored: number[] = [];
-  for (;;) {
-    const got = await node.broker.get(client(node), 1, queue, true);
-    if (got === undefined) return stored;
-    stored.push(Number(str(got.body)));
-  }
-}
+const drain = async (node: TestNode, queue: string) => (await drainBodies(node.broker, queue)).map(Number);
 
 /** Publish order, each message at most once, every confirmed one stored. */
 function expectInOrder(stored: number[], confirmed: Set<number>): void {
