@@ -366,9 +366,17 @@ export class AmqpConnection {
     if (seconds <= 0) return;
     const intervalMs = seconds * 1000;
     this.lastReceived = Date.now();
+    let lastTick = this.lastReceived;
     this.heartbeatTimer = setInterval(() => {
       if (this.state === "closed") return;
-      if (Date.now() - this.lastReceived > 2 * intervalMs) {
+      const now = Date.now();
+      // A tick this late means this process stalled (GC, a loaded machine), and timers run before
+      // the socket is read: the client's frames may be waiting unread. The stall is not the
+      // client's silence (RabbitMQ counts missed ticks, which a stall cannot multiply).
+      const late = now - lastTick - intervalMs / 2;
+      lastTick = now;
+      if (late > intervalMs / 2) this.lastReceived = Math.min(now, this.lastReceived + late);
+      if (now - this.lastReceived > 2 * intervalMs) {
         this.log.info({ conn: this.id }, "amqp client missed heartbeats: closing");
         this.drop("missed heartbeats");
         return;
