@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
+import { BrokerCluster, client, declareLed, eventually, recorder, str, text } from "./harness.js";
 
 describe("releasing a closed channel's messages", () => {
   let c: BrokerCluster;
@@ -21,19 +21,7 @@ describe("releasing a closed channel's messages", () => {
   it("a channel closed while its queue has no quorum returns its unacked messages once the queue has one again", async () => {
     const n1 = c.node("n1");
     const ctx = client(n1);
-    await n1.broker.declareQueue(ctx, {
-      name: "release",
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    await eventually("the queue led and known everywhere", async () => {
-      for (const n of c.nodes)
-        if ((await n.broker.getQueue("/", "release"))?.leader === undefined) return false;
-      return true;
-    });
+    await declareLed(c, n1.broker, "release");
     const out = await n1.broker.publish(ctx, {
       exchange: "",
       routingKey: "release",

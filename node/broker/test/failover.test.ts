@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WarrenError } from "../../errors.js";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
+import { BrokerCluster, client, declareLed, eventually, recorder, str, text } from "./harness.js";
 
 const PROPOSAL_TIMEOUT_MS = 2000;
 
@@ -20,21 +20,9 @@ describe("a three-node broker losing nodes", () => {
 
   it("survives the abrupt loss of a queue's leader: the consumer elsewhere goes on, nothing confirmed is lost", async () => {
     const n1 = c.node("n1");
-    await n1.broker.declareQueue(client(n1), {
-      name: "ha",
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
-    const leaderId = await eventually("a leader", async () => (await n1.broker.getQueue("/", "ha"))?.leader);
+    const leaderId = (await declareLed(c, n1.broker, "ha")).leader!;
     const [pubNode, consNode] = c.nodes.filter((n) => n.id !== leaderId);
     const pub = { broker: pubNode!.broker, ctx: client(pubNode!) };
-    await eventually("the queue on every node", async () => {
-      for (const n of c.nodes) if ((await n.broker.getQueue("/", "ha")) === undefined) return false;
-      return true;
-    });
     const cons = { broker: consNode!.broker, ctx: client(consNode!) };
 
     const confirmed: string[] = [];

@@ -17,6 +17,7 @@ import type {
   ClientContext,
   ConsumerSink,
   Delivery,
+  ExchangeDeclareRequest,
   PublishOutcome,
   QueueDeclareRequest,
   QueueDeclareResult,
@@ -332,6 +333,11 @@ export function client(node: { readonly id: string }, user = "guest", vhost = "/
 /** A durable quorum queue's queue.declare as the tests send it: no passive, exclusive or auto-delete. */
 export function quorumQueue(name: string, args: FieldTable = {}): QueueDeclareRequest {
   return { name, passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args };
+}
+
+/** A durable exchange's exchange.declare as the tests send it: no passive, auto-delete or internal. */
+export function durableExchange(name: string, type: string, args: FieldTable = {}): ExchangeDeclareRequest {
+  return { name, type, passive: false, durable: true, autoDelete: false, internal: false, arguments: args };
 }
 
 /** Declares a quorum queue through `b`, as a fresh connection on that node. */

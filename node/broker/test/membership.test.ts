@@ -13,6 +13,7 @@ import {
   declareLed,
   declareSettled,
   drainBodies,
+  durableExchange,
   eventually,
   text,
 } from "./harness.js";
@@ -246,15 +247,7 @@ describe("a former member restarting half-way through its removal", () => {
     await n1.broker.deleteQueueMember("guest", "/", q, former, { timeoutMs: 0 });
     // More metadata after the removal, so the snapshots cover it.
     for (let i = 0; i < 6; i++) {
-      await n1.broker.declareExchange(client(n1), {
-        name: `x${i}`,
-        type: "direct",
-        passive: false,
-        durable: true,
-        autoDelete: false,
-        internal: false,
-        arguments: {},
-      });
+      await n1.broker.declareExchange(client(n1), durableExchange(`x${i}`, "direct"));
     }
     await eventually(
       `${former} applied it all`,

@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeStorage } from "../../../raft/storage/index.js";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
+import {
+  BrokerCluster,
+  client,
+  durableExchange,
+  eventually,
+  quorumQueue,
+  recorder,
+  str,
+  text,
+} from "./harness.js";
 
 describe("restarting nodes", () => {
   let c: BrokerCluster;
@@ -19,23 +28,8 @@ describe("restarting nodes", () => {
   it("keeps metadata and every confirmed message across a restart of all three nodes", async () => {
     const n1 = c.node("n1");
     const ctx = client(n1);
-    await n1.broker.declareExchange(ctx, {
-      name: "events",
-      type: "topic",
-      passive: false,
-      durable: true,
-      autoDelete: false,
-      internal: false,
-      arguments: {},
-    });
-    await n1.broker.declareQueue(ctx, {
-      name: "kept",
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
+    await n1.broker.declareExchange(ctx, durableExchange("events", "topic"));
+    await n1.broker.declareQueue(ctx, quorumQueue("kept"));
     await n1.broker.bind(ctx, {
       source: "events",
       destinationKind: "queue",
@@ -106,14 +100,7 @@ describe("restarting nodes", () => {
   it("lets a node that was down catch up with metadata it missed", async () => {
     const n1 = c.node("n1");
     const ctx = client(n1);
-    const orphan = await n1.broker.declareQueue(ctx, {
-      name: "orphan",
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
+    const orphan = await n1.broker.declareQueue(ctx, quorumQueue("orphan"));
     const orphanGroup = orphan.queue.group!;
     await eventually("the orphan's replica stored on n3", async () =>
       (await c.node("n3").storage.groups()).includes(orphanGroup),
@@ -121,14 +108,7 @@ describe("restarting nodes", () => {
     await c.kill("n3");
     await n1.broker.deleteQueue(ctx, "orphan", { ifUnused: false, ifEmpty: false });
     for (let i = 0; i < 12; i++) {
-      await n1.broker.declareQueue(ctx, {
-        name: `missed-${i}`,
-        passive: false,
-        durable: true,
-        exclusive: false,
-        autoDelete: false,
-        arguments: {},
-      });
+      await n1.broker.declareQueue(ctx, quorumQueue(`missed-${i}`));
     }
     await n1.broker.deleteQueue(ctx, "missed-0", { ifUnused: false, ifEmpty: false });
     // Data of a queue group that no metadata mentions any more (as a crash between the delete

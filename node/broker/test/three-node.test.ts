@@ -10,6 +10,7 @@ import {
   BrokerCluster,
   client,
   declareLed,
+  durableExchange,
   eventually,
   quorumQueue,
   recorder,
@@ -43,29 +44,13 @@ describe("a three-node broker", () => {
   it("applies metadata through any node with read-your-writes on the proposing node", async () => {
     for (const n of c.nodes) {
       const ctx = client(n);
-      await n.broker.declareExchange(ctx, {
-        name: `x-${n.id}`,
-        type: "topic",
-        passive: false,
-        durable: true,
-        autoDelete: false,
-        internal: false,
-        arguments: {},
-      });
+      await n.broker.declareExchange(ctx, durableExchange(`x-${n.id}`, "topic"));
       // Read-your-writes: the very next read on the same node sees it.
       expect(n.broker.getExchange("/", `x-${n.id}`)?.type).toBe("topic");
     }
     const n2 = c.node("n2");
     const err = await n2.broker
-      .declareExchange(client(n2), {
-        name: "x-n1",
-        type: "direct",
-        passive: false,
-        durable: true,
-        autoDelete: false,
-        internal: false,
-        arguments: {},
-      })
+      .declareExchange(client(n2), durableExchange("x-n1", "direct"))
       .catch((e: unknown) => e);
     expect(WarrenError.is(err, "PRECONDITION_FAILED")).toBe(true);
     expect((err as Error).message).toMatch(/inequivalent arg 'type'/);
@@ -109,15 +94,7 @@ describe("a three-node broker", () => {
     for (const q of ["r-direct", "r-fanout", "r-topic", "r-headers", "r-hash", "r-ae"])
       await b.declareQueue(ctx1, quorumQueue(q));
     const decl = (name: string, type: string, args: Record<string, unknown> = {}) =>
-      b.declareExchange(ctx1, {
-        name,
-        type,
-        passive: false,
-        durable: true,
-        autoDelete: false,
-        internal: false,
-        arguments: args,
-      });
+      b.declareExchange(ctx1, durableExchange(name, type, args));
     await decl("e-fanout", "fanout");
     await decl("e-topic", "topic");
     await decl("e-headers", "headers");
@@ -272,15 +249,7 @@ describe("a three-node broker", () => {
   it("dead-letters rejected messages through a DLX with x-death (at-least-once)", async () => {
     const n1 = c.node("n1");
     const ctx = client(n1);
-    await n1.broker.declareExchange(ctx, {
-      name: "dlx",
-      type: "fanout",
-      passive: false,
-      durable: true,
-      autoDelete: false,
-      internal: false,
-      arguments: {},
-    });
+    await n1.broker.declareExchange(ctx, durableExchange("dlx", "fanout"));
     await n1.broker.declareQueue(ctx, quorumQueue("dead"));
     await n1.broker.bind(ctx, {
       source: "dlx",
@@ -346,15 +315,7 @@ describe("a three-node broker", () => {
 
     const n3 = c.node("n3");
     const ctx3 = client(n3);
-    await n3.broker.declareExchange(ctx3, {
-      name: "gone",
-      type: "fanout",
-      passive: false,
-      durable: true,
-      autoDelete: false,
-      internal: false,
-      arguments: {},
-    });
+    await n3.broker.declareExchange(ctx3, durableExchange("gone", "fanout"));
     await n3.broker.deleteExchange(ctx3, "gone", { ifUnused: false });
     expect(n3.broker.getExchange("/", "gone")).toBeUndefined();
     const revoked: string[] = [];

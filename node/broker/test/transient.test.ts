@@ -4,7 +4,7 @@
  * x-expires deletes an unused queue; message TTL dead-letters through the DLX on a timer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, client, eventually, recorder, str, text } from "./harness.js";
+import { BrokerCluster, client, eventually, quorumQueue, recorder, str, text } from "./harness.js";
 
 describe("queue lifetimes on a three-node broker", () => {
   let c: BrokerCluster;
@@ -130,14 +130,7 @@ describe("queue lifetimes on a three-node broker", () => {
   it("dead-letters expired messages (x-message-ttl) through the DLX on a timer", async () => {
     const node = c.node("n1");
     const ctx = client(node);
-    await node.broker.declareQueue(ctx, {
-      name: "ttl-dead",
-      passive: false,
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: {},
-    });
+    await node.broker.declareQueue(ctx, quorumQueue("ttl-dead"));
     await node.broker.declareQueue(ctx, {
       name: "ttl",
       passive: false,
@@ -207,14 +200,7 @@ describe("queue lifetimes on a three-node broker", () => {
     const node = c.node("n2");
     const ctx = client(node);
     const q = (name: string, args: Record<string, unknown>) =>
-      node.broker.declareQueue(ctx, {
-        name,
-        passive: false,
-        durable: true,
-        exclusive: false,
-        autoDelete: false,
-        arguments: args,
-      });
+      node.broker.declareQueue(ctx, quorumQueue(name, args));
     await q("overflow-dead", {});
     await q("overflow", {
       "x-max-length": 2,
