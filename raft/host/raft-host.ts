@@ -28,7 +28,7 @@ import { peerDownHint } from "./peer-hint.js";
 import { type LoopStats, ReadyLoop } from "./ready-loop.js";
 import { SNAPSHOT_CHANNEL, type SnapshotFrame, SnapshotTransfers } from "./snapshot-transfer.js";
 import type { ApplyMeta, LiveEntryReader, StateMachine } from "./state-machine.js";
-import { TickSet } from "./tick-set.js";
+import { hasSilentMember, TickSet } from "./tick-set.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -384,7 +384,12 @@ export class RaftHost implements LiveEntryReader {
    * sign of life (leaders of quiesced groups ping their followers' nodes for that), and a
    * quiesced follower whose leader's node was silent for an election timeout is woken, so a
    * frozen (SIGSTOP) or cut-off leader is replaced as it would be without quiescence. A crash
-   * wakes it at once through the leader-lost hint. A quiesced group with nothing pending is
+   * wakes it at once through the leader-lost hint. The watch runs both ways: parked followers
+   * ping their leader's node, and a quiesced leader with a member's node silent for an election
+   * timeout is woken, so its quorum check runs; otherwise a leader that still reaches its
+   * followers but no longer hears them would keep them parked with its pings, and two
+   * followers that talk to each other would stay without a leader they can reach, for as long
+   * as the links stay broken. A quiesced group with nothing pending is
    * parked (tick-set.ts): visited per leader node, and on ping ticks, not on every tick.
    */
   private tick(): void {
@@ -393,21 +398,35 @@ export class RaftHost implements LiveEntryReader {
     const silentMs = o.electionTick * o.tickMs;
     this.ticks++;
     const ping = this.ticks % Math.max(1, Math.floor(o.electionTick / 4)) === 0;
+    const isSilent = (p: NodeId): boolean => now - (this.lastHeard.get(p) ?? 0) > silentMs;
     for (const lead of [...this.ticking.leaderNodes()]) {
-      if (now - (this.lastHeard.get(lead) ?? 0) > silentMs)
-        for (const g of this.ticking.activateUnder(lead)) g.node.wake();
+      if (isSilent(lead)) for (const g of this.ticking.activateUnder(lead)) g.node.wake();
     }
     const pingTo = ping ? this.ticking.sweep() : new Set<NodeId>();
+    if (ping) {
+      // Parked followers ping their leaders' nodes too: the quiesced leader's host watches
+      // its members' nodes (below), since a quiesced leader runs no check-quorum.
+      for (const lead of this.ticking.leaderNodes()) pingTo.add(lead);
+      for (const g of this.ticking.activateLeadersWithSilentMember(o.nodeId, isSilent)) g.node.wake();
+    }
     for (const g of this.ticking.active) {
       g.proposals.expire(now);
       g.reads.expire(now);
       const node = g.node;
       if (node.isQuiesced()) {
         if (g.role === Role.Leader) {
+          // A member's node went silent (it died, or our links from it broke while ours to
+          // it still work): wake, so the quorum check runs and steps down a cut-off leader.
+          if (hasSilentMember(g, o.nodeId, isSilent)) {
+            node.wake();
+            continue;
+          }
           if (ping) for (const p of [...g.conf.voters, ...g.conf.learners]) pingTo.add(p);
-        } else if (g.lead === NONE || now - (this.lastHeard.get(g.lead) ?? 0) > silentMs) {
+        } else if (g.lead === NONE || isSilent(g.lead)) {
           node.wake();
           continue;
+        } else if (ping) {
+          pingTo.add(g.lead);
         }
         this.ticking.maybePark(g);
         continue;

@@ -3,7 +3,8 @@
  * nothing waiting on it needs no tick, so the ticker parks it here and visits it only:
  *  - as a follower, through its leader's node: if that node goes silent, every group parked
  *    under it is woken (one check per leader node per tick, not one per group);
- *  - as a leader, on the ping ticks, to collect the nodes to send a sign of life to;
+ *  - as a leader, on the ping ticks, to collect the nodes to send a sign of life to, and to
+ *    wake it if a member's node went silent (it runs no check-quorum while quiesced);
  *  - on those ping ticks too, to catch a group woken by an input that did not go through
  *    `activate` (a safety net: the host activates a group on every input it routes).
  * Thousands of idle queues then cost a few map lookups per tick instead of a pass over all.
@@ -95,6 +96,18 @@ export class TickSet {
     return pingTo;
   }
 
+  /**
+   * Activates and returns the parked leaders with a member whose node `isSilent`: a quiesced
+   * leader runs no check-quorum, so the host wakes it to run one (its followers' nodes ping it
+   * while they are parked, so a live member is never silent).
+   */
+  activateLeadersWithSilentMember(self: NodeId, isSilent: (node: NodeId) => boolean): Group[] {
+    const woken: Group[] = [];
+    for (const g of this.leaders) if (hasSilentMember(g, self, isSilent)) woken.push(g);
+    for (const g of woken) this.activate(g);
+    return woken;
+  }
+
   private unpark(g: Group): void {
     this.leaders.delete(g);
     const lead = this.parkedUnder.get(g);
@@ -104,4 +117,11 @@ export class TickSet {
     set?.delete(g);
     if (set !== undefined && set.size === 0) this.byLeader.delete(lead);
   }
+}
+
+/** Whether a voter or learner of `g` other than `self` is on a node that `isSilent`. */
+export function hasSilentMember(g: Group, self: NodeId, isSilent: (node: NodeId) => boolean): boolean {
+  for (const p of g.conf.voters) if (p !== self && isSilent(p)) return true;
+  for (const p of g.conf.learners) if (p !== self && isSilent(p)) return true;
+  return false;
 }

@@ -202,3 +202,33 @@ describe("idle (quiesced) groups", () => {
     });
   }
 });
+
+describe("a quiesced leader that can send but no longer hears its followers", () => {
+  // Both followers' links to the leader break (the leader still reaches them): the leader's
+  // pings keep the followers parked and in lease, and a quiesced leader runs no check-quorum,
+  // so without a watch on the leader's side nothing would ever move. The clients cannot reach
+  // the leader either (they sit behind the followers, as the broker forwards a publish to the
+  // leader over the same broken links), so nothing wakes it: the two followers, which talk to
+  // each other, must still end up with a leader of their own.
+  test.each(SEEDS)("seed %i: the followers elect one of themselves", (seed) => {
+    const s = new Scenario({ seed });
+    s.run(10 * ELECTION);
+    const leader = s.leader()!.id;
+    s.setClients(false);
+    expect(
+      s.runUntil(() => s.allQuiesced(), 10 * ELECTION),
+      s.describe(),
+    ).toBe(true);
+    const [f1, f2] = s.others(leader) as [NodeId, NodeId];
+    withTrace(s, () => {
+      s.cut(f1, leader);
+      s.cut(f2, leader);
+      const moved = s.runUntil(() => {
+        const a = s.node(f1);
+        const b = s.node(f2);
+        return a.lead !== leader && a.lead !== "" && a.lead === b.lead && s.node(a.lead).role === Role.Leader;
+      }, FAILOVER_BOUND);
+      expect(moved, s.describe()).toBe(true);
+    });
+  });
+});

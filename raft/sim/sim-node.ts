@@ -204,8 +204,21 @@ export class SimNode {
    * sees frames (and pings); here the world says whether the leader's node could be heard.
    */
   private watchQuiescedLeader(): void {
-    if (!this.core.isQuiesced() || this.role === Role.Leader) {
+    if (!this.core.isQuiesced()) {
       this.silentTicks = 0;
+      return;
+    }
+    if (this.role === Role.Leader) {
+      // The other side of the watch: a quiesced leader runs no check-quorum, so the host wakes
+      // it when a member's node went silent (its followers' nodes ping it), and the woken
+      // leader's quorum check steps it down if the followers no longer reach it.
+      const voters = this.core.status().conf.voters;
+      if (voters.every((p) => p === this.id || this.world.canHear(this.id, p))) this.silentTicks = 0;
+      else if (++this.silentTicks > this.params.electionTick) {
+        this.silentTicks = 0;
+        this.world.note(this.id, "wake", "a member's node is silent");
+        this.guard(() => this.core.wake());
+      }
       return;
     }
     if (this.lead !== NONE && this.world.canHear(this.id, this.lead)) this.silentTicks = 0;

@@ -66,4 +66,29 @@ describe("RaftHost: idle groups quiesce", () => {
     const values = cluster.node(leader).machines.get("q")?.values ?? [];
     expect(values.map(([, v]) => v)).toEqual(["before", "after"]);
   });
+
+  it("a quiesced leader that reaches its followers but no longer hears them is replaced", async () => {
+    c = await TestCluster.start(IDS);
+    const cluster = c;
+    await cluster.createGroup("q");
+    await cluster.propose("q", { v: "before" });
+    await waitUntil(() => allQuiesced(cluster, ["q"]), "q quiesced");
+    const old = await cluster.leaderOf("q");
+    const others = IDS.filter((id) => id !== old);
+    // The followers' links to the leader break (silently: nothing closes); the leader's
+    // pings still reach them. Nobody proposes at the old leader, as no client reaches it.
+    for (const id of others) {
+      const t = cluster.node(id).transport;
+      const send = t.send.bind(t);
+      t.send = (to, channel, payload) => (to === old ? true : send(to, channel, payload));
+    }
+    await waitUntil(() => {
+      const leads = others.map((id) => cluster.node(id).host.leaderOf("q"));
+      return leads[0] !== undefined && leads[0] !== old && leads[0] === leads[1];
+    }, "the followers agree on a new leader among themselves");
+    const leader = cluster.node(others[0]!).host.leaderOf("q")!;
+    await cluster.node(leader).host.propose("q", { v: "after" });
+    const values = cluster.node(leader).machines.get("q")?.values ?? [];
+    expect(values.map(([, v]) => v)).toEqual(["before", "after"]);
+  });
 });

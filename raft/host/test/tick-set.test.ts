@@ -86,6 +86,22 @@ describe("TickSet", () => {
     expect([...t.leaderNodes()]).toEqual([]);
   });
 
+  it("a parked leader with a member's node silent is reactivated (it must run its quorum check)", () => {
+    const t = new TickSet();
+    const a = group("a", Role.Leader, "n1");
+    const b = group("b", Role.Leader, "n1");
+    b.conf = { voters: ["n1", "n2"], learners: [] };
+    for (const g of [a, b]) {
+      t.activate(asGroup(g));
+      t.maybePark(asGroup(g));
+    }
+    // Its own node never counts; n4 (a's learner) and n3 (a's voter) are heard.
+    expect(t.activateLeadersWithSilentMember("n1", (p) => p === "n1")).toEqual([]);
+    expect(t.activateLeadersWithSilentMember("n1", (p) => p === "n3").map((g) => g.id)).toEqual(["a"]);
+    expect([...t.active].map((g) => g.id)).toEqual(["a"]);
+    expect(t.activateLeadersWithSilentMember("n1", () => true).map((g) => g.id)).toEqual(["b"]);
+  });
+
   it("an input unparks; a removed group is forgotten and never reactivated", () => {
     const t = new TickSet();
     const g = group("g", Role.Follower, "n1");
