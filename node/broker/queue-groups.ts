@@ -347,22 +347,29 @@ export class QueueGroups {
     return reply;
   }
 
-  /** Counts from the node that leads the queue (undefined when no leader is reachable). */
+  /**
+   * Counts from the node that leads the queue (undefined when no leader is reachable), waiting
+   * out a moment without one: a declare-ok or an if-empty delete must not take "unknown" for 0.
+   */
   async counts(record: QueueRecord): Promise<QueueCounts | undefined> {
-    return (await this.countsAndLeader(record))?.counts;
+    return (await this.countsAndLeader(record, true))?.counts;
   }
 
   /**
    * Counts and the node that answered them, which leads the queue (or is its home). A node that
    * is not the leader answers with the leader it knows of; members are tried in turn.
    */
-  async countsAndLeader(record: QueueRecord): Promise<{ counts: QueueCounts; leader: string } | undefined> {
+  async countsAndLeader(
+    record: QueueRecord,
+    waitForLeader = false,
+  ): Promise<{ counts: QueueCounts; leader: string } | undefined> {
     // No member may know a leader for a moment (an election, or a new queue's hand-off to its
-    // placed leader): ask again until one answers, within the bound of one answer.
+    // placed leader): with `waitForLeader`, ask again until one answers, within the bound of one
+    // answer. Listings do not wait (a queue in minority shows as such at once).
     const deadline = Date.now() + Math.min(2000, this.ctx.settings.proposalTimeoutMs);
     for (;;) {
       const answer = await this.countsPass(record);
-      if (answer !== undefined || Date.now() >= deadline || this.ctx.stopped) return answer;
+      if (answer !== undefined || !waitForLeader || Date.now() >= deadline || this.ctx.stopped) return answer;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
