@@ -16,7 +16,9 @@ export class NotLeaderError extends RaftError {
     readonly group: string,
     readonly leaderHint: NodeId | undefined,
   ) {
-    super(`not the leader of group ${group}${leaderHint ? ` (leader is ${leaderHint})` : " (no leader known)"}`);
+    super(
+      `not the leader of group ${group}${leaderHint ? ` (leader is ${leaderHint})` : " (no leader known)"}`,
+    );
   }
 }
 
