@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GroupId, NodeId } from "../../../raft/core/types.js";
 import { NotLeaderError, ProposalDroppedError } from "../../../raft/errors.js";
+import { Prng } from "../../../raft/sim/prng.js";
 import type { Proposed } from "../../cluster/forward.js";
 import { RpcTimeoutError, RpcUnreachableError } from "../../cluster/rpc.js";
 import { WarrenError } from "../../errors.js";
@@ -22,16 +23,9 @@ const NODES: NodeId[] = ["n1", "n2", "n3"];
 const GROUP = "q1";
 const TIMEOUT_MS = 400;
 
-/** mulberry32: a small seeded PRNG, so one fast-check seed replays one whole run. */
+/** A seeded generator (the simulator's), so one fast-check seed replays one whole run. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return new Prng(seed).float;
 }
 
 interface Appended {
