@@ -59,6 +59,18 @@ async function setUp(c: Cluster): Promise<{ leader: Node; others: Node[] }> {
 
 const cpuMicros = (u: NodeJS.CpuUsage) => u.user + u.system;
 
+/** One persistent message to queue `q` through the default exchange, as publisher channel 1. */
+function publishToQ(node: Node, ctx: ReturnType<Harness["client"]>, body: Uint8Array) {
+  return node.broker.publish(ctx, {
+    exchange: "",
+    routingKey: "q",
+    properties: { deliveryMode: 2 },
+    body,
+    mandatory: false,
+    channel: 1,
+  });
+}
+
 async function publishWindowed(node: Node, count: number): Promise<void> {
   const ctx = h.client(node);
   const body = new Uint8Array(1024).fill(97);
@@ -68,19 +80,10 @@ async function publishWindowed(node: Node, count: number): Promise<void> {
     const pump = () => {
       while (issued - done < WINDOW && issued < count) {
         issued++;
-        node.broker
-          .publish(ctx, {
-            exchange: "",
-            routingKey: "q",
-            properties: { deliveryMode: 2 },
-            body,
-            mandatory: false,
-            channel: 1,
-          })
-          .then(() => {
-            if (++done === count) resolve();
-            else pump();
-          }, reject);
+        publishToQ(node, ctx, body).then(() => {
+          if (++done === count) resolve();
+          else pump();
+        }, reject);
       }
     };
     pump();
@@ -176,16 +179,7 @@ async function latency(c: Cluster): Promise<Record<string, unknown>> {
         sent++;
         const body = new Uint8Array(1024);
         new DataView(body.buffer).setFloat64(0, performance.now());
-        pubNode.broker
-          .publish(ctx, {
-            exchange: "",
-            routingKey: "q",
-            properties: { deliveryMode: 2 },
-            body,
-            mandatory: false,
-            channel: 1,
-          })
-          .catch(() => undefined);
+        publishToQ(pubNode, ctx, body).catch(() => undefined);
       }
       if (now - start >= WARMUP_MS + SECONDS * 1000) resolve();
       else setTimeout(tick, 1);
