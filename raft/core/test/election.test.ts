@@ -355,16 +355,29 @@ describe("leader lost: the host's fast-failover hint", () => {
     expect(net.raw("b").status().commit).toBe(net.raw("c").status().commit);
   });
 
+  /** a leads a, b, c (pre-vote, check-quorum); then a is cut off and b and c get the hint. */
+  function leaderLostByBoth(seed: number): Network {
+    const conf = { voters: ["a", "b", "c"], learners: [] };
+    const opts = { checkQuorum: true, preVote: true };
+    const net = new Network([], opts);
+    for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
+    net.elect("a");
+    net.isolate("a");
+    net.raw("b").reportLeaderLost();
+    net.raw("c").reportLeaderLost();
+    return net;
+  }
+
+  /** Ticks only `id` until it campaigns for real (term 2), within two election timeouts. */
+  function tickUntilCandidate(net: Network, id: string): void {
+    let ticks = 0;
+    while (net.raw(id).status().role !== Role.Candidate && ticks++ < 2 * ELECTION) net.tick(1, [id]);
+    expect(net.raw(id).status()).toMatchObject({ role: Role.Candidate, term: 2 });
+  }
+
   it("two followers told at the same time do not split the vote (id tie-break in pre-vote)", () => {
     for (let seed = 1; seed <= 30; seed++) {
-      const conf = { voters: ["a", "b", "c"], learners: [] };
-      const opts = { checkQuorum: true, preVote: true };
-      const net = new Network([], opts);
-      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
-      net.elect("a");
-      net.isolate("a");
-      net.raw("b").reportLeaderLost();
-      net.raw("c").reportLeaderLost();
+      const net = leaderLostByBoth(seed);
       let ticks = 0;
       while (net.leaders().filter((id) => id !== "a").length === 0 && ticks < 2 * ELECTION) {
         net.tick(1, ["b", "c"]);
@@ -400,22 +413,13 @@ describe("leader lost: the host's fast-failover hint", () => {
     // fsync at the voter, and on a loaded disk a candidate that gave up after the hint's short
     // timeout abandoned term after term before its votes arrived (one-way chaos stall).
     for (let seed = 1; seed <= 10; seed++) {
-      const conf = { voters: ["a", "b", "c"], learners: [] };
-      const opts = { checkQuorum: true, preVote: true };
-      const net = new Network([], opts);
-      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
-      net.elect("a");
-      net.isolate("a");
-      net.raw("b").reportLeaderLost();
-      net.raw("c").reportLeaderLost();
+      const net = leaderLostByBoth(seed);
       // c's disk stalls from the moment b's vote request reaches it: its answer waits.
       net.filter = (m) => {
         if (m.type === MessageType.MsgVote && m.to === "c") net.hold("c");
         return true;
       };
-      let ticks = 0;
-      while (net.raw("b").status().role !== Role.Candidate && ticks++ < 2 * ELECTION) net.tick(1, ["b"]);
-      expect(net.raw("b").status()).toMatchObject({ role: Role.Candidate, term: 2 });
+      tickUntilCandidate(net, "b");
       net.tick(ELECTION - 1, ["b"]);
       expect({ seed, ...net.raw("b").status() }).toMatchObject({ seed, role: Role.Candidate, term: 2 });
       net.release("c");
@@ -427,23 +431,14 @@ describe("leader lost: the host's fast-failover hint", () => {
   it("a candidate's election timeout starts when its vote requests leave, after its own fsync", () => {
     // Time spent making its own term and vote durable is not taken from the voters.
     for (let seed = 1; seed <= 10; seed++) {
-      const conf = { voters: ["a", "b", "c"], learners: [] };
-      const opts = { checkQuorum: true, preVote: true };
-      const net = new Network([], opts);
-      for (const [i, id] of ["a", "b", "c"].entries()) net.add(id, conf, seed * 3 + i, opts);
-      net.elect("a");
-      net.isolate("a");
-      net.raw("b").reportLeaderLost();
-      net.raw("c").reportLeaderLost();
+      const net = leaderLostByBoth(seed);
       // b's own disk stalls once it became a candidate, then c's once the request reaches it.
       net.filter = (m) => {
         if (m.type === MessageType.MsgPreVoteResp && m.to === "b" && !m.reject) net.hold("b");
         if (m.type === MessageType.MsgVote && m.to === "c") net.hold("c");
         return true;
       };
-      let ticks = 0;
-      while (net.raw("b").status().role !== Role.Candidate && ticks++ < 2 * ELECTION) net.tick(1, ["b"]);
-      expect(net.raw("b").status()).toMatchObject({ role: Role.Candidate, term: 2 });
+      tickUntilCandidate(net, "b");
       net.tick(ELECTION - 2, ["b"]);
       net.release("b");
       net.stabilize();
