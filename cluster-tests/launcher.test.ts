@@ -31,6 +31,11 @@ async function tempDir(): Promise<string> {
 }
 
 /** Three blocks of four consecutive free ports (HTTP, Raft, AMQP of n1..n3, and of n4 for add-node). */
+/** The launcher's port flags for the blocks `portBlocks` found. */
+function portFlags(p: { http: number; raft: number; amqp: number }): string[] {
+  return ["--http-port", String(p.http), "--raft-port", String(p.raft), "--amqp-port", String(p.amqp)];
+}
+
 async function portBlocks(): Promise<{ http: number; raft: number; amqp: number }> {
   const blocks: number[] = [];
   for (let attempt = 0; blocks.length < 3 && attempt < 200; attempt++) {
@@ -140,16 +145,7 @@ describe("the local cluster launcher", () => {
   it("prints one ready line, serves the ctl CLI, and stops every node on SIGINT", async () => {
     const dir = await tempDir();
     const p = await portBlocks();
-    const l = launch([
-      "--http-port",
-      String(p.http),
-      "--raft-port",
-      String(p.raft),
-      "--amqp-port",
-      String(p.amqp),
-      "--data",
-      join(dir, "data"),
-    ]);
+    const l = launch([...portFlags(p), "--data", join(dir, "data")]);
     await readyLine(l);
     const diag = () => `launcher stderr:\n${l.err}\nstdout tail:\n${l.out.slice(-3000)}`;
     expect(l.out.match(/^warren: cluster ready/gm), diag()).toHaveLength(1);
@@ -176,14 +172,7 @@ describe("the local cluster launcher", () => {
 
     // add-node: a fourth node joins the running cluster, from a second launcher; Ctrl-C there
     // stops that node only.
-    const layout = [
-      "--http-port",
-      String(p.http),
-      "--raft-port",
-      String(p.raft),
-      "--amqp-port",
-      String(p.amqp),
-    ];
+    const layout = portFlags(p);
     const added = launch(["add-node", ...layout, "--data", join(dir, "data")]);
     await waitFor(
       () => {
@@ -211,16 +200,7 @@ describe("the local cluster launcher", () => {
     const dir = await tempDir();
     const data = join(dir, "data");
     const p = await portBlocks();
-    const flags = [
-      "--http-port",
-      String(p.http),
-      "--raft-port",
-      String(p.raft),
-      "--amqp-port",
-      String(p.amqp),
-      "--data",
-      data,
-    ];
+    const flags = [...portFlags(p), "--data", data];
     const url = `--url=http://127.0.0.1:${p.http}`;
 
     const first = launch(flags);
@@ -253,16 +233,7 @@ describe("the local cluster launcher", () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(p.http + 1, "127.0.0.1", () => r()));
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
-    const l = launch([
-      "--http-port",
-      String(p.http),
-      "--raft-port",
-      String(p.raft),
-      "--amqp-port",
-      String(p.amqp),
-      "--data",
-      join(dir, "data"),
-    ]);
+    const l = launch([...portFlags(p), "--data", join(dir, "data")]);
     expect(await l.exited).toEqual({ code: 2, signal: null });
     expect(l.err).toContain(`port ${p.http + 1} (HTTP of n2) on 127.0.0.1 is already in use`);
     expect(l.out).not.toContain("starting");
@@ -274,16 +245,7 @@ describe("the local cluster launcher", () => {
     // n2's data directory is a file: its storage cannot open, so the process exits at once.
     await mkdir(join(dir, "data"), { recursive: true });
     await writeFile(join(dir, "data", "n2"), "not a directory");
-    const l = launch([
-      "--http-port",
-      String(p.http),
-      "--raft-port",
-      String(p.raft),
-      "--amqp-port",
-      String(p.amqp),
-      "--data",
-      join(dir, "data"),
-    ]);
+    const l = launch([...portFlags(p), "--data", join(dir, "data")]);
     expect(await l.exited).toEqual({ code: 1, signal: null });
     expect(l.err).toMatch(/warren: n2 exited with code \d+ during startup/);
     expect(l.out).not.toContain("cluster ready");
