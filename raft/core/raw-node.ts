@@ -178,6 +178,25 @@ export class RawNode {
     this.raft.step(m);
   }
 
+  /**
+   * Removes and returns the heartbeats and heartbeat responses waiting for the next Ready. The
+   * host may take them at any time, also while a Ready is outstanding: they promise nothing
+   * about this node's durable state (a heartbeat's commit is at most what its follower has
+   * acknowledged; etcd sends both without waiting for storage either). Taking them keeps a
+   * leader heard while its own write is in flight: a write slower than the election timeout
+   * would otherwise depose a healthy leader.
+   */
+  takeHeartbeats(): readonly Message[] {
+    const r = this.raft;
+    let out: Message[] | undefined;
+    for (const m of r.msgs) {
+      if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) (out ??= []).push(m);
+    }
+    if (out === undefined) return NO_MESSAGES;
+    r.msgs = r.msgs.filter((m) => m.type !== MessageType.MsgHeartbeat && m.type !== MessageType.MsgHeartbeatResp);
+    return out;
+  }
+
   /** True when a Ready with something to do is available (and none is outstanding). */
   hasReady(): boolean {
     if (this.outstanding) return false;
@@ -315,6 +334,8 @@ export class RawNode {
     return { ...base, progress };
   }
 }
+
+const NO_MESSAGES: readonly Message[] = [];
 
 function local(type: (typeof MessageType)[keyof typeof MessageType]): Message {
   return { type, to: NONE, from: NONE, term: 0 };

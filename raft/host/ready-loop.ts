@@ -28,6 +28,8 @@
  *  - a leader applies the commits it learns from acks on the turn they arrive
  *    (`Group.applyCommittedAhead`), not after its own write in flight: a commit needs a
  *    majority of fsyncs, and with two acking followers the leader's own is not among them.
+ * Heartbeats do not wait either: while batches run, each turn sends the heartbeats (and
+ * heartbeat responses) that ticks and messages produced, outside any Ready (`onTurn`).
  * What does not overlap: a leader's MsgApp for proposals made during its write leaves only when
  * that write completes (the core hands out one Ready per group at a time). That wait is also
  * what batches a leader's proposals into one MsgApp per write cycle; a prototype that did not
@@ -132,11 +134,21 @@ export class ReadyLoop {
     this.scheduled = false;
     if (this.stopped) return;
     if (this.running !== undefined) {
-      // Batches are running: the pipeline collects this work after the current flush. Commits
-      // learned this turn from followers' acks are applied now, though, rather than after the
-      // leader's own write in flight (see Group.applyCommittedAhead). With no batch running,
-      // the batch begun below hands them out and applies them in this turn anyway.
-      for (const g of this.dirty) if (!g.removed && g.isLeader()) g.applyCommittedAhead();
+      // Batches are running: the pipeline collects this work after the current flush. Two
+      // things do not wait for it (with no batch running, the batch begun below does both in
+      // this turn anyway):
+      //  - commits learned this turn from followers' acks are applied now rather than after
+      //    the leader's own write in flight (see Group.applyCommittedAhead);
+      //  - heartbeats and their responses leave now (RawNode.takeHeartbeats): a leader whose
+      //    write outlasts the election timeout (LevelDB batch writes reach hundreds of ms under
+      //    load) is still heard, so its followers do not elect another.
+      const beats = new Outbox();
+      for (const g of this.dirty) {
+        if (g.removed) continue;
+        if (g.isLeader()) g.applyCommittedAhead();
+        for (const m of g.node.takeHeartbeats()) beats.add(g.id, m);
+      }
+      if (!beats.isEmpty()) beats.send(this.deps.transport, this.unreachable);
       return;
     }
     this.running = this.pipeline().then(

@@ -315,6 +315,10 @@ export class SimNode {
 
   /** Processes Ready batches until the core has nothing more or a fsync is pending. */
   private pump(): void {
+    if (this.alive && this.syncing && !this.paused) {
+      // As the host's loop does while a write is in flight (raft/host/ready-loop.ts onTurn).
+      for (const m of this.core.takeHeartbeats()) this.world.transmit(this, m);
+    }
     while (this.alive && !this.syncing && !this.paused) {
       if (this.pendingTicks > 0 || this.inbox.length > 0) {
         const ticks = this.pendingTicks;

@@ -77,6 +77,31 @@ describe("Raft Figure 2 persistent state", () => {
     expect(a.ready().entries.map((e) => e.index)).toEqual([2]);
   });
 
+  it("heartbeats can be taken while a Ready is outstanding; everything else waits for it", () => {
+    const net = new Network(["a", "b", "c"]);
+    net.elect("a");
+    const a = net.raw("a");
+    a.propose(new Uint8Array([1]));
+    const rd = a.ready(); // the write of entry 2 is "in flight"
+    a.propose(new Uint8Array([2]));
+    a.tick(); // heartbeatTick 1: a heartbeat round
+    const beats = a.takeHeartbeats();
+    expect(beats.map((m) => [m.type, m.to]).sort()).toEqual([
+      [MessageType.MsgHeartbeat, "b"],
+      [MessageType.MsgHeartbeat, "c"],
+    ]);
+    // At most what each follower acknowledged: they have not acked entry 2.
+    for (const m of beats) expect(m.commit).toBeLessThanOrEqual(1);
+    expect(a.takeHeartbeats()).toEqual([]);
+    net.get("a").storage.append(rd.entries);
+    a.advance(rd);
+    // The second proposal's append still comes with the next Ready.
+    const next = a.ready();
+    expect(next.entries.map((e) => e.index)).toEqual([3]);
+    expect(next.messages.some((m) => m.type === MessageType.MsgApp)).toBe(true);
+    expect(next.messages.some((m) => m.type === MessageType.MsgHeartbeat)).toBe(false);
+  });
+
   it("rejects an invalid configuration", () => {
     expect(() => new Network(["a"], { electionTick: 1, heartbeatTick: 1 })).toThrow(/electionTick/);
     expect(() => new Network(["a"], { maxInflightMsgs: 0 })).toThrow(/maxInflightMsgs/);

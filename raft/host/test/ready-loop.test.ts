@@ -48,9 +48,7 @@ describe("ReadyLoop pipelining", () => {
   });
 
   it("a leader applies a proposal committed by its followers' fsyncs while its own write is still in flight", async () => {
-    // A long election timeout: while its write is held, the leader hands out no Ready, so it
-    // sends no heartbeats; the followers must not start an election meanwhile (they ack "a"
-    // within one fsync, far sooner than 3 s even on a loaded machine).
+    // A long election timeout, so that a loaded machine cannot turn this into an election test.
     c = await TestCluster.start(IDS, { electionTick: 300 });
     const cluster = c;
     await cluster.createGroup("q");
@@ -84,5 +82,39 @@ describe("ReadyLoop pipelining", () => {
         ),
       "every replica to apply warm-up, a, b in order",
     );
+  });
+
+  it("a leader whose own write outlasts the election timeout keeps its followers: heartbeats leave during the write", async () => {
+    // Election timeout 10-20 ticks of 10 ms; the leader's write is held for far longer.
+    c = await TestCluster.start(IDS, { electionTick: 10, heartbeatTick: 2 });
+    const cluster = c;
+    await cluster.createGroup("q");
+    const leader = cluster.node(await cluster.leaderOf("q", 30_000));
+    await cluster.propose("q", { v: "warm-up" });
+    const term = leader.host.status("q").term;
+    const followers = IDS.filter((id) => id !== leader.id).map((id) => cluster.node(id));
+
+    const writes = holdWrites(leader.dir);
+    // Count the leader's non-empty raft payloads (its heartbeats) from here on.
+    const original = leader.transport.send.bind(leader.transport);
+    let sent = 0;
+    vi.spyOn(leader.transport, "send").mockImplementation((to, channel, payload) => {
+      if (Array.isArray(payload) && payload.length > 0) sent++;
+      return original(to, channel, payload);
+    });
+    const result = leader.host.propose<ListResult>("q", { v: "a" });
+    await waitUntil(() => writes.count() > 0, "the leader's write to be held");
+    const termMoved = () => followers.some((f) => f.host.status("q").term !== term);
+    // 60 payloads over two followers = 30 heartbeat rounds = 60 ticks, three times the longest
+    // election timeout. Before heartbeats could leave during a write, the leader sent nothing
+    // here and a follower was elected in a new term instead.
+    await waitUntil(() => sent >= 60 || termMoved(), "60 payloads from the leader or a new term");
+    expect(termMoved()).toBe(false);
+    expect(writes.count()).toBeGreaterThan(0); // still the same write
+    expect(await cluster.leaderOf("q")).toBe(leader.id);
+    expect((await result).v).toBe("a");
+    writes.release();
+    await cluster.propose("q", { v: "b" });
+    expect(leader.host.status("q").term).toBe(term);
   });
 });
