@@ -188,14 +188,12 @@ export class RawNode {
    */
   takeHeartbeats(): readonly Message[] {
     const r = this.raft;
-    let out: Message[] | undefined;
-    for (const m of r.msgs) {
-      if (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp) (out ??= []).push(m);
-    }
-    if (out === undefined) return NO_MESSAGES;
-    r.msgs = r.msgs.filter((m) => m.type !== MessageType.MsgHeartbeat && m.type !== MessageType.MsgHeartbeatResp);
+    if (!r.msgs.some(isHeartbeat)) return NO_MESSAGES;
+    const out = r.msgs.filter(isHeartbeat);
+    r.msgs = r.msgs.filter((m) => !isHeartbeat(m));
     return out;
   }
+
 
   /** True when a Ready with something to do is available (and none is outstanding). */
   hasReady(): boolean {
@@ -336,6 +334,10 @@ export class RawNode {
 }
 
 const NO_MESSAGES: readonly Message[] = [];
+
+function isHeartbeat(m: Message): boolean {
+  return m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgHeartbeatResp;
+}
 
 function local(type: (typeof MessageType)[keyof typeof MessageType]): Message {
   return { type, to: NONE, from: NONE, term: 0 };
