@@ -194,7 +194,6 @@ export class RawNode {
     return out;
   }
 
-
   /** True when a Ready with something to do is available (and none is outstanding). */
   hasReady(): boolean {
     if (this.outstanding) return false;
