@@ -14,7 +14,7 @@
  * `start()` and closes them after `stop()` (the transport may carry other channels).
  */
 import { MemoryStorage } from "../core/storage.js";
-import type { ConfChange, GroupId, NodeId } from "../core/types.js";
+import type { ConfChange, Entry, GroupId, NodeId } from "../core/types.js";
 import { ConfChangeType, EntryType, NONE, Role } from "../core/types.js";
 import { NotLeaderError, ProposalDroppedError, RaftError, UnknownGroupError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
@@ -301,13 +301,39 @@ export class RaftHost implements LiveEntryReader {
    * a conf change, or an index that is neither in the log nor live.
    */
   async readCommand(group: GroupId, index: number): Promise<unknown> {
-    this.mustGroup(group);
-    const e = await this.readEntry(group, index);
-    if (e === undefined) throw new RaftError(`group ${group} has no entry at ${index}`);
-    if (e.type !== EntryType.Normal || e.data.byteLength === 0) {
-      throw new RaftError(`entry ${index} of group ${group} carries no command`);
+    return (await this.readCommands(group, [index]))[0];
+  }
+
+  /**
+   * The commands of several entries (result `k` is entry `indexes[k]`), with ONE storage read
+   * (`getMany`) for those no longer in the in-memory log: a consumer draining a backlog of
+   * bodies kept on disk pays one LevelDB round trip per batch, not per message. Rejects as
+   * `readCommand` does if any of them carries no command.
+   */
+  async readCommands(group: GroupId, indexes: readonly number[]): Promise<unknown[]> {
+    const g = this.mustGroup(group);
+    const entries: (Entry | undefined)[] = new Array(indexes.length);
+    const misses: number[] = [];
+    for (let k = 0; k < indexes.length; k++) {
+      const e = g.entryInMemory(indexes[k]!);
+      if (e === undefined) misses.push(k);
+      else entries[k] = e;
     }
-    return decodeCommand(e.data, `${group}/${index}`).command;
+    if (misses.length > 0) {
+      const read = await this.storage.readEntries(
+        group,
+        misses.map((k) => indexes[k]!),
+      );
+      for (let m = 0; m < misses.length; m++) entries[misses[m]!] = read[m];
+    }
+    return entries.map((e, k) => {
+      const index = indexes[k]!;
+      if (e === undefined) throw new RaftError(`group ${group} has no entry at ${index}`);
+      if (e.type !== EntryType.Normal || e.data.byteLength === 0) {
+        throw new RaftError(`entry ${index} of group ${group} carries no command`);
+      }
+      return decodeCommand(e.data, `${group}/${index}`).command;
+    });
   }
 
   /** Subscribes to applied commands (see {@link AppliedListener}). */

@@ -120,8 +120,16 @@ describe("RaftHost: many groups on three nodes", () => {
     expect(frames.live).toBeGreaterThan(1);
     expect(frames.end).toBeGreaterThanOrEqual(1);
     // And it keeps up with new writes afterwards.
-    await cluster.propose("q", { v: "after" });
+    const after = await cluster.propose<ListResult>("q", { v: "after" });
     await waitUntil(() => sameValues(cluster, "q", total + 1), "all three to apply the next write");
+    // Several at once: live entries from storage and a recent one from the in-memory log, in order.
+    expect(await back.host.readCommands("q", [kept3.index, kept.index, after.index, kept2.index])).toEqual([
+      { v: "body-3", keep: true },
+      { v: "body-1", keep: true },
+      { v: "after" },
+      { v: "body-2", keep: true },
+    ]);
+    await expect(back.host.readCommands("q", [kept.index, 1_000_000])).rejects.toThrow(/no entry at 1000000/);
   });
 
   it("removes a group: pending proposals are dropped and its stored data deleted", async () => {
