@@ -3,6 +3,7 @@
  * leader lease (§4.2.3), plus Warren's leader-lost hint for fast failover.
  */
 import { describe, expect, it } from "vitest";
+import { survivorRank } from "../raft.js";
 import { MessageType, Role } from "../types.js";
 import { Network } from "./network.js";
 
@@ -387,6 +388,27 @@ describe("leader lost: the host's fast-failover hint", () => {
       expect({ seed, term: net.raw(leader).status().term }).toEqual({ seed, term: 2 });
       expect(ticks).toBeLessThanOrEqual(4);
     }
+  });
+
+  it("the survivors campaign in turn: one after a single tick, and groups spread over the survivors", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const net = leaderLostByBoth(seed);
+      net.tick(1, ["b", "c"]);
+      // Exactly one of them campaigned.
+      const moved = ["b", "c"].filter((id) => net.raw(id).status().role !== Role.Follower);
+      expect({ seed, moved: moved.length }).toEqual({ seed, moved: 1 });
+    }
+    // Every survivor computes the same order; over many groups each comes first about as often.
+    const first = new Map<string, number>();
+    for (let g = 0; g < 200; g++) {
+      const ranks = ["b", "c", "d", "e"].map((id) => survivorRank(["a", "b", "c", "d", "e"], "a", id, `q:/:${g}`));
+      expect([...ranks].sort()).toEqual([0, 1, 2, 3]);
+      const id = ["b", "c", "d", "e"][ranks.indexOf(0)]!;
+      first.set(id, (first.get(id) ?? 0) + 1);
+    }
+    for (const id of ["b", "c", "d", "e"]) expect(first.get(id) ?? 0).toBeGreaterThan(25);
+    // A node that is not a voter (a learner) comes after all of them.
+    expect(survivorRank(["a", "b", "c"], "a", "z", "q")).toBe(2);
   });
 
   it("without the hint the lease keeps the old leader's followers waiting a full timeout", () => {
