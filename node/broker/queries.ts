@@ -1,10 +1,17 @@
 /**
  * Read-only views for the management API: metadata from this node's copy, live queue figures
  * from each queue's leader (or home node), Raft status of the groups hosted here.
+ *
+ * A single queue's figures (`getQueue`) read behind a read barrier at its leader, so a
+ * confirmed message is never counted 0 right after a leader change. Listings do not: they
+ * read what each leader has applied (`listFigures`), as RabbitMQ's listings are not
+ * linearizable either, because a barrier per queue would wake every idle (quiesced) Raft group
+ * on every monitoring poll (docs/http-api.md).
  */
 import { NONE } from "../../raft/core/types.js";
 import { formatAddress, parseAddress } from "../config/kinds.js";
 import type { DestinationKind, QueueRecord } from "../meta/index.js";
+import type { QueueCounts } from "../queue/index.js";
 import type { BrokerContext } from "./context.js";
 import type { QueueGroups } from "./queue-groups.js";
 import type { GroupStatus, NodeInfo, QueueInfo } from "./types.js";
@@ -13,6 +20,28 @@ import type { GroupStatus, NodeInfo, QueueInfo } from "./types.js";
 const NODE_INFO_METHOD = "node-info";
 /** A peer slower than this to describe itself is listed with its configured addresses only. */
 const NODE_INFO_TIMEOUT_MS = 1000;
+
+/** RPC: a node's figures for several queues, as its replicas applied them (no read barrier). */
+const FIGURES_METHOD = "queue-figures";
+
+/** One queue of a `queue-figures` request. */
+interface FiguresAsk {
+  readonly group?: string;
+  readonly vhost: string;
+  readonly name: string;
+}
+
+/** Per asked queue: its figures if the node leads it (or is its home), else the leader it knows. */
+interface FiguresAnswer {
+  readonly counts?: QueueCounts;
+  readonly leader?: string;
+}
+
+/** A listed queue's figures and the node that answered them. */
+interface Figures {
+  readonly counts: QueueCounts;
+  readonly leader: string;
+}
 
 /** What a node says about itself. */
 interface SelfInfo {
@@ -33,6 +62,9 @@ export class BrokerQueries {
   ) {
     this.self = { ...ctx.settings.self };
     ctx.rpc.handle(NODE_INFO_METHOD, (): SelfInfo => this.selfInfo());
+    ctx.rpc.handle(FIGURES_METHOD, (_from, args) =>
+      (args as readonly FiguresAsk[]).map((a) => this.localFigures(a)),
+    );
   }
 
   /** The front doors' bound addresses (`host:port`), known once they listen. */
@@ -65,12 +97,86 @@ export class BrokerQueries {
 
   async listQueues(vhost?: string): Promise<QueueInfo[]> {
     const records = this.ctx.meta.machine.queues(vhost === undefined ? {} : { vhost });
-    return Promise.all(records.map((q) => this.info(q)));
+    const figures = await this.listFigures(records);
+    return records.map((q, i) => this.info(q, figures[i]));
   }
 
+  /** One queue, its figures read behind a read barrier at its leader (see the file comment). */
   async getQueue(vhost: string, name: string): Promise<QueueInfo | undefined> {
     const q = this.ctx.meta.machine.queue(vhost, name);
-    return q === undefined ? undefined : this.info(q);
+    return q === undefined ? undefined : this.info(q, await this.queues.countsAndLeader(q));
+  }
+
+  /** This node's figures of one queue if it leads it (or is its home), else the leader it knows. */
+  private localFigures(a: FiguresAsk): FiguresAnswer {
+    const counts = this.queues.localCounts(a.group, a.vhost, a.name);
+    if (counts !== undefined) return { counts };
+    const leader = a.group === undefined ? undefined : this.queues.leaderOf(a.group);
+    return leader === undefined ? {} : { leader };
+  }
+
+  /**
+   * Figures of many queues as their leaders applied them, without a read barrier (it would wake
+   * every idle group) and with one request per node and pass rather than one per queue: each
+   * pass asks every queue's next candidate (the leader known here, its recorded leader, then its
+   * members, with the leader hints answers give). A queue no member answers for has none.
+   */
+  private async listFigures(records: readonly QueueRecord[]): Promise<(Figures | undefined)[]> {
+    const { ctx } = this;
+    const out: (Figures | undefined)[] = new Array(records.length);
+    const open: { i: number; candidates: string[]; tried: Set<string> }[] = [];
+    for (const [i, q] of records.entries()) {
+      const counts = this.queues.localCounts(q.group, q.vhost, q.name);
+      if (counts !== undefined) {
+        out[i] = { counts, leader: ctx.nodeId };
+        continue;
+      }
+      const known = q.group === undefined ? undefined : this.queues.leaderOf(q.group);
+      const candidates =
+        q.type === "transient"
+          ? [q.leader]
+          : [...(known !== undefined ? [known] : []), q.leader, ...q.members];
+      open.push({ i, candidates, tried: new Set([ctx.nodeId]) });
+    }
+    const timeoutMs = Math.min(2000, ctx.settings.proposalTimeoutMs);
+    let pending = open;
+    while (pending.length > 0) {
+      const byTarget = new Map<string, typeof pending>();
+      for (const p of pending) {
+        const target = p.candidates.find((c) => !p.tried.has(c));
+        if (target === undefined) continue;
+        p.tried.add(target);
+        const list = byTarget.get(target) ?? [];
+        list.push(p);
+        byTarget.set(target, list);
+      }
+      const next: typeof pending = [];
+      await Promise.all(
+        [...byTarget].map(async ([target, list]) => {
+          const asks = list.map(({ i }): FiguresAsk => {
+            const q = records[i]!;
+            return { ...(q.group !== undefined ? { group: q.group } : {}), vhost: q.vhost, name: q.name };
+          });
+          let answers: readonly FiguresAnswer[] = [];
+          try {
+            answers = await ctx.rpc.call<FiguresAnswer[]>(target, FIGURES_METHOD, asks, timeoutMs);
+          } catch {
+            // unreachable or silent: its queues try their next candidate
+          }
+          for (const [k, p] of list.entries()) {
+            const a = answers[k];
+            if (a?.counts !== undefined) {
+              out[p.i] = { counts: a.counts, leader: target };
+              continue;
+            }
+            if (a?.leader !== undefined && !p.tried.has(a.leader)) p.candidates.unshift(a.leader);
+            next.push(p);
+          }
+        }),
+      );
+      pending = next;
+    }
+    return out;
   }
 
   listBindings(filter: {
@@ -149,8 +255,7 @@ export class BrokerQueries {
     return this.queues.leaderOf(q.group) ?? (this.ctx.transport.isPeerUp(q.leader) ? q.leader : undefined);
   }
 
-  private async info(q: QueueRecord): Promise<QueueInfo> {
-    const answer = await this.queues.countsAndLeader(q);
+  private info(q: QueueRecord, answer: Figures | undefined): QueueInfo {
     const counts = answer?.counts;
     const leader = answer?.leader;
     return {

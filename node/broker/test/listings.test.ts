@@ -1,0 +1,59 @@
+/**
+ * Queue listings (GET /api/queues, /metrics, the overview) read each queue's figures as its
+ * leader applied them, with no read barrier: a barrier per queue would wake every idle
+ * (quiesced) Raft group on every monitoring poll. A single queue's GET still reads behind one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BrokerCluster, declareLed, eventually, publishText } from "./harness.js";
+
+describe("queue listings", () => {
+  let c: BrokerCluster;
+  /** Read barriers started per node since the last reset. */
+  const barriers = new Map<string, number>();
+  beforeAll(async () => {
+    c = await BrokerCluster.start(3);
+    for (const n of c.nodes) {
+      const readIndex = n.host.readIndex.bind(n.host);
+      n.host.readIndex = (group) => {
+        barriers.set(n.id, (barriers.get(n.id) ?? 0) + 1);
+        return readIndex(group);
+      };
+    }
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  it("list every queue's figures from its leader without a read barrier, and leave idle groups quiesced", async () => {
+    const names = ["idle-a", "idle-b", "idle-c", "idle-d"];
+    for (const name of names) await declareLed(c, c.node("n1").broker, name);
+    await publishText(c.node("n2").broker, "idle-b", "one");
+    const groups = await Promise.all(
+      names.map(async (name) => (await c.node("n1").broker.getQueue("/", name))!.record.group!),
+    );
+    const leaderOf = (group: string) => c.node(c.node("n1").host.leaderOf(group)!);
+    await eventually("every queue group quiesced at its leader", () =>
+      groups.every((g) => leaderOf(g).host.status(g).quiesced),
+    );
+
+    barriers.clear();
+    for (const n of c.nodes) {
+      const listed = await n.broker.listQueues("/");
+      const byName = new Map(listed.map((q) => [q.record.name, q]));
+      for (const [i, name] of names.entries()) {
+        expect(byName.get(name)).toMatchObject({
+          messages: name === "idle-b" ? 1 : 0,
+          state: "running",
+          leader: leaderOf(groups[i]!).id,
+        });
+      }
+    }
+    // Before: one barrier per queue and listing, each waking the group at its leader.
+    expect([...barriers.values()].reduce((a, b) => a + b, 0)).toBe(0);
+    expect(groups.every((g) => leaderOf(g).host.status(g).quiesced)).toBe(true);
+
+    // One queue's GET still reads behind a barrier (a confirmed message never counts 0).
+    expect((await c.node("n3").broker.getQueue("/", "idle-b"))?.messages).toBe(1);
+    expect([...barriers.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
