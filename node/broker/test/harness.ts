@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RaftHost } from "../../../raft/host/index.js";
+import { RAFT_CHANNEL, RaftHost } from "../../../raft/host/index.js";
 import { NodeStorage } from "../../../raft/storage/index.js";
 import { Transport } from "../../../raft/transport/index.js";
 import type { FieldTable } from "../../meta/types.js";
@@ -211,6 +211,61 @@ export class BrokerCluster {
       t.deliver = deliver;
       for (const [from, channel, payload] of held) t.deliver(from, channel, payload);
     });
+  }
+
+  /**
+   * Makes `id`, the leader of `group`, a leader that was replaced without noticing: `group`'s
+   * Raft frames to `id` wait (as with `freeze`), its copy of `group` stops ticking (so its
+   * quorum check never runs), and it hands leadership to `to`, which the other members then
+   * follow. `id` goes on believing it leads, for as long as the test needs; a real one notices
+   * within an election timeout (a late timer, a GC pause or a loaded machine opens that window).
+   * Everything else on `id` (its other groups, RPC, clients) works. Resolves once every other
+   * node follows `to`, with the undo: frames delivered in order, ticks back. Reaches into the
+   * transport's and the host's internals: there is no public way to hold one group's view.
+   */
+  async deposeUnnoticed(id: string, group: string, to: string): Promise<() => void> {
+    const n = this.node(id);
+    const t = n.transport as unknown as FreezableTransport;
+    const groups = (n.host as unknown as { groups: Map<string, { node: { tick(): void } }> }).groups;
+    const core = groups.get(group)?.node;
+    if (core === undefined) throw new Error(`${id} hosts no group ${group}`);
+    const deliver = t.deliver;
+    const held: [string, string, unknown][] = [];
+    t.deliver = (from, channel, payload) => {
+      // A raft payload is a list of [group, message] pairs (raft/host/outbox.ts).
+      if (channel !== RAFT_CHANNEL || !Array.isArray(payload)) return deliver.call(t, from, channel, payload);
+      const mine = payload.filter((p: unknown) => Array.isArray(p) && p[0] === group);
+      if (mine.length > 0) held.push([from, channel, mine]);
+      if (mine.length < payload.length || payload.length === 0) {
+        deliver.call(
+          t,
+          from,
+          channel,
+          payload.filter((p: unknown) => !(Array.isArray(p) && p[0] === group)),
+        );
+      }
+    };
+    const tick = core.tick;
+    core.tick = () => undefined;
+    const undo = () => {
+      core.tick = tick;
+      t.deliver = deliver;
+      for (const [from, channel, payload] of held.splice(0)) t.deliver(from, channel, payload);
+    };
+    try {
+      // It never sees `to` lead, so its wait for that ends in an error: ignored.
+      n.host.transferLeadership(group, to).catch(() => undefined);
+      await eventually(`every node but ${id} following ${to} in ${group}`, () =>
+        this.nodes.every(
+          (m) =>
+            !m.alive || m.id === id || !m.host.groupIds().includes(group) || m.host.leaderOf(group) === to,
+        ),
+      );
+    } catch (err) {
+      undo();
+      throw err;
+    }
+    return undo;
   }
 
   /** Resumes a frozen node: what was sent to it meanwhile is handled now. */
