@@ -13,6 +13,7 @@
  *   ack, prefetch 100), publisher and consumer on the two nodes that do not lead the queue;
  *   p50/p99/p99.9, and the event-loop stalls and GC pauses seen meanwhile (the tail's causes).
  *
+ * BENCH_CONSUME=0 skips the consume phase (instruction counts of the publish path alone).
  * BENCH_ROOT=<checkout> runs another checkout's broker (a `git worktree` of a base commit) with
  * this driver, for same-run before/after comparisons. Prints one JSON line per run.
  */
@@ -129,6 +130,9 @@ async function throughput(c: Cluster): Promise<Record<string, unknown>> {
     msgPerSec: Math.round(N / ((performance.now() - t0) / 1000)),
     cpuMicrosPerMsg: Math.round((cpuMicros(process.cpuUsage(u0)) / N) * 10) / 10,
   };
+  // BENCH_CONSUME=0: the publish phase alone (e.g. under `perf stat`, whose count covers the process).
+  if (process.env.BENCH_CONSUME === "0")
+    return { mode, via: via === leader ? "leader" : "follower", messages: N, publish };
   const total = N + 2_000;
   let got = 0;
   t0 = performance.now();

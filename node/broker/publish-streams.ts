@@ -30,13 +30,19 @@
  */
 import type { GroupId, NodeId } from "../../raft/core/types.js";
 import { NotLeaderError, UnknownGroupError } from "../../raft/errors.js";
-import { noQuorum, type Proposed } from "../cluster/forward.js";
+import { type AdmissionTicket, noQuorum, type Proposed } from "../cluster/forward.js";
 import { WarrenError } from "../errors.js";
 import type { EnqueueCommand, QueueReply } from "../queue/index.js";
 
 /** What a stream needs from the Forwarder. */
 export interface StreamNet {
-  attempt(group: GroupId, target: NodeId, command: unknown, timeoutMs: number): Promise<Proposed>;
+  attempt(
+    group: GroupId,
+    target: NodeId,
+    command: unknown,
+    timeoutMs: number,
+    ticket: AdmissionTicket,
+  ): Promise<Proposed>;
   knownLeader(group: GroupId): NodeId | undefined;
   /** The error for a group that will never exist again (its queue was deleted). */
   goneError(group: GroupId): Error | undefined;
@@ -66,6 +72,8 @@ interface Entry {
   seq: number;
   epoch: number;
   readonly command: EnqueueCommand;
+  /** What the leader's admission reads of it, made once (not per attempt). */
+  readonly ticket: AdmissionTicket;
   readonly deadline: number;
   /** Sent at least once, under any numbering: it may be in some log. */
   sent: boolean;
@@ -76,7 +84,8 @@ interface Entry {
 }
 
 export class PublishStreams {
-  private readonly streams = new Map<string, Stream>();
+  /** Open streams by publisher, then group (no key string built and hashed per enqueue). */
+  private readonly streams = new Map<string, Map<GroupId, Stream>>();
   /** Open streams by group, for leader changes. */
   private readonly byGroup = new Map<GroupId, Set<Stream>>();
   private epochCounter = 0;
@@ -106,7 +115,9 @@ export class PublishStreams {
 
   /** Streams with unanswered enqueues (tests). */
   get size(): number {
-    return this.streams.size;
+    let n = 0;
+    for (const byGroup of this.streams.values()) n += byGroup.size;
+    return n;
   }
 
   /**
@@ -119,8 +130,13 @@ export class PublishStreams {
     members: readonly NodeId[],
     command: EnqueueCommand,
   ): Promise<QueueReply> {
-    const key = `${publisher}\n${group}`;
-    let stream = this.streams.get(key);
+    let mine = this.streams.get(publisher);
+    if (mine === undefined) {
+      mine = new Map();
+      this.streams.set(publisher, mine);
+    }
+    const ofPublisher = mine;
+    let stream = ofPublisher.get(group);
     if (stream === undefined) {
       const created: Stream = new Stream(
         this,
@@ -131,14 +147,17 @@ export class PublishStreams {
         group,
         this.nextEpoch(),
         () => {
-          if (this.streams.get(key) === created) this.streams.delete(key);
+          if (ofPublisher.get(group) === created) ofPublisher.delete(group);
+          if (ofPublisher.size === 0 && this.streams.get(publisher) === ofPublisher) {
+            this.streams.delete(publisher);
+          }
           const inGroup = this.byGroup.get(group);
           inGroup?.delete(created);
           if (inGroup?.size === 0) this.byGroup.delete(group);
         },
       );
       stream = created;
-      this.streams.set(key, created);
+      ofPublisher.set(group, created);
       let inGroup = this.byGroup.get(group);
       if (inGroup === undefined) {
         inGroup = new Set();
@@ -186,6 +205,7 @@ class Stream {
         seq: this.nextSeq++,
         epoch: this.epoch,
         command,
+        ticket: { type: command.type, bodyBytes: command.body.byteLength, sequenced: true },
         deadline: this.clock.now() + this.timeoutMs,
         sent: false,
         lastError: undefined,
@@ -224,7 +244,7 @@ class Stream {
     // An attempt may wait until the deadline: a leader that is slow (its backlog over the bound,
     // leader-admission.ts) must not be sent the same enqueues again, which would add to it. Only
     // news of another leader ends the pass early (leaderChanged).
-    this.net.attempt(this.group, target, command, remaining).then(
+    this.net.attempt(this.group, target, command, remaining, entry.ticket).then(
       (r) => this.onReply(entry, epoch, seq, pass, r.reply as QueueReply),
       (err: unknown) => this.onError(entry, epoch, seq, pass, err),
     );

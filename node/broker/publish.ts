@@ -76,13 +76,21 @@ export class Publisher {
    * Enqueues one message into every target; resolves once all answered. With `publisher`, quorum
    * targets get it in that publisher's order (transient queues are applied in call order anyway).
    */
-  async enqueue(
+  enqueue(
     targets: readonly QueueRecord[],
     command: EnqueueCommand,
     publisher?: string,
   ): Promise<PublishOutcome> {
-    if (targets.length === 0) return { kind: "unroutable" };
+    if (targets.length === 0) return Promise.resolve({ kind: "unroutable" });
     if (targets.length === 1) return this.enqueueSingle(targets[0]!, command, publisher);
+    return this.enqueueMany(targets, command, publisher);
+  }
+
+  private async enqueueMany(
+    targets: readonly QueueRecord[],
+    command: EnqueueCommand,
+    publisher: string | undefined,
+  ): Promise<PublishOutcome> {
     const settled = await Promise.allSettled(targets.map((q) => this.enqueueOne(q, command, publisher)));
     let rejected = false;
     let stored = 0;
@@ -104,23 +112,22 @@ export class Publisher {
     return rejected ? { kind: "rejected", queues: stored } : { kind: "routed", queues: stored };
   }
 
-  /** The common case, one target: the same outcomes as `enqueue` without a settled-array per publish. */
-  private async enqueueSingle(
+  /**
+   * The common case, one target: the same outcomes as `enqueue` without a settled-array per
+   * publish, and one promise reaction (no async function: this runs per publish).
+   */
+  private enqueueSingle(
     q: QueueRecord,
     command: EnqueueCommand,
     publisher: string | undefined,
   ): Promise<PublishOutcome> {
-    let r: QueueReply;
+    let reply: Promise<QueueReply>;
     try {
-      r = await this.enqueueOne(q, command, publisher);
+      reply = this.enqueueOne(q, command, publisher);
     } catch (err) {
-      if (WarrenError.is(err, "NOT_FOUND")) return { kind: "unroutable" };
-      throw err;
+      reply = Promise.reject(err);
     }
-    if (r.type === "rejected" || (r.type === "duplicate" && r.outcome === "rejected"))
-      return { kind: "rejected", queues: 0 };
-    if (r.type === "error") throw new WarrenError(r.code, r.message);
-    return { kind: "routed", queues: r.type === "enqueued" || r.type === "duplicate" ? 1 : 0 };
+    return reply.then(singleOutcome, singleFailure);
   }
 
   private enqueueOne(
@@ -133,4 +140,17 @@ export class Publisher {
     }
     return this.streams.enqueue(publisher, q.group, q.members, command);
   }
+}
+
+function singleOutcome(r: QueueReply): PublishOutcome {
+  if (r.type === "rejected" || (r.type === "duplicate" && r.outcome === "rejected"))
+    return { kind: "rejected", queues: 0 };
+  if (r.type === "error") throw new WarrenError(r.code, r.message);
+  return { kind: "routed", queues: r.type === "enqueued" || r.type === "duplicate" ? 1 : 0 };
+}
+
+/** A target deleted since routing (or a transient queue whose home is down) leaves it unroutable. */
+function singleFailure(err: unknown): PublishOutcome {
+  if (WarrenError.is(err, "NOT_FOUND")) return { kind: "unroutable" };
+  throw err;
 }

@@ -166,8 +166,8 @@ export class Forwarder {
   }
 
   /** Proposes on this node, which must lead the group. */
-  proposeHere(group: GroupId, command: unknown): Promise<Proposed> {
-    return this.proposeAdmitted(group, admissionTicket(command), command, undefined);
+  proposeHere(group: GroupId, command: unknown, ticket = admissionTicket(command)): Promise<Proposed> {
+    return this.proposeAdmitted(group, ticket, command, undefined);
   }
 
   /** Proposes on this node, which must lead the group, a command packed as the host packs it. */
@@ -175,28 +175,57 @@ export class Forwarder {
     return this.proposeAdmitted(group, ticket, undefined, packed);
   }
 
-  /** Proposes `packed` if given, else `command`, once admission lets it in. */
-  private async proposeAdmitted(
+  /**
+   * Proposes `packed` if given, else `command`, once admission lets it in. Not an async function:
+   * this runs per publish, and admitted at once (the common case) it costs one promise reaction.
+   */
+  private proposeAdmitted(
     group: GroupId,
     ticket: AdmissionTicket,
     command: unknown,
     packed: Uint8Array | undefined,
   ): Promise<Proposed> {
     // Admitted at once, the command is proposed in this very turn: arrival order is log order.
-    const admitted = this.admitInOrder(group, ticket);
-    const release = admitted instanceof Promise ? await admitted : admitted;
-    let result: { reply?: unknown } | undefined;
+    let admitted: ReturnType<Admission>;
     try {
-      result = (await (packed === undefined
-        ? this.host.propose(group, command)
-        : this.host.proposePacked(group, packed))) as { reply?: unknown } | undefined;
-    } finally {
-      release?.();
+      admitted = this.admitInOrder(group, ticket);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const enriched = this.enrich(group, result?.reply);
-    const reply = enriched instanceof Promise ? await enriched : enriched;
+    if (admitted instanceof Promise) {
+      return admitted.then((release) => this.proposeAndAnswer(group, command, packed, release));
+    }
+    return this.proposeAndAnswer(group, command, packed, admitted);
+  }
+
+  private proposeAndAnswer(
+    group: GroupId,
+    command: unknown,
+    packed: Uint8Array | undefined,
+    release: (() => void) | undefined,
+  ): Promise<Proposed> {
+    const proposal =
+      packed === undefined ? this.host.propose(group, command) : this.host.proposePacked(group, packed);
+    return proposal.then(
+      (result) => {
+        release?.();
+        return this.answer(group, (result as { reply?: unknown } | undefined)?.reply);
+      },
+      (err: unknown) => {
+        release?.();
+        throw err;
+      },
+    );
+  }
+
+  /** The proposer's answer: the reply (enriched) and the leader's applied index. */
+  private answer(group: GroupId, reply: unknown): Proposed | Promise<Proposed> {
+    const enriched = this.enrich(group, reply);
     // Applied listeners run as the entry applies, before the proposal's promise settles.
-    return { reply, index: this.applied.get(group) ?? 0 };
+    if (enriched instanceof Promise) {
+      return enriched.then((r) => ({ reply: r, index: this.applied.get(group) ?? 0 }));
+    }
+    return { reply: enriched, index: this.applied.get(group) ?? 0 };
   }
 
   /** Forgets the applied index of groups this node no longer hosts (deleted queues). */
@@ -243,11 +272,16 @@ export class Forwarder {
     target: NodeId,
     command: unknown,
     timeoutMs: number,
+    ticket: AdmissionTicket = admissionTicket(command),
   ): Promise<Proposed<R>> {
     if (target === this.nodeId) {
-      return withDeadline(this.proposeHere(group, command), timeoutMs, group) as Promise<Proposed<R>>;
+      // No timer per attempt (this runs per publish): `timeoutMs` bounds a call to another node.
+      // Here the host fails a proposal that did not commit within its proposal timeout
+      // (ProposalTimeoutError); a caller that needs an earlier end keeps its own deadline, as
+      // publish-streams.ts does (one timer per stream, not per enqueue).
+      return this.proposeHere(group, command, ticket) as Promise<Proposed<R>>;
     }
-    return this.rpc.call<Proposed<R>>(target, "propose", packedArgs(group, command), timeoutMs);
+    return this.rpc.call<Proposed<R>>(target, "propose", packedArgs(group, command, ticket), timeoutMs);
   }
 
   /**
@@ -363,8 +397,8 @@ export function noQuorum(group: GroupId, timeoutMs: number, cause?: unknown): Wa
 }
 
 /** A forwarded proposal's arguments: the command packed as the host packs it, and its ticket. */
-function packedArgs(group: GroupId, command: unknown): ProposeArgs {
-  return { group, packed: packr.pack(command), admit: admissionTicket(command) };
+function packedArgs(group: GroupId, command: unknown, ticket = admissionTicket(command)): ProposeArgs {
+  return { group, packed: packr.pack(command), admit: ticket };
 }
 
 /** An attempt abandoned because this node learned that `leader` leads the group now. */
