@@ -106,6 +106,10 @@ export class Forwarder {
   private whenGone: (group: GroupId) => Error | undefined = () => undefined;
   private admit: Admission = () => undefined;
   private retrySafe: (group: GroupId, command: unknown) => boolean = () => false;
+  /** The leader other nodes last told of, for groups this node hosts no replica of (`leaderHeard`). */
+  private heardLeader: (group: GroupId) => NodeId | undefined = () => undefined;
+  /** `onLeaderChange` subscribers, also told of leaders heard of from other nodes. */
+  private readonly heardListeners: ((group: GroupId, leader: NodeId | undefined) => void)[] = [];
   /** Per group: the attempts in flight that end once this node learns of another leader. */
   private readonly onMoved = new Map<GroupId, Set<(leader: NodeId) => void>>();
   /** Per group: the admission of the last sequenced command (they are admitted in arrival order). */
@@ -375,14 +379,34 @@ export class Forwarder {
     });
   }
 
-  /** Subscribes to the leaders this node learns of. */
+  /** Subscribes to the leaders this node learns of (from its replicas, or `leaderHeard`). */
   onLeaderChange(cb: (group: GroupId, leader: NodeId | undefined) => void): void {
     this.host.onLeaderChange(cb);
+    this.heardListeners.push(cb);
+  }
+
+  /**
+   * Where to look up the leader of a group this node hosts no replica of, as other nodes told
+   * it (node/broker/leader-news.ts): its host never hears of that group's leader changes.
+   */
+  setHeardLeaders(fn: (group: GroupId) => NodeId | undefined): void {
+    this.heardLeader = fn;
+  }
+
+  /**
+   * Another node told that `leader` leads `group` (leader news, for a group without a replica
+   * here): attempts in flight to another node move there, and subscribers hear of it, as when
+   * this node's host tells of a new leader.
+   */
+  leaderHeard(group: GroupId, leader: NodeId): void {
+    const waiting = this.onMoved.get(group);
+    if (waiting !== undefined) for (const f of [...waiting]) f(leader);
+    for (const cb of this.heardListeners) cb(group, leader);
   }
 
   knownLeader(group: GroupId): NodeId | undefined {
     try {
-      return this.host.leaderOf(group);
+      return this.host.leaderOf(group) ?? this.heardLeader(group);
     } catch {
       return undefined;
     }
