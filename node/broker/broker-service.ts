@@ -43,6 +43,7 @@ import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, gu
 import { DeadLetterer } from "./dead-lettering.js";
 import { LeaderAdmission } from "./leader-admission.js";
 import { LeaderEffects } from "./leader-effects.js";
+import { LeaderNews } from "./leader-news.js";
 import { type MemberChangeArgs, MembershipOps } from "./membership-ops.js";
 import { MembershipReconciler } from "./membership-reconciler.js";
 import { Messaging } from "./messaging.js";
@@ -237,6 +238,8 @@ export class BrokerService implements Broker {
     this.messaging = new Messaging(this.ctx, this.queues, this.consumers, publisher, this.backpressure);
     this.metaOps = new MetaOps(this.ctx, this.queues);
     this.queries = new BrokerQueries(this.ctx, this.queues);
+    // Nodes without a replica of a group hear of its new leaders from them (leader-news.ts).
+    new LeaderNews(this.ctx);
     forwarder.setReplyEnricher((group, reply) => this.withBody(group, reply));
     const admission = new LeaderAdmission(settings.maxUncommittedBytes, (over) =>
       this.backpressure.setLeaderBacklog(over),
