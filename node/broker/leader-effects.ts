@@ -3,7 +3,8 @@
  * node for a quorum queue, the home node for a transient one):
  * - `deliver`: read the body (cache, else the log), build the Delivery and send it to the node
  *   owning the consumer's connection. Deliveries of one queue leave in effect order even when a
- *   body has to be read from disk (one promise chain per queue).
+ *   body has to be read from disk (one promise chain per queue); the bodies one apply's
+ *   deliveries miss in memory are read with one storage read.
  * - `dead-letter`: handed to the DeadLetterer (publish to the DLX, then `dead-letter-settled`);
  *   those a new leader re-issues wait until the previous leader had its chance to settle them.
  * - `timer`: one timer per queue proposing `tick`; a new timer replaces the old one.
@@ -11,12 +12,24 @@
  *   proposed to the metadata group, naming the queue's incarnation.
  */
 import type { QueueRecord } from "../meta/index.js";
-import type { DeliverEffect, EnqueueCommand, QueueEffect } from "../queue/index.js";
+import type { DeliverEffect, EnqueueCommand, MessageId, QueueEffect } from "../queue/index.js";
 import type { Consumers, DeliverFrame } from "./consumers.js";
 import { type BrokerContext, guarded, ownerOf, recordKey } from "./context.js";
 import type { DeadLetterer } from "./dead-lettering.js";
-import type { BodyReader, EffectSink, QueueGroups } from "./queue-groups.js";
+import type { BatchBodyReader, BodyReader, EffectSink, QueueGroups } from "./queue-groups.js";
 import type { Delivery } from "./types.js";
+
+/** The deliveries of one `run` that wait for bodies (or behind ones that do). */
+interface Gathered {
+  readonly items: {
+    readonly effect: DeliverEffect;
+    readonly body: ReturnType<BodyReader>;
+    /** Index in `misses` when the body is read with the batch; -1 otherwise. */
+    readonly miss: number;
+  }[];
+  /** Ids of the bodies to read with one `BatchBodyReader.readMany`. */
+  readonly misses: MessageId[];
+}
 
 export const DELIVER_CHANNEL = "deliver";
 
@@ -28,7 +41,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class LeaderEffects implements EffectSink {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Per queue, the deliveries waiting for bodies from the log (they leave in effect order). */
+  private readonly lines = new Map<string, Promise<void>>();
   /** Groups already handed to their preferred leader once. */
   private readonly handedOff = new Set<string>();
   queues!: QueueGroups;
@@ -47,13 +61,28 @@ export class LeaderEffects implements EffectSink {
     });
   }
 
-  run(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void {
+  run(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader, batch?: BatchBodyReader): void {
     if (this.ctx.stopped) return;
+    let gather: Gathered | undefined;
+    /** Earlier deliveries of this queue still wait for bodies (asked at the first delivery). */
+    let waiting: boolean | undefined;
     for (const e of effects) {
       switch (e.type) {
-        case "deliver":
-          this.deliver(record, e, read(e.id));
+        case "deliver": {
+          const body = batch === undefined ? read(e.id) : batch.cached(e.id);
+          if (gather === undefined && body !== undefined && !(body instanceof Promise)) {
+            // The common case (no delivery of any queue waits for a read) builds no key.
+            waiting ??= this.lines.size > 0 && this.lines.has(recordKey(record));
+            if (!waiting) {
+              this.send(record, e, body);
+              break;
+            }
+          }
+          gather ??= { items: [], misses: [] };
+          const miss = body === undefined && batch !== undefined ? gather.misses.push(e.id) - 1 : -1;
+          gather.items.push({ effect: e, body, miss });
           break;
+        }
         case "dead-letter":
           this.deadLetterer.handle(record, e, read(e.id));
           break;
@@ -65,9 +94,15 @@ export class LeaderEffects implements EffectSink {
           break;
       }
     }
+    if (gather !== undefined) this.deliverAfterReads(record, gather, batch);
   }
 
-  leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void {
+  leaderGained(
+    record: QueueRecord,
+    effects: readonly QueueEffect[],
+    read: BodyReader,
+    batch?: BatchBodyReader,
+  ): void {
     this.ctx.logger.debug({ queue: record.name, vhost: record.vhost }, "queue leadership gained");
     // Pending dead-letters may still be in the previous leader's hands (dead-lettering.ts).
     for (const e of effects) {
@@ -78,6 +113,7 @@ export class LeaderEffects implements EffectSink {
       record,
       effects.filter((e) => e.type !== "dead-letter"),
       read,
+      batch,
     );
     this.maybeHandToPreferred(record);
     // x-expires counts from the queue's first command; a queue nobody has used yet has had
@@ -92,7 +128,7 @@ export class LeaderEffects implements EffectSink {
     const t = this.timers.get(key);
     if (t !== undefined) clearTimeout(t);
     this.timers.delete(key);
-    this.chains.delete(key);
+    this.lines.delete(key);
     if (record.group !== undefined) this.handedOff.delete(record.group);
     this.consumers.cancelQueue(record.vhost, record.name, record.createdIndex, reason);
   }
@@ -106,31 +142,29 @@ export class LeaderEffects implements EffectSink {
     this.timers.clear();
   }
 
-  private deliver(
-    record: QueueRecord,
-    e: DeliverEffect,
-    body: EnqueueCommand | undefined | Promise<EnqueueCommand | undefined>,
-  ): void {
-    // The common case (no queue waits for a disk read, body in the cache) builds no key.
-    if (this.chains.size === 0 && !(body instanceof Promise)) {
-      this.send(record, e, body);
-      return;
-    }
+  /**
+   * Deliveries that wait for a body from the log, or behind earlier ones that do: the bodies not
+   * in memory are read with one storage read (issued now, while the entries are surely live),
+   * and the deliveries go out in effect order after the queue's earlier ones.
+   */
+  private deliverAfterReads(record: QueueRecord, g: Gathered, batch: BatchBodyReader | undefined): void {
     const key = recordKey(record);
-    const pending = this.chains.get(key);
-    if (pending === undefined && !(body instanceof Promise)) {
-      this.send(record, e, body);
-      return;
-    }
-    // Keep effect order behind a body that has to be read from the log.
-    const next = (pending ?? Promise.resolve())
-      .then(() => body)
-      .then((cmd) => this.send(record, e, cmd))
+    const reads = batch !== undefined && g.misses.length > 0 ? batch.readMany(g.misses) : undefined;
+    const line = this.lines.get(key) ?? Promise.resolve();
+    const next = line
+      .then(() => Promise.all([reads, Promise.all(g.items.map((i) => i.body))]))
+      .then(([read, bodies]) => {
+        for (let k = 0; k < g.items.length; k++) {
+          const item = g.items[k]!;
+          const cmd = item.miss >= 0 ? read?.[item.miss] : bodies[k];
+          guarded(this.ctx.logger, "delivery", () => this.send(record, item.effect, cmd));
+        }
+      })
       .catch((err: unknown) => this.ctx.logger.warn({ err, queue: record.name }, "delivery failed"))
       .finally(() => {
-        if (this.chains.get(key) === next) this.chains.delete(key);
+        if (this.lines.get(key) === next) this.lines.delete(key);
       });
-    this.chains.set(key, next);
+    this.lines.set(key, next);
   }
 
   private send(record: QueueRecord, e: DeliverEffect, cmd: EnqueueCommand | undefined): void {

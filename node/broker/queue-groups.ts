@@ -28,11 +28,29 @@ import { type BrokerContext, guarded, queueKey, recordKey } from "./context.js";
 /** Reads a message's enqueue command for an effect (sync for transient queues and cache hits). */
 export type BodyReader = (id: MessageId) => EnqueueCommand | undefined | Promise<EnqueueCommand | undefined>;
 
+/**
+ * A quorum queue's bodies for a batch of effects: what is in memory at once, the rest from the
+ * log with one storage read for the whole batch (a consumer draining a backlog whose bodies
+ * left the cache would otherwise pay one LevelDB round trip per message).
+ */
+export interface BatchBodyReader {
+  /** In memory (the body cache): no I/O. Undefined: read it with `readMany`. */
+  cached(id: MessageId): EnqueueCommand | undefined;
+  /** From the log; result `k` is `ids[k]`, undefined when not found. Never rejects. */
+  readMany(ids: readonly MessageId[]): Promise<(EnqueueCommand | undefined)[]>;
+}
+
 /** What executes effects (only where the queue is led: the leader's node, or the home node). */
 export interface EffectSink {
-  run(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void;
+  /** `batch`, when given, reads deliveries' bodies (`read` then only serves dead-letters). */
+  run(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader, batch?: BatchBodyReader): void;
   /** This node became the leader of a quorum queue (or a transient queue was created here). */
-  leaderGained(record: QueueRecord, effects: readonly QueueEffect[], read: BodyReader): void;
+  leaderGained(
+    record: QueueRecord,
+    effects: readonly QueueEffect[],
+    read: BodyReader,
+    batch?: BatchBodyReader,
+  ): void;
   /** A queue went away (deleted): cancel its timers and consumers. */
   queueGone(record: QueueRecord, reason: string): void;
   /** A transient queue's last consumer went: the caller proposes its auto-deletion. */
@@ -43,14 +61,18 @@ export interface EffectSink {
 class ReplicaMachine implements StateMachine<QueueCommand, QueueResult> {
   readonly machine: QueueMachine;
   released: MessageId[] = [];
+  /** Bodies for the effects this replica's node runs as leader. */
+  readonly bodies: GroupBodies;
   constructor(
     /** Replaced when the queue's members change (same incarnation, same group). */
     public record: QueueRecord,
     private readonly ctx: BrokerContext,
+    group: GroupId,
   ) {
     this.machine = new QueueMachine(parseQueueArguments(record.name, record.arguments), {
       onRelease: (id) => this.released.push(id),
     });
+    this.bodies = new GroupBodies(ctx, group);
   }
   apply(meta: ApplyMeta, command: QueueCommand): QueueResult {
     if (command.type === "enqueue") this.ctx.bodies.set(meta.group, meta.index, command);
@@ -61,6 +83,37 @@ class ReplicaMachine implements StateMachine<QueueCommand, QueueResult> {
   }
   restore(snapshot: MachineSnapshot, meta: { readonly index: number; readonly term: number }): void {
     this.machine.restore(snapshot, meta);
+  }
+}
+
+/** A quorum queue's enqueue commands: the body cache, else the Raft log. */
+class GroupBodies implements BatchBodyReader {
+  constructor(
+    private readonly ctx: BrokerContext,
+    private readonly group: GroupId,
+  ) {}
+
+  /** One body (dead-letters): sync on a cache hit. */
+  readonly read: BodyReader = (id) => {
+    const cached = this.ctx.bodies.get(this.group, id);
+    if (cached !== undefined) return cached;
+    return this.ctx.host
+      .readCommand(this.group, id)
+      .then((c) => c as EnqueueCommand)
+      .catch(() => undefined);
+  };
+
+  cached(id: MessageId): EnqueueCommand | undefined {
+    return this.ctx.bodies.get(this.group, id);
+  }
+
+  readMany(ids: readonly MessageId[]): Promise<(EnqueueCommand | undefined)[]> {
+    // readCommands rejects the whole batch if one entry is missing (a queue deleted meanwhile):
+    // then each is read on its own, so the others still go out.
+    return this.ctx.host.readCommands(this.group, ids).then(
+      (cmds) => cmds as EnqueueCommand[],
+      () => Promise.all(ids.map((id) => this.read(id))),
+    );
   }
 }
 
@@ -93,7 +146,7 @@ export class QueueGroups {
       const res = result as QueueResult;
       if (isLeader && res.effects.length > 0) {
         guarded(ctx.logger, "queue effects", () =>
-          this.effects.run(r.record, res.effects, (id) => this.readQuorum(group, id)),
+          this.effects.run(r.record, res.effects, r.bodies.read, r.bodies),
         );
       }
       // Released bodies were read above (synchronously from the cache) if an effect needed them.
@@ -128,7 +181,7 @@ export class QueueGroups {
       () => {
         if (this.replicas.get(group) !== r || this.leaderOf(group) !== this.ctx.nodeId) return;
         guarded(this.ctx.logger, "leader effects", () =>
-          this.effects.leaderGained(r.record, r.machine.leaderEffects(), (id) => this.readQuorum(group, id)),
+          this.effects.leaderGained(r.record, r.machine.leaderEffects(), r.bodies.read, r.bodies),
         );
       },
       () => {
@@ -207,7 +260,7 @@ export class QueueGroups {
       existing.record = q;
       return;
     }
-    const replica = new ReplicaMachine(q, this.ctx);
+    const replica = new ReplicaMachine(q, this.ctx, group);
     this.replicas.set(group, replica);
     // The configuration at index 0 (a stored snapshot, or the log's membership entries, bring it
     // to the current one). A replica added later is not among those voters: it cannot campaign
@@ -471,14 +524,5 @@ export class QueueGroups {
   /** Transient queues homed here. */
   localQueues(): { record: QueueRecord; queue: LocalQueue }[] {
     return [...this.locals.values()].map((l) => ({ record: l.record, queue: l.queue }));
-  }
-
-  private readQuorum(group: GroupId, id: MessageId): EnqueueCommand | Promise<EnqueueCommand | undefined> {
-    const cached = this.ctx.bodies.get(group, id);
-    if (cached !== undefined) return cached;
-    return this.ctx.host
-      .readCommand(group, id)
-      .then((c) => c as EnqueueCommand)
-      .catch(() => undefined);
   }
 }
