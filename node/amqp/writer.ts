@@ -1,11 +1,14 @@
 /**
- * Writes frames to a client socket. The frames of one event-loop turn are encoded into one
- * buffer and handed to the socket in one write at the end of the turn (process.nextTick, i.e.
- * after the promise reactions that produced them): a burst of deliveries or confirms costs one
- * syscall and one socket request, not one per frame. Bodies above COPY_BODY_BELOW are not copied:
+ * Writes frames to a client socket. The frames of one event-loop iteration are encoded into one
+ * buffer and handed to the socket in one write once the iteration's I/O callbacks ran
+ * (setImmediate, i.e. after every socket read, disk completion and promise reaction of that poll
+ * phase): a burst of deliveries or confirms costs one syscall and one socket request, not one per
+ * frame. (Flushing at process.nextTick, per callback, wrote once per Raft commit callback: the
+ * commits that followers' acks, the leader's own fsync and forwarded answers resolve in one poll
+ * phase each made their own small write of a few confirms.) Bodies above COPY_BODY_BELOW are not copied:
  * they go out as views after what was encoded before them, in the same corked write.
  *
- * `defer(fn)` runs `fn` just before the turn's write (publisher confirms gather the outcomes of
+ * `defer(fn)` runs `fn` just before the iteration's write (publisher confirms gather the outcomes of
  * the turn into one basic.ack with `multiple`). `backedUp` tells producers (deliveries) that the
  * kernel and Node buffers are full.
  */
@@ -37,6 +40,7 @@ export class FrameWriter {
   private ended = false;
   private readonly deferred: (() => void)[] = [];
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly flushNow = () => this.flush();
 
   constructor(private readonly socket: Socket) {
     socket.on("drain", () => {
@@ -137,7 +141,7 @@ export class FrameWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    process.nextTick(() => this.flush());
+    setImmediate(this.flushNow);
   }
 
   private flush(): void {
