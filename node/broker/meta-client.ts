@@ -2,6 +2,8 @@
  * This node's replica of the metadata group and the way in: proposals go to the meta leader
  * (forwarded), and resolve only once THIS node has applied them, so a client's next request on
  * the same node sees its own writes (read-your-writes), even when this node is a lagging follower.
+ * A leader that stops answering is left for the next one as soon as it is elected, without
+ * running a command twice (meta-proposals.ts).
  *
  * Every node applies the change events of every committed entry to its derived state (routing
  * mirror, queue groups, consumers); after a snapshot is installed (or recovered at start) the
@@ -24,20 +26,27 @@ import {
   unwrapReply,
 } from "../meta/index.js";
 import { guarded } from "./context.js";
+import { MetaProposer } from "./meta-proposals.js";
 
 export const META_GROUP = "meta";
 
 /** RPC to the meta leader: a read barrier there; answers the index applied after it. */
 const READ_INDEX_METHOD = "meta-read-index";
 
-/** The machine the host runs: MetaMachine, plus a hook so a snapshot install rebuilds derived state. */
+/**
+ * The machine the host runs: MetaMachine, plus hooks so a snapshot install rebuilds derived
+ * state and this node's proposals see their commands apply.
+ */
 class ObservedMetaMachine implements StateMachine<MetaCommand, MetaResult> {
   constructor(
     readonly inner: MetaMachine,
     private readonly onRestore: (index: number) => void,
+    private readonly onApply: (command: MetaCommand, result: MetaResult) => void,
   ) {}
   apply(meta: ApplyMeta, command: MetaCommand): MetaResult {
-    return this.inner.apply(meta, command);
+    const result = this.inner.apply(meta, command);
+    this.onApply(command, result);
+    return result;
   }
   snapshot(): MachineSnapshot {
     return this.inner.snapshot();
@@ -60,19 +69,39 @@ export class MetaClient {
   private readonly observed: ObservedMetaMachine;
   /** Where to send proposals while no leader is known: every node of the cluster as this node sees it. */
   private candidates: () => readonly NodeId[] = () => this.voters;
+  private readonly proposer: MetaProposer;
 
   constructor(
     private readonly host: RaftHost,
-    private readonly forwarder: Forwarder,
+    forwarder: Forwarder,
     private readonly rpc: Rpc,
     readonly voters: readonly NodeId[],
     private readonly timeoutMs: number,
     private readonly logger: Logger = noopLogger,
   ) {
-    this.observed = new ObservedMetaMachine(this.machine, (index) => {
-      this.applied = Math.max(this.applied, index);
-      for (const l of this.rebuildListeners) guarded(this.logger, "metadata rebuild", () => l(this.machine));
-      this.settleWaiters();
+    this.proposer = new MetaProposer({
+      nodeId: host.nodeId,
+      group: META_GROUP,
+      forwarder,
+      timeoutMs,
+      leader: () => this.leader(),
+      candidates: () => this.candidates(),
+      catchUp: (leader, ms) => this.catchUpAt(leader, ms),
+      waitApplied: (index, ms) => this.waitApplied(index, ms),
+    });
+    this.observed = new ObservedMetaMachine(
+      this.machine,
+      (index) => {
+        this.applied = Math.max(this.applied, index);
+        this.proposer.restored();
+        for (const l of this.rebuildListeners)
+          guarded(this.logger, "metadata rebuild", () => l(this.machine));
+        this.settleWaiters();
+      },
+      (command, result) => this.proposer.applied(command, result.reply),
+    );
+    host.onLeaderChange((group, leader) => {
+      if (group === META_GROUP) this.proposer.leaderChanged(leader);
     });
     host.onApplied((group, meta, result) => {
       if (group !== META_GROUP) return;
@@ -99,12 +128,17 @@ export class MetaClient {
   async catchUp(): Promise<void> {
     const leader = this.leader();
     if (leader === undefined) throw new WarrenError("NO_QUORUM", "no metadata leader known");
+    await this.catchUpAt(leader, this.timeoutMs);
+  }
+
+  /** `catchUp` through the barrier of `leader` (NotLeaderError if it no longer leads). */
+  private async catchUpAt(leader: NodeId, timeoutMs: number): Promise<void> {
     if (leader === this.host.nodeId) {
       await this.host.readIndex(META_GROUP);
       return;
     }
-    const index = await this.rpc.call<number>(leader, READ_INDEX_METHOD, {}, this.timeoutMs);
-    await this.waitApplied(index);
+    const index = await this.rpc.call<number>(leader, READ_INDEX_METHOD, {}, timeoutMs);
+    await this.waitApplied(index, timeoutMs);
   }
 
   /** The nodes to try when no leader is known (the cluster changes as nodes join and leave). */
@@ -150,10 +184,9 @@ export class MetaClient {
   async propose<T extends MetaCommand["type"]>(
     command: Extract<MetaCommand, { type: T }>,
   ): Promise<MetaReplies[T]> {
-    const proposed = await this.forwarder.propose<MetaReply<T>>(META_GROUP, this.candidates(), command);
-    await this.waitApplied(proposed.index);
-    if (proposed.reply === undefined) throw new WarrenError("INTERNAL_ERROR", "metadata reply missing");
-    return unwrapReply(proposed.reply);
+    const reply = (await this.proposer.propose(command)) as MetaReply<T> | undefined;
+    if (reply === undefined) throw new WarrenError("INTERNAL_ERROR", "metadata reply missing");
+    return unwrapReply(reply);
   }
 
   /**
