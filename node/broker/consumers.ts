@@ -180,11 +180,23 @@ export class Consumers {
 
   /** Hands a delivery to its consumer; false when the consumer is not here (cancelled, closed). */
   deliver(frame: DeliverFrame): boolean {
-    const c = this.consumers.get(consumerKey(frame.connection, frame.channel, frame.tag));
+    return this.deliverMany(frame.connection, frame.channel, frame.tag, [frame.delivery]);
+  }
+
+  /**
+   * Hands deliveries to one consumer, in order (one lookup for the lot); false when the consumer
+   * is not here (cancelled, closed).
+   */
+  deliverMany(connection: string, channel: number, tag: string, deliveries: readonly Delivery[]): boolean {
+    const c = this.consumers.get(consumerKey(connection, channel, tag));
     if (c === undefined) return false;
-    const d = frame.delivery;
+    for (const d of deliveries) this.deliverTo(c, d);
+    return true;
+  }
+
+  private deliverTo(c: ConsumerEntry, d: Delivery): void {
     if (!c.noAck) {
-      if (c.delivered.get(d.id) === d.deliveryCount) return true;
+      if (c.delivered.get(d.id) === d.deliveryCount) return;
       c.delivered.set(d.id, d.deliveryCount);
     }
     try {
@@ -202,7 +214,6 @@ export class Consumers {
         }
       }
     }
-    return true;
   }
 
   /** Cancels (with notice) every consumer of a deleted queue. */

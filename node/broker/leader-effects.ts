@@ -2,9 +2,9 @@
  * Runs the effects a queue machine returns, on the node that leads the queue (the Raft leader's
  * node for a quorum queue, the home node for a transient one):
  * - `deliver`: read the body (cache, else the log), build the Delivery and send it to the node
- *   owning the consumer's connection. Deliveries of one queue leave in effect order even when a
- *   body has to be read from disk (one promise chain per queue); the bodies one apply's
- *   deliveries miss in memory are read with one storage read.
+ *   owning the consumer's connection (grouped per consumer: deliver-outbox.ts). Deliveries of
+ *   one queue leave in effect order even when a body has to be read from disk (one promise chain
+ *   per queue); the bodies one apply's deliveries miss in memory are read with one storage read.
  * - `dead-letter`: handed to the DeadLetterer (publish to the DLX, then `dead-letter-settled`);
  *   those a new leader re-issues wait until the previous leader had its chance to settle them.
  * - `timer`: one timer per queue proposing `tick`; a new timer replaces the old one.
@@ -16,6 +16,7 @@ import type { DeliverEffect, EnqueueCommand, MessageId, QueueEffect } from "../q
 import type { Consumers, DeliverFrame } from "./consumers.js";
 import { type BrokerContext, guarded, ownerOf, recordKey } from "./context.js";
 import type { DeadLetterer } from "./dead-lettering.js";
+import { DeliverOutbox } from "./deliver-outbox.js";
 import type { BatchBodyReader, BodyReader, EffectSink, QueueGroups } from "./queue-groups.js";
 import type { Delivery } from "./types.js";
 
@@ -45,6 +46,8 @@ export class LeaderEffects implements EffectSink {
   private readonly lines = new Map<string, Promise<void>>();
   /** Groups already handed to their preferred leader once. */
   private readonly handedOff = new Set<string>();
+  /** Deliveries of the current `run` (or read batch), per consumer, sent at its end. */
+  private readonly outbox: DeliverOutbox;
   queues!: QueueGroups;
   deadLetterer!: DeadLetterer;
 
@@ -52,6 +55,8 @@ export class LeaderEffects implements EffectSink {
     private readonly ctx: BrokerContext,
     private readonly consumers: Consumers,
   ) {
+    this.outbox = new DeliverOutbox(ctx, consumers);
+    // Single deliveries, as nodes before delivery batches sent them (a rolling upgrade).
     ctx.transport.on(DELIVER_CHANNEL, (from, payload) => {
       const f = payload as DeliverFrame;
       if (typeof f !== "object" || f === null || typeof f.connection !== "string") return;
@@ -94,6 +99,7 @@ export class LeaderEffects implements EffectSink {
           break;
       }
     }
+    this.outbox.flush();
     if (gather !== undefined) this.deliverAfterReads(record, gather, batch);
   }
 
@@ -159,6 +165,7 @@ export class LeaderEffects implements EffectSink {
           const cmd = item.miss >= 0 ? read?.[item.miss] : bodies[k];
           guarded(this.ctx.logger, "delivery", () => this.send(record, item.effect, cmd));
         }
+        this.outbox.flush();
       })
       .catch((err: unknown) => this.ctx.logger.warn({ err, queue: record.name }, "delivery failed"))
       .finally(() => {
@@ -190,23 +197,7 @@ export class LeaderEffects implements EffectSink {
       properties,
       body: cmd.body,
     };
-    const frame: DeliverFrame = {
-      connection: e.consumer.connection,
-      channel: e.consumer.channel,
-      tag: e.consumer.tag,
-      delivery,
-    };
-    const owner = ownerOf(e.consumer.connection);
-    if (owner === this.ctx.nodeId)
-      guarded(this.ctx.logger, "local delivery", () => this.consumers.deliver(frame));
-    else if (!this.ctx.transport.send(owner, DELIVER_CHANNEL, frame)) {
-      // The message stays checked out to the consumer: it returns when its channel closes or
-      // its node is declared down.
-      this.ctx.logger.warn(
-        { queue: record.name, id: e.id, peer: owner },
-        "delivery to a consumer's node dropped",
-      );
-    }
+    this.outbox.add(e.consumer, delivery);
   }
 
   private setTimer(record: QueueRecord, at: number): void {
