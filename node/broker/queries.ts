@@ -24,6 +24,9 @@ const NODE_INFO_TIMEOUT_MS = 1000;
 /** RPC: a node's figures for several queues, as its replicas applied them (no read barrier). */
 const FIGURES_METHOD = "queue-figures";
 
+/** Queues per `queue-figures` request: frames stay far below the transport's limit. */
+const FIGURES_PER_REQUEST = 1000;
+
 /** One queue of a `queue-figures` request. */
 interface FiguresAsk {
   readonly group?: string;
@@ -142,17 +145,22 @@ export class BrokerQueries {
     let pending = open;
     while (pending.length > 0) {
       const byTarget = new Map<string, typeof pending>();
+      const requests: [string, typeof pending][] = [];
       for (const p of pending) {
         const target = p.candidates.find((c) => !p.tried.has(c));
         if (target === undefined) continue;
         p.tried.add(target);
-        const list = byTarget.get(target) ?? [];
+        let list = byTarget.get(target);
+        if (list === undefined || list.length >= FIGURES_PER_REQUEST) {
+          list = [];
+          byTarget.set(target, list);
+          requests.push([target, list]);
+        }
         list.push(p);
-        byTarget.set(target, list);
       }
       const next: typeof pending = [];
       await Promise.all(
-        [...byTarget].map(async ([target, list]) => {
+        requests.map(async ([target, list]) => {
           const asks = list.map(({ i }): FiguresAsk => {
             const q = records[i]!;
             return { ...(q.group !== undefined ? { group: q.group } : {}), vhost: q.vhost, name: q.name };
