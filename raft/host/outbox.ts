@@ -5,7 +5,14 @@
  */
 import type { GroupId, Message, NodeId } from "../core/types.js";
 import type { Transport } from "../transport/index.js";
-import { decodeMessage, encodeMessage, type WireMessage } from "./wire.js";
+import {
+  ByteArena,
+  decodeMessage,
+  encodeEntries,
+  encodeMessage,
+  type Link,
+  type WireMessage,
+} from "./wire.js";
 
 /** The transport channel carrying Raft messages. */
 export const RAFT_CHANNEL = "raft";
@@ -31,6 +38,15 @@ export class Outbox {
   private readonly perPeer = new Map<NodeId, RaftPayload[]>();
   /** Estimated bytes of each peer's open payload. */
   private readonly openBytes = new Map<NodeId, number>();
+  /**
+   * Per group, the entries last encoded for a MsgApp of this stage: a leader sends the same
+   * entries to each follower, one after the other, and they are encoded once (wire.ts, v2).
+   * Within one stage a group's log does not change, so an equal range (first and last index,
+   * last term) holds equal entries.
+   */
+  private readonly encoded = new Map<GroupId, EncodedEntries>();
+  /** Where this stage's entries strings are laid out (created on first use). */
+  private arena: ByteArena | undefined;
 
   add(group: GroupId, m: Message): void {
     let size = MESSAGE_OVERHEAD;
@@ -45,8 +61,27 @@ export class Outbox {
       payloads.push([]);
       bytes = 0;
     }
-    payloads[payloads.length - 1]!.push([group, encodeMessage(m)]);
+    payloads[payloads.length - 1]!.push([group, encodeMessage(m, this.entryBytes(group, m))]);
     this.openBytes.set(m.to, bytes + size);
+  }
+
+  /**
+   * `m`'s entries encoded (once per group and range in this stage) when it has two or more;
+   * a single entry is cheaper in the v1 form, even encoded per follower (wire-micro.ts).
+   */
+  private entryBytes(group: GroupId, m: Message): Uint8Array | undefined {
+    const entries = m.entries;
+    if (entries === undefined || entries.length < 2) return undefined;
+    const first = entries[0]!.index;
+    const last = entries[entries.length - 1]!;
+    const prev = this.encoded.get(group);
+    if (prev !== undefined && prev.first === first && prev.last === last.index && prev.term === last.term) {
+      return prev.bytes;
+    }
+    this.arena ??= new ByteArena();
+    const bytes = encodeEntries(entries, this.arena);
+    this.encoded.set(group, { first, last: last.index, term: last.term, bytes });
+    return bytes;
   }
 
   isEmpty(): boolean {
@@ -72,28 +107,38 @@ export class Outbox {
     }
     this.perPeer.clear();
     this.openBytes.clear();
+    this.encoded.clear();
+    this.arena = undefined;
   }
 }
 
+/** A range of one group's entries, encoded (see Outbox.encoded). */
+interface EncodedEntries {
+  readonly first: number;
+  readonly last: number;
+  readonly term: number;
+  readonly bytes: Uint8Array;
+}
+
 /**
- * Decodes and validates an incoming "raft" payload (peers are authenticated, but be strict):
- * the pairs, or undefined when any message is malformed or of an unknown wire version. Also
- * accepts the previous build's form, where each message is a map (see wire.ts).
+ * Decodes and validates an incoming "raft" payload that arrived on `link` (peers are
+ * authenticated, but be strict): the pairs, or undefined when any message is malformed or of
+ * an unknown wire version. Also accepts the earlier builds' forms (see wire.ts).
  */
-export function decodeRaftPayload(payload: unknown): Array<[GroupId, Message]> | undefined {
+export function decodeRaftPayload(payload: unknown, link: Link): Array<[GroupId, Message]> | undefined {
   if (!Array.isArray(payload)) return undefined;
   const out = new Array<[GroupId, Message]>(payload.length);
   for (let i = 0; i < payload.length; i++) {
     const item: unknown = payload[i];
     if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== "string") return undefined;
-    const m = Array.isArray(item[1]) ? decodeMessage(item[1]) : legacyMessage(item[1]);
+    const m = Array.isArray(item[1]) ? decodeMessage(item[1], link) : legacyMessage(item[1]);
     if (m === undefined) return undefined;
     out[i] = [item[0], m];
   }
   return out;
 }
 
-/** The previous build's map form, checked as loosely as that build checked it. */
+/** The map form of the builds before session 2, checked as loosely as that build checked it. */
 function legacyMessage(v: unknown): Message | undefined {
   const m = v as Partial<Message> | null;
   if (m === null || typeof m !== "object" || typeof m.type !== "number" || typeof m.term !== "number") {

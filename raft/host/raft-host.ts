@@ -315,7 +315,7 @@ export class RaftHost implements LiveEntryReader {
   /** Routes a peer's batch of `[group, message]` pairs to the groups' cores. */
   private onRaftPayload(from: NodeId, payload: unknown): void {
     if (this.stopped) return;
-    const pairs = decodeRaftPayload(payload);
+    const pairs = decodeRaftPayload(payload, { from, to: this.opts.nodeId });
     if (pairs === undefined) {
       this.logger.warn({ peer: from }, "malformed raft payload dropped");
       return;
