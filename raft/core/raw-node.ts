@@ -201,9 +201,12 @@ export class RawNode {
     if (r.needBcast || r.msgs.length > 0 || r.readStates.length > 0) return true;
     if (r.log.unstable.entries.length > 0 || r.log.unstable.snapshot) return true;
     if (r.log.hasNextCommittedEntries()) return true;
-    const soft = r.softState();
-    if (soft.lead !== this.prevSoft.lead || soft.role !== this.prevSoft.role) return true;
-    return !sameHardState(r.hardState(), this.prevHard);
+    // Field by field rather than through softState()/hardState(): the host asks every group
+    // it woke on every batch, and those allocate.
+    const soft = this.prevSoft;
+    if (r.lead !== soft.lead || r.role !== soft.role) return true;
+    const hard = this.prevHard;
+    return r.term !== hard.term || r.vote !== hard.vote || r.log.committed !== hard.commit;
   }
 
   /** Takes the next batch of work. The host must call advance(rd) before the next ready(). */
