@@ -36,6 +36,20 @@ export async function deleteQueue(conn: ChannelModel, name: string): Promise<voi
   await ch.close().catch(() => {});
 }
 
+/**
+ * Publishes one message and waits for its confirm; returns how long that took (ms). The
+ * throughput scenarios start their clock after it: a new quorum queue first needs a leader
+ * (Warren's declare returns before the queue's group has elected one, RabbitMQ's after), and
+ * that wait is a figure of its own, not part of the publish rate.
+ */
+export async function firstConfirm(ch: ConfirmChannel, queue: string): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    ch.publish("", queue, body(0), { persistent: true }, (err) => (err ? reject(err) : resolve()));
+  });
+  return performance.now() - t0;
+}
+
 export interface WindowResult {
   confirmed: number;
   nacked: number;

@@ -4,7 +4,7 @@
  */
 import type { ConsumeMessage } from "amqplib";
 import type { BenchOptions } from "./args.js";
-import { body, connect, declareQuorum, deleteQueue, publishWindow } from "./client.js";
+import { body, connect, declareQuorum, deleteQueue, firstConfirm, publishWindow } from "./client.js";
 import { summarize } from "./stats.js";
 
 const WINDOW = 256;
@@ -16,6 +16,7 @@ export async function scenarioA(o: BenchOptions, run: number): Promise<Record<st
   try {
     await declareQuorum(conn, queue);
     const ch = await conn.createConfirmChannel();
+    const firstConfirmMs = await firstConfirm(ch, queue);
     const r = await publishWindow(ch, queue, { window: WINDOW, stopAt: performance.now() + o.durationMs });
     await ch.close();
     const l = summarize(r.latencies);
@@ -25,6 +26,7 @@ export async function scenarioA(o: BenchOptions, run: number): Promise<Record<st
       confirmP50Ms: l.p50,
       confirmP99Ms: l.p99,
       nacked: r.nacked,
+      firstConfirmMs,
     };
   } finally {
     await conn.close().catch(() => {});
@@ -38,10 +40,12 @@ export async function scenarioB(o: BenchOptions, run: number): Promise<Record<st
   try {
     // Declared through its publisher's node: both brokers then place the queue's leader there.
     await Promise.all(conns.map((c, i) => declareQuorum(c, queues[i]!)));
+    const channels = await Promise.all(conns.map((c) => c.createConfirmChannel()));
+    // Every queue has a leader (each took one confirmed publish) before the clock starts.
+    const firsts = await Promise.all(channels.map((ch, i) => firstConfirm(ch, queues[i]!)));
     const stopAt = performance.now() + o.durationMs;
     const results = await Promise.all(
-      conns.map(async (c, i) => {
-        const ch = await c.createConfirmChannel();
+      channels.map(async (ch, i) => {
         const r = await publishWindow(ch, queues[i]!, { window: WINDOW, stopAt });
         await ch.close();
         return r;
@@ -54,6 +58,7 @@ export async function scenarioB(o: BenchOptions, run: number): Promise<Record<st
       msgPerSec: (confirmed / elapsed) * 1000,
       slowestPublisherMsgPerSec: Math.min(...results.map((r) => (r.confirmed / r.elapsedMs) * 1000)),
       nacked: results.reduce((n, r) => n + r.nacked, 0),
+      firstConfirmMs: Math.max(...firsts),
     };
   } finally {
     await Promise.all(conns.map((c) => c.close().catch(() => {})));
