@@ -11,7 +11,10 @@
  *    node applied up to the barrier, the command either applied here (its reply is taken from
  *    there: no resend) or can never commit. It was appended, if at all, in the old leader's
  *    term, and the new leader has committed an entry of a later term without it: any later
- *    leader's log holds that entry, and no entry of an older term can follow it;
+ *    leader's log holds that entry, and no entry of an older term can follow it. (This assumes
+ *    the old node handles the request when it reaches it, in the term it led: a frozen or
+ *    cut-off node reads what waited in its sockets at once when it resumes, long before it
+ *    could win a later election.)
  *  - so then it is sent to the new leader, and at most one of the two runs.
  * Every node holds a replica of the metadata group, so every proposer sees the leader change.
  * A snapshot installed meanwhile may cover the command unseen: its outcome is then unknown,
@@ -124,7 +127,8 @@ export class MetaProposer {
       const out = await this.attempt(target, command, remaining, watch);
       if (out.kind === "applied") return out.reply;
       if (out.kind === "answered") {
-        await deps.waitApplied(out.proposed.index, Math.max(1, deadline - Date.now()));
+        // Committed: this replica gets a whole timeout to catch up, as before the deadline.
+        await deps.waitApplied(out.proposed.index, deps.timeoutMs);
         return out.proposed.reply;
       }
       if (out.kind === "moved") {
