@@ -87,7 +87,10 @@ export class Raft {
    * split vote among the survivors also resolves within a few ticks.
    */
   fastElection = false;
-  /** Entries were appended since the last broadcast; the RawNode flushes once per Ready. */
+  /**
+   * Entries were appended, or the commit index advanced, since the last broadcast; the
+   * RawNode flushes once per Ready (replicate.ts, flushBcast).
+   */
   needBcast = false;
   /**
    * The group is idle and this node stopped its timers (quiesce.ts): `tick()` does nothing
@@ -182,10 +185,16 @@ export class Raft {
     if (pr.maybeUpdate(stable) && this.maybeCommit()) this.onCommitAdvanced();
   }
 
-  /** After the leader's commit index moved: tell followers, release queued reads. */
+  /**
+   * After the leader's commit index moved: release queued reads, and tell the followers with
+   * the next Ready's broadcast (flushBcast), not at once. The messages would leave with that
+   * Ready anyway; deferring them coalesces every commit advance of a Ready cycle (one per
+   * ack, typically) and the cycle's new entries into one MsgApp per follower, instead of an
+   * empty MsgApp per follower per advance, each answered by a MsgAppResp.
+   */
   onCommitAdvanced(): void {
     releasePendingReadIndexMessages(this);
-    bcastAppend(this);
+    this.needBcast = true;
   }
 
   // ---------------------------------------------------------------- roles

@@ -91,7 +91,9 @@ function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
   }
   if (r.maybeCommit()) {
     r.onCommitAdvanced();
-  } else if (oldPaused) {
+  } else if (oldPaused && !r.needBcast) {
+    // Was paused, so it may lack the commit index (and entries): tell it now, unless the
+    // pending broadcast will (it sends every follower at least an empty MsgApp).
     sendAppend(r, m.from);
   }
   // Fill the pipeline window.
