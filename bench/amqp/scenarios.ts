@@ -38,7 +38,9 @@ export async function scenarioB(o: BenchOptions, run: number): Promise<Record<st
   const conns = await Promise.all([0, 1, 2, 3].map((i) => connect(o.urls[i % o.urls.length]!)));
   const queues = conns.map((_, i) => `${o.queuePrefix}-b-${run}-${i}`);
   try {
-    // Declared through its publisher's node: both brokers then place the queue's leader there.
+    // Declared through its publisher's node: RabbitMQ (queue_leader_locator client-local, its
+    // default) places the queue's leader there; Warren places leaders by load (the node leading
+    // the fewest queues, ties by a hash of the name), so some publishers go through another node.
     await Promise.all(conns.map((c, i) => declareQuorum(c, queues[i]!)));
     const channels = await Promise.all(conns.map((c) => c.createConfirmChannel()));
     // Every queue has a leader (each took one confirmed publish) before the clock starts.
