@@ -26,6 +26,7 @@ import type { Entry, GroupId, HardState, Snapshot } from "../core/types.js";
 import { CorruptStorageError, RaftError, RaftInvariantError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
 import { decodeEntry, decodeFormat, encodeFormat, encodeHardState, RecordDecodeError } from "./codec.js";
+import { DeferredDeletion } from "./deferred-deletion.js";
 import {
   type GroupLog,
   newGroupLog,
@@ -74,6 +75,16 @@ export interface NodeStorageOptions {
    * their group; compressing them costs CPU on the same two cores that run Raft.
    */
   compression?: boolean;
+  /**
+   * Size of LevelDB's table files written by compactions, in bytes (LevelDB's default, 2 MiB,
+   * when absent). See docs/raft/storage.md, "Where the write stalls come from".
+   */
+  maxFileBytes?: number;
+  /**
+   * Delete LevelDB's obsolete files in small steps outside its lock (default true; see
+   * deferred-deletion.ts). False leaves the deletion to LevelDB.
+   */
+  deferFileDeletion?: boolean;
 }
 
 /**
@@ -128,6 +139,8 @@ export class NodeStorage {
     private readonly db: Db,
     private readonly logger: Logger,
     known: Set<GroupId>,
+    /** Deletes LevelDB's obsolete files outside its lock (see deferred-deletion.ts). */
+    private readonly deletion: DeferredDeletion | undefined,
   ) {
     this.known = known;
   }
@@ -143,6 +156,7 @@ export class NodeStorage {
       valueEncoding: "buffer",
       writeBufferSize: opts.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES,
       compression: opts.compression ?? false,
+      ...(opts.maxFileBytes !== undefined ? { maxFileSize: opts.maxFileBytes } : {}),
     });
     try {
       await db.open();
@@ -169,7 +183,9 @@ export class NodeStorage {
         }
       }
       logger.info({ dir, groups: known.size }, "raft storage opened");
-      return new NodeStorage(db, logger, known);
+      const deletion =
+        (opts.deferFileDeletion ?? true) ? await DeferredDeletion.start(dir, logger) : undefined;
+      return new NodeStorage(db, logger, known, deletion);
     } catch (err) {
       await db.close();
       throw err;
@@ -336,6 +352,7 @@ export class NodeStorage {
     if (!this.failure) await this.flush().catch(() => undefined);
     await this.inflight?.done.catch(() => undefined);
     this.closed = true;
+    await this.deletion?.stop();
     await this.db.close();
   }
 
