@@ -1,10 +1,10 @@
 /**
  * A three-node cluster in ONE process (raft/host/test's TestCluster: real TCP on loopback,
- * real LevelDB) proposing N commands of ~1 KiB over G groups with 256 outstanding, then
- * exiting. Meant for `perf stat -e instructions:u`, whose counts the neighbours of a shared
+ * real LevelDB) proposing N commands of ~1 KiB over G groups with W outstanding (default 256;
+ * bench:raft keeps 1024), then exiting. Meant for `perf stat -e instructions:u`, whose counts the neighbours of a shared
  * machine barely move (unlike wall time or CPU time):
  *
- *   perf stat -e instructions:u npx tsx bench/raft/in-process.ts 20000 8   # N commits, G groups
+ *   perf stat -e instructions:u npx tsx bench/raft/in-process.ts 20000 8   # N commits, G groups [W]
  *   perf stat -e instructions:u npx tsx bench/raft/in-process.ts 0 8       # start-up only
  *
  * (instructions(N) - instructions(0)) / N is the whole cluster's work per commit. BENCH_ROOT
@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = process.env.BENCH_ROOT ?? resolve(fileURLToPath(import.meta.url), "../../..");
 const total = Number(process.argv[2] ?? 0);
 const groupCount = Number(process.argv[3] ?? 1);
-const WINDOW = 256;
+const WINDOW = Number(process.argv[4] ?? 256);
 
 const { TestCluster } = (await import(
   `${root}/raft/host/test/cluster.ts`
