@@ -25,8 +25,9 @@ import { Level } from "level";
 import type { Entry, GroupId, HardState, Snapshot } from "../core/types.js";
 import { CorruptStorageError, RaftError, RaftInvariantError } from "../errors.js";
 import { type Logger, noopLogger } from "../logger.js";
-import { decodeEntry, decodeFormat, encodeFormat, encodeHardState, RecordDecodeError } from "./codec.js";
+import { decodeEntry, encodeHardState, RecordDecodeError } from "./codec.js";
 import { DeferredDeletion } from "./deferred-deletion.js";
+import { checkFormat } from "./format.js";
 import {
   type GroupLog,
   newGroupLog,
@@ -38,8 +39,6 @@ import {
 } from "./group-log.js";
 import {
   entryKey,
-  FORMAT_KEY,
-  FORMAT_VERSION,
   groupLowerBound,
   groupUpperBound,
   hardStateKey,
@@ -461,32 +460,4 @@ function decodeStoredEntry(group: GroupId, key: string, index: number, value: Bu
     );
   }
   return entry;
-}
-
-/**
- * Checks (or, on an empty database, writes) the format version, so a future incompatible layout
- * is refused instead of misread, and a directory of unrelated LevelDB data is not adopted.
- */
-async function checkFormat(db: Db, dir: string): Promise<void> {
-  const stored = await db.get(FORMAT_KEY);
-  if (stored === undefined) {
-    for await (const key of db.keys({ limit: 1 })) {
-      throw new CorruptStorageError(
-        `refusing to start: ${dir} holds data (key ${JSON.stringify(key)}) but no raft storage format version`,
-      );
-    }
-    await db.put(FORMAT_KEY, encodeFormat(FORMAT_VERSION), { sync: true });
-    return;
-  }
-  let version: number;
-  try {
-    version = decodeFormat(stored);
-  } catch (err) {
-    throw new CorruptStorageError(`refusing to start: ${dir} key ${FORMAT_KEY}: ${(err as Error).message}`);
-  }
-  if (version !== FORMAT_VERSION) {
-    throw new CorruptStorageError(
-      `refusing to start: ${dir} uses raft storage format ${version}; this build reads format ${FORMAT_VERSION}`,
-    );
-  }
 }
