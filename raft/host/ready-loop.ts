@@ -13,7 +13,9 @@
  *     durable, because the core counts the leader's own match index only at `advance()`);
  *  4. flush: one LevelDB batch with sync:true for all groups (skipped when no Ready needs it);
  *  5. late send: everything else, i.e. votes, pre-votes, append responses, read-index answers.
- *     These promise durable state, so they leave strictly after the fsync;
+ *     These promise durable state, so they leave strictly after the fsync. Of a group's
+ *     successful append responses only the last (highest) one leaves: it acknowledges
+ *     everything the earlier ones did (superseded-acks.ts);
  *  6. apply committed entries and read states, then `advance()`, then maybe snapshot.
  *     Committed entries that an EARLIER batch already made durable here (all of a leader's)
  *     are applied right after step 4 instead, while this batch's write runs.
@@ -43,6 +45,7 @@ import type { Transport } from "../transport/index.js";
 import type { Group } from "./group.js";
 import { Outbox } from "./outbox.js";
 import type { SnapshotTransfers } from "./snapshot-transfer.js";
+import { withoutSupersededAcks } from "./superseded-acks.js";
 
 /**
  * Messages that may leave before the batch's fsync: a leader's appends and heartbeats
@@ -231,7 +234,7 @@ export class ReadyLoop {
     for (const [g, rd] of readies) {
       g.stage(rd, storage);
       if (rd.mustSync) mustSync = true;
-      for (const m of rd.messages) {
+      for (const m of withoutSupersededAcks(rd.messages)) {
         if (m.type === MessageType.MsgSnap) snapshots.send(g.id, m);
         else if (EARLY.has(m.type)) early.add(g.id, m);
         else late.add(g.id, m);
