@@ -34,8 +34,20 @@ type WireBatch = readonly [
   channel: number,
   tag: string,
   queue: string,
-  messages: readonly WireMessage[],
+  messages: WireMessage[],
 ];
+
+/** One transport frame under construction: its batches and their body bytes. */
+interface Frame {
+  readonly batches: WireBatch[];
+  bytes: number;
+}
+
+/**
+ * Body bytes per delivery frame: a frame above the transport's limit (16 MiB) would be refused
+ * whole, and a large one holds up the peer's other traffic (Raft) behind it.
+ */
+const FRAME_BODY_BUDGET = 1024 * 1024;
 
 interface Batch {
   readonly ref: ConsumerRef;
@@ -67,10 +79,13 @@ export class DeliverOutbox {
     b.deliveries.push(d);
   }
 
-  /** Hands everything added to the consumers here, and to other nodes in one frame per node. */
+  /**
+   * Hands everything added to the consumers here, and to other nodes in one frame per node (more
+   * when the bodies exceed FRAME_BODY_BUDGET).
+   */
   flush(): void {
     if (this.batches.size === 0) return;
-    let remote: Map<string, WireBatch[]> | undefined;
+    let remote: Map<string, Frame> | undefined;
     for (const { ref, deliveries } of this.batches.values()) {
       const owner = ownerOf(ref.connection);
       if (owner === this.ctx.nodeId) {
@@ -80,25 +95,40 @@ export class DeliverOutbox {
         continue;
       }
       remote ??= new Map();
-      let out = remote.get(owner);
-      if (out === undefined) {
-        out = [];
-        remote.set(owner, out);
+      let frame = remote.get(owner);
+      if (frame === undefined) {
+        frame = { batches: [], bytes: 0 };
+        remote.set(owner, frame);
       }
-      out.push([ref.connection, ref.channel, ref.tag, deliveries[0]!.queue, deliveries.map(toWire)]);
+      let messages: WireMessage[] | undefined;
+      for (const d of deliveries) {
+        if (frame.bytes > 0 && frame.bytes + d.body.byteLength > FRAME_BODY_BUDGET) {
+          // Frames of a peer leave in order, so the consumer's order survives the split.
+          this.send(owner, frame.batches);
+          frame = { batches: [], bytes: 0 };
+          remote.set(owner, frame);
+          messages = undefined;
+        }
+        if (messages === undefined) {
+          messages = [];
+          frame.batches.push([ref.connection, ref.channel, ref.tag, d.queue, messages]);
+        }
+        messages.push(toWire(d));
+        frame.bytes += d.body.byteLength;
+      }
     }
     this.batches.clear();
-    if (remote === undefined) return;
-    for (const [owner, out] of remote) {
-      if (!this.ctx.transport.send(owner, DELIVER_BATCH_CHANNEL, out)) {
-        // The messages stay checked out to their consumers: they return when the channel closes
-        // or the node is declared down.
-        this.ctx.logger.warn(
-          { peer: owner, messages: out.reduce((n, b) => n + b[4].length, 0) },
-          "deliveries to a consumer's node dropped",
-        );
-      }
-    }
+    if (remote !== undefined) for (const [owner, frame] of remote) this.send(owner, frame.batches);
+  }
+
+  private send(owner: string, batches: readonly WireBatch[]): void {
+    if (this.ctx.transport.send(owner, DELIVER_BATCH_CHANNEL, batches)) return;
+    // The messages stay checked out to their consumers: they return when the channel closes or
+    // the node is declared down.
+    this.ctx.logger.warn(
+      { peer: owner, messages: batches.reduce((n, b) => n + b[4].length, 0) },
+      "deliveries to a consumer's node dropped",
+    );
   }
 
   private receive(b: WireBatch): void {
