@@ -8,7 +8,9 @@
  *   advances (see ready-loop.ts for the ordering guarantees).
  * - A lost inbound connection from a group's leader (transport.onPeerDown) is a hint to
  *   campaign early: `reportLeaderLost()` on every group that peer leads, for a failover well
- *   under an election timeout after a leader process dies (peer-hint.ts).
+ *   under an election timeout after a leader process dies (peer-hint.ts); with long ticks the
+ *   first survivor in turn campaigns after a few milliseconds, not at the next tick
+ *   (leader-lost-campaign.ts).
  *
  * The host owns neither the storage nor the transport: the caller opens/starts them before
  * `start()` and closes them after `stop()` (the transport may carry other channels).
@@ -27,6 +29,7 @@ import { type AppliedListener, HostEvents, type LeaderChangeListener } from "./h
 import { changeConf, handOffLeadership, transferLeadership } from "./host-membership.js";
 import { readCommands, readEntry, readIndex } from "./host-reads.js";
 import { HostTicker } from "./host-ticker.js";
+import { LeaderLostCampaigns } from "./leader-lost-campaign.js";
 import { type RaftHostOptions, type ResolvedHostOptions, resolveHostOptions } from "./options.js";
 import { decodeRaftPayload, RAFT_CHANNEL } from "./outbox.js";
 import { peerDownHint } from "./peer-hint.js";
@@ -60,6 +63,8 @@ export class RaftHost implements LiveEntryReader {
   private readonly events: HostEvents;
   /** Ticks the groups and watches quiesced ones (host-ticker.ts). */
   private readonly ticker: HostTicker;
+  /** Starts the first survivor's campaign soon after the leader-lost hint (leader-lost-campaign.ts). */
+  private readonly leaderLost: LeaderLostCampaigns<Group>;
   /** What the host's parts (reads, membership) see of it. */
   private readonly ctx: HostContext;
   /** Set by stop(): incoming messages are ignored and no new batch starts. Never unset. */
@@ -101,6 +106,12 @@ export class RaftHost implements LiveEntryReader {
       logger: this.logger,
     });
     this.ticker = new HostTicker(this.opts, this.transport, this.loop);
+    this.leaderLost = new LeaderLostCampaigns(
+      this.opts.nodeId,
+      this.opts.tickMs,
+      (g) => !this.stopped && this.groups.get(g.id) === g,
+      (g) => this.touch(g),
+    );
     this.ctx = {
       opts: this.opts,
       storage: this.storage,
@@ -299,6 +310,7 @@ export class RaftHost implements LiveEntryReader {
     if (opts.transferLeadership === true) await handOffLeadership(this.ctx);
     this.stopped = true;
     this.ticker.stop();
+    this.leaderLost.stop();
     await this.loop.stop();
     this.snapshots.close();
     await this.storage.flush();
@@ -354,7 +366,10 @@ export class RaftHost implements LiveEntryReader {
     for (const g of this.groups.values()) {
       const hint = peerDownHint(g.role, g.lead, peer, direction);
       if (hint === "unreachable") g.node.reportUnreachable(peer);
-      else if (hint === "leader-lost") g.node.reportLeaderLost();
+      else if (hint === "leader-lost") {
+        g.node.reportLeaderLost();
+        this.leaderLost.leaderLost(g, peer);
+      }
       if (hint !== undefined) this.ticker.activate(g);
     }
     this.loop.wakeAll();
