@@ -21,7 +21,8 @@
  * makes every older-epoch enqueue stale, so a late commit never lands after newer messages.
  *
  * Leader changes: when this node learns that the group's leader is now another node than the
- * pass's target, the pass ends at once and everything unanswered goes to the new leader. The old
+ * pass's target, the pass ends at once and everything unanswered goes to the new leader; a
+ * stream pausing between passes (its target's node went away) resends there at once too. The old
  * target may never answer (frozen, cut off) and would hold the stream until the deadline; a
  * leader that is only slow (backpressure) is never resent to, which would add to its backlog.
  *
@@ -273,10 +274,18 @@ class Stream {
 
   /**
    * This node learned that `leader` leads the group now. A pass streaming to another node ends at
-   * once (the resend goes to `leader`): that node is no longer leader, and may never answer.
+   * once (the resend goes to `leader`): that node is no longer leader, and may never answer. A
+   * stream between passes does not wait out its pause.
    */
   leaderChanged(leader: NodeId): void {
-    if (this.closed || this.mode !== "streaming" || this.pending.size === 0) return;
+    if (this.closed || this.pending.size === 0) return;
+    if (this.mode === "waiting") {
+      // The pause after a failed pass (the old leader's node went away, no leader was known
+      // then) is for an election to end: this is its end.
+      this.cancelRetry?.();
+      this.startPass(leader);
+      return;
+    }
     if (this.target === undefined || leader === this.target) return;
     this.failPass(this.pass, leader);
   }
