@@ -401,7 +401,9 @@ describe("leader lost: the host's fast-failover hint", () => {
     // Every survivor computes the same order; over many groups each comes first about as often.
     const first = new Map<string, number>();
     for (let g = 0; g < 200; g++) {
-      const ranks = ["b", "c", "d", "e"].map((id) => survivorRank(["a", "b", "c", "d", "e"], "a", id, `q:/:${g}`));
+      const ranks = ["b", "c", "d", "e"].map((id) =>
+        survivorRank(["a", "b", "c", "d", "e"], "a", id, `q:/:${g}`),
+      );
       expect([...ranks].sort()).toEqual([0, 1, 2, 3]);
       const id = ["b", "c", "d", "e"][ranks.indexOf(0)]!;
       first.set(id, (first.get(id) ?? 0) + 1);
