@@ -12,7 +12,6 @@ import type { Logger } from "../logger.js";
 import { RaftLog } from "./log/raft-log.js";
 import { isQuiesceHeartbeat, wake } from "./quiesce.js";
 import { ReadOnly } from "./read-only.js";
-import { bcastAppend } from "./replicate.js";
 import { stepTerm } from "./step.js";
 import { stepCandidate } from "./step-candidate.js";
 import { stepFollower } from "./step-follower.js";
