@@ -107,6 +107,8 @@ describe("a publisher's stream when the queue leader's node dies", () => {
     // n2 wins the election 3 ms later: everything unanswered goes there now, in order.
     net.advance(3);
     net.elected("n2");
+    expect(net.sent).toEqual([]); // not from inside the host's leader-change callback
+    net.advance(0);
     expect(net.sent.map((s) => [s.at, s.target, s.seq])).toEqual([
       [4, "n2", 1],
       [4, "n2", 2],
