@@ -313,7 +313,8 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     "raft.snapshotEvery": row({
       kind: integer(1, MAX_INT32),
       default: D.DEFAULT_SNAPSHOT_EVERY,
-      description: "Applied entries between snapshots of a group.",
+      description:
+        "Applied entries between snapshots of a group; grows with the entries a snapshot keeps live (a long queue), up to 8 times this.",
     }),
     "raft.maxSizePerMsg": row({
       kind: size(1024, MAX_INT32),

@@ -23,6 +23,8 @@ export class ListMachine implements StateMachine<ListCommand, ListResult> {
   values: Array<[number, string]> = [];
   live: number[] = [];
   restores = 0;
+  /** Snapshots taken of this replica. */
+  snapshots = 0;
   lastTime = 0;
 
   apply(meta: ApplyMeta, command: ListCommand): ListResult {
@@ -33,6 +35,7 @@ export class ListMachine implements StateMachine<ListCommand, ListResult> {
   }
 
   snapshot(): MachineSnapshot {
+    this.snapshots++;
     return { state: pack({ values: this.values, live: this.live }), live: [...this.live] };
   }
 
