@@ -47,6 +47,8 @@ export class Group {
   readonly pendingLive = new Map<number, Entry[]>();
   /** Entries applied since the last snapshot (taken or restored): triggers the next one. */
   private appliedSinceSnapshot = 0;
+  /** A leader change noted by `stage` and not yet told to subscribers (see `announceLeader`). */
+  private unannounced = false;
   /** Applied entries between two snapshots (see `nextSnapshotInterval`). */
   private snapshotInterval: number;
 
@@ -248,7 +250,19 @@ export class Group {
     this.reads.rejectAll(() => new NotLeaderError(this.id, undefined));
   }
 
-  /** Tracks leader and role from a Ready's soft state, and tells subscribers of a new leader. */
+  /**
+   * Tells subscribers of the leader change the last `stage` noted. The loop calls it once every
+   * group of the batch is staged: a subscriber may propose at once (node/broker resends there),
+   * and a proposal made while Readies are taken but not yet staged would be taken for one the
+   * staged entries overwrote (`ProposalTracker.dropOverwritten`) and dropped.
+   */
+  announceLeader(): void {
+    if (!this.unannounced) return;
+    this.unannounced = false;
+    this.events.leaderChanged(this.id, this.lead === NONE ? undefined : this.lead);
+  }
+
+  /** Tracks leader and role from a Ready's soft state; the change is announced by `announceLeader`. */
   private noteSoftState(lead: NodeId, role: Role): void {
     const wasLeader = this.role === Role.Leader;
     const leaderChanged = lead !== this.lead;
@@ -258,7 +272,7 @@ export class Group {
       // Reads not yet confirmed by a quorum cannot be confirmed by a deposed leader.
       this.reads.rejectUnconfirmed(() => new NotLeaderError(this.id, lead === NONE ? undefined : lead));
     }
-    if (leaderChanged) this.events.leaderChanged(this.id, lead === NONE ? undefined : lead);
+    if (leaderChanged) this.unannounced = true;
   }
 
   /**

@@ -240,6 +240,8 @@ export class ReadyLoop {
         else late.add(g.id, m);
       }
     }
+    // Only now, with every Ready of the batch staged, may subscribers propose (Group.announceLeader).
+    for (const [g] of readies) g.announceLeader();
     let flushed: Promise<void> = Promise.resolve();
     if (mustSync) {
       this.stats.flushes++;
