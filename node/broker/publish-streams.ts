@@ -281,9 +281,8 @@ class Stream {
     if (this.closed || this.pending.size === 0) return;
     if (this.mode === "waiting") {
       // The pause after a failed pass (the old leader's node went away, no leader was known
-      // then) is for an election to end: this is its end. The pass starts on a timer, not
-      // here: this runs inside the Raft host's loop (RaftHost.onLeaderChange), and a proposal
-      // made there, on the new leader itself, was dropped ("index N was overwritten").
+      // then) is for an election to end: this is its end. The pass starts on a timer, as after
+      // a hint, not inside the Raft host's loop that runs this (RaftHost.onLeaderChange).
       this.cancelRetry?.();
       this.cancelRetry = this.clock.after(() => this.startPass(leader), 0);
       return;
