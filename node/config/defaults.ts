@@ -73,6 +73,10 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 15_000;
 
 /** RabbitMQ's quorum queue `x-quorum-initial-group-size` default (or every node if fewer). */
 export const DEFAULT_INITIAL_GROUP_SIZE = 3;
+/** Where a new queue's leader goes (RabbitMQ's `queue_leader_locator`; its default too). */
+export const QUEUE_LEADER_LOCATORS = ["client-local", "balanced"] as const;
+export type QueueLeaderLocator = (typeof QUEUE_LEADER_LOCATORS)[number];
+export const DEFAULT_QUEUE_LEADER_LOCATOR: QueueLeaderLocator = "client-local";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -71,7 +71,7 @@ export interface NodeConfig {
     readonly defaultVhost: string;
     readonly loopbackUsers: readonly string[];
   };
-  readonly quorum: { readonly initialGroupSize: number };
+  readonly quorum: { readonly initialGroupSize: number; readonly queueLeaderLocator: D.QueueLeaderLocator };
 }
 
 /** A default computed from settings resolved before it (e.g. dataDir from nodeId). */
@@ -388,6 +388,12 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
       default: D.DEFAULT_INITIAL_GROUP_SIZE,
       description:
         "Replicas of a new queue when it has no `x-quorum-initial-group-size` (capped at the cluster size).",
+    }),
+    "quorum.queueLeaderLocator": row({
+      kind: oneOf(D.QUEUE_LEADER_LOCATORS),
+      default: D.DEFAULT_QUEUE_LEADER_LOCATOR,
+      description:
+        "Where a new queue's leader goes when it has no `x-queue-leader-locator` (RabbitMQ's `queue_leader_locator`): `client-local`, the node the declaring client is connected to, or `balanced`, the node leading the fewest queues.",
     }),
   }),
 ]);
