@@ -46,6 +46,7 @@ export function brokerSettings(config: NodeConfig): Partial<BrokerSettings> {
     nodeDownGraceMs: config.nodeDownGraceMs,
     join: config.join,
     initialGroupSize: config.quorum.initialGroupSize,
+    queueLeaderLocator: config.quorum.queueLeaderLocator,
     maxUncommittedBytes: config.backpressure.maxUncommittedBytes,
     memoryHighWatermark: config.backpressure.memoryHighWatermark,
     loopbackUsers: config.auth.loopbackUsers,

@@ -8,6 +8,7 @@ import type { Logger } from "../../raft/logger.js";
 import type { Transport } from "../../raft/transport/index.js";
 import type { Forwarder } from "../cluster/forward.js";
 import type { Rpc } from "../cluster/rpc.js";
+import type { QueueLeaderLocator } from "../config/defaults.js";
 import type { AdvertisedAddress } from "../config/kinds.js";
 import { WarrenError } from "../errors.js";
 import type { QueueRecord } from "../meta/index.js";
@@ -20,6 +21,8 @@ export interface BrokerSettings {
   readonly maxMessageSize: number;
   readonly proposalTimeoutMs: number;
   readonly initialGroupSize: number;
+  /** A new queue's leader without `x-queue-leader-locator` (default `client-local`, as RabbitMQ). */
+  readonly queueLeaderLocator?: QueueLeaderLocator;
   readonly maxUncommittedBytes: number;
   /** Fraction of total memory (0 disables the memory check). */
   readonly memoryHighWatermark: number;

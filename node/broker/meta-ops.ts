@@ -3,6 +3,7 @@
  * new quorum queues, then one proposal to the metadata group (resolved once applied here).
  */
 import { randomBytes } from "node:crypto";
+import { effectiveLeaderLocator } from "../cluster/leader-locator.js";
 import { loadOf, placeReplicas } from "../cluster/placement.js";
 import { WarrenError } from "../errors.js";
 import {
@@ -116,7 +117,11 @@ export class MetaOps {
     return { queue, messageCount: counts?.messagesReady ?? 0, consumerCount: counts?.consumers ?? 0 };
   }
 
-  /** Members and preferred leader of a new quorum queue, over the nodes that are up. */
+  /**
+   * Members and preferred leader of a new quorum queue, over the nodes that are up. The declare
+   * runs on the node the client is connected to (AMQP) or that received the request (HTTP), so
+   * this node is the `client-local` leader.
+   */
   private place(vhost: string, req: QueueDeclareRequest): { members: string[]; leader: string } {
     const up = this.ctx.nodes.filter((n) => n === this.ctx.nodeId || this.ctx.transport.isPeerUp(n));
     const groups = this.machine
@@ -130,6 +135,8 @@ export class MetaOps {
       load: loadOf(up, groups),
       groupSize: size,
       seed: `${vhost}/${req.name}`,
+      leaderLocator: effectiveLeaderLocator(req.arguments, this.ctx.settings.queueLeaderLocator),
+      clientNode: this.ctx.nodeId,
     });
     return { members: [...p.members], leader: p.leader };
   }

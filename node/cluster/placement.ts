@@ -4,14 +4,16 @@
  * computes a placement for the same queue agrees, and tests can replay).
  *
  * - `placeReplicas` picks a new queue's members (RabbitMQ's `x-quorum-initial-group-size`,
- *   default 3, or every node if fewer) and its preferred leader, so that leadership stays within
- *   one of each node's fair share as queues are declared.
+ *   default 3, or every node if fewer) and its preferred leader: the declaring client's node
+ *   (`client-local`), or the node leading the fewest queues (`balanced`, which keeps leadership
+ *   within one of each node's fair share as queues are declared). Replicas spread by load either way.
  * - `rebalance` returns the fewest leadership transfers that bring every node within
  *   [floor, ceil] of its fair share of leaders, moving leadership only to a group's members
  *   (used after a node returns and leads nothing). It solves this exactly as a min-cost flow.
  */
 import type { GroupId, NodeId } from "../../raft/core/types.js";
 import { DEFAULT_INITIAL_GROUP_SIZE } from "../config/defaults.js";
+import type { QueueLeaderLocator } from "./leader-locator.js";
 
 export interface NodeLoad {
   /** Groups this node is a member (voter) of. */
@@ -29,6 +31,13 @@ export interface PlacementRequest {
   readonly groupSize?: number;
   /** Breaks ties, e.g. the group id: the same queue always gets the same answer. */
   readonly seed: string;
+  /** How to pick the leader (default `balanced`). */
+  readonly leaderLocator?: QueueLeaderLocator;
+  /**
+   * The node the declaring client is connected to: the leader under `client-local`. Absent, or
+   * not one of `nodes` (it cannot host a replica): the leader is chosen as under `balanced`.
+   */
+  readonly clientNode?: NodeId;
 }
 
 export interface Placement {
@@ -92,9 +101,10 @@ function distinct(nodes: readonly NodeId[]): NodeId[] {
 }
 
 /**
- * The leader is the node leading the fewest groups (then fewest replicas, then the hash), which
- * keeps every node within one of its fair share as queues are declared one by one. The other
- * members are the nodes with the fewest replicas (then fewest leaders, then the hash).
+ * The leader is the client's node under `client-local`; otherwise (or when that node is not
+ * available) the node leading the fewest groups (then fewest replicas, then the hash), which keeps
+ * every node within one of its fair share as queues are declared one by one. The other members
+ * are the nodes with the fewest replicas (then fewest leaders, then the hash).
  */
 export function placeReplicas(req: PlacementRequest): Placement {
   const nodes = distinct(req.nodes);
@@ -112,7 +122,11 @@ export function placeReplicas(req: PlacementRequest): Placement {
       load(a)[second] - load(b)[second] ||
       tieHash(req.seed, a) - tieHash(req.seed, b) ||
       (a < b ? -1 : 1);
-  const leader = [...nodes].sort(by("leaders", "replicas"))[0]!;
+  const local =
+    req.leaderLocator === "client-local" && req.clientNode !== undefined && nodes.includes(req.clientNode)
+      ? req.clientNode
+      : undefined;
+  const leader = local ?? [...nodes].sort(by("leaders", "replicas"))[0]!;
   const others = nodes.filter((n) => n !== leader).sort(by("replicas", "leaders"));
   return { leader, members: [leader, ...others.slice(0, size - 1)] };
 }

@@ -4,6 +4,12 @@
  * within its fair share, and carries out the ones that move leadership AWAY from itself (only a
  * leader can transfer). Nodes see only the groups they host, so each acts on a partial view;
  * since a node only ever sheds leadership it holds above its share, the views cannot fight.
+ *
+ * Queues placed `client-local` (x-queue-leader-locator or the node's queueLeaderLocator) are
+ * pinned: the rebalancer never moves their leadership, it only counts it as load. RabbitMQ never
+ * moves a leader on its own (only `rabbitmq-queues rebalance`, run by hand, does), and moving such
+ * a leader away from the node its clients use would bring back the forward on every publish that
+ * client-local placement removed. Only `balanced` queues are moved to even leadership out.
  */
 import type { GroupId, NodeId } from "../../raft/core/types.js";
 import type { RaftHost } from "../../raft/host/index.js";
@@ -13,8 +19,11 @@ import { rebalance } from "./placement.js";
 export interface RebalancerDeps {
   readonly nodeId: NodeId;
   readonly host: RaftHost;
-  /** Quorum groups hosted here, with their members. */
-  readonly groups: () => readonly { group: GroupId; members: readonly NodeId[] }[];
+  /**
+   * Quorum groups hosted here, with their members; `pinned`: the leadership of this group is never
+   * moved (a `client-local` queue), only counted.
+   */
+  readonly groups: () => readonly { group: GroupId; members: readonly NodeId[]; pinned?: boolean }[];
   /** Nodes that are up right now (this one included). */
   readonly upNodes: () => readonly NodeId[];
   readonly logger: Logger;
@@ -69,7 +78,8 @@ export class Rebalancer {
         } catch {
           leader = undefined;
         }
-        return { group: g.group, leader, members: g.members };
+        // A pinned group has no other eligible member, so the flow counts its leader but never moves it.
+        return { group: g.group, leader, members: g.pinned === true ? [] : g.members };
       });
       // The same seed on every node: nodes with the same view compute the same plan, and each
       // carries out its own part of it (no two nodes shed leadership for the same deficit).
