@@ -20,6 +20,7 @@ import { type Logger, noopLogger } from "../../raft/logger.js";
 import type { NodeStorage } from "../../raft/storage/index.js";
 import type { Transport } from "../../raft/transport/index.js";
 import { Forwarder } from "../cluster/forward.js";
+import { effectiveLeaderLocator } from "../cluster/leader-locator.js";
 import { Membership } from "../cluster/membership.js";
 import { Rebalancer } from "../cluster/rebalancer.js";
 import { Rpc } from "../cluster/rpc.js";
@@ -287,7 +288,12 @@ export class BrokerService implements Broker {
     this.rebalancer = new Rebalancer({
       nodeId: opts.nodeId,
       host: opts.host,
-      groups: () => this.queues.hostedReplicas().map((r) => ({ group: r.group, members: r.record.members })),
+      groups: () =>
+        this.queues.hostedReplicas().map((r) => ({
+          group: r.group,
+          members: r.record.members,
+          pinned: effectiveLeaderLocator(r.record.arguments, settings.queueLeaderLocator) === "client-local",
+        })),
       upNodes: () => clusterNodes().filter((n) => n === opts.nodeId || opts.transport.isPeerUp(n)),
       logger,
     });
