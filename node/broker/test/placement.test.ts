@@ -1,13 +1,22 @@
 /**
- * Leadership spread: placement picks a preferred leader per queue so that no node leads much
- * more than its share, and the first elected leader hands over to it.
+ * Leadership spread under `queueLeaderLocator: balanced`: placement picks a preferred leader per
+ * queue so that no node leads much more than its share, and the first elected leader hands over
+ * to it. The `x-queue-leader-locator` argument overrides the setting.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { BrokerCluster, client, eventually, quorumQueue } from "./harness.js";
 
+/** Leaders per node, as n1 reports them. */
+async function perNode(): Promise<Map<string, number>> {
+  const qs = await c.node("n1").broker.listQueues("/");
+  const per = new Map<string, number>();
+  for (const q of qs) if (q.leader !== undefined) per.set(q.leader, (per.get(q.leader) ?? 0) + 1);
+  return per;
+}
+
 let c: BrokerCluster;
 beforeAll(async () => {
-  c = await BrokerCluster.start(3);
+  c = await BrokerCluster.start(3, { queueLeaderLocator: "balanced" });
 });
 afterAll(async () => {
   await c.close();
@@ -36,12 +45,6 @@ it("spreads the leaders of new queues evenly over the nodes", async () => {
 });
 
 it("rebalances leadership after a node returns", async () => {
-  const perNode = async () => {
-    const qs = await c.node("n1").broker.listQueues("/");
-    const per = new Map<string, number>();
-    for (const q of qs) if (q.leader !== undefined) per.set(q.leader, (per.get(q.leader) ?? 0) + 1);
-    return per;
-  };
   await c.kill("n3");
   await eventually("n1 and n2 lead everything", async () => {
     const per = await perNode();
@@ -57,3 +60,24 @@ it("rebalances leadership after a node returns", async () => {
     15_000,
   );
 }, 30_000);
+
+it("x-queue-leader-locator: client-local overrides the balanced setting", async () => {
+  // Every node leads two queues (the tests above): balanced would not pick n2 for a third.
+  const n2 = c.node("n2");
+  const r = await n2.broker.declareQueue(
+    client(n2),
+    quorumQueue("local-on-n2", { "x-queue-leader-locator": "client-local" }),
+  );
+  expect(r.queue.leader).toBe("n2");
+  await eventually("n2 leads local-on-n2", async () => {
+    const q = (await c.node("n1").broker.listQueues("/")).find((x) => x.record.name === "local-on-n2");
+    return q?.leader === "n2";
+  });
+  // Without the argument, the setting applies: the next queue declared through n2 goes elsewhere.
+  const b = await n2.broker.declareQueue(client(n2), quorumQueue("balanced-via-n2"));
+  expect(["n1", "n3"]).toContain(b.queue.leader);
+  await eventually("every node leads its share", async () => {
+    const per = await perNode();
+    return per.get("n2") === 3 && (per.get("n1") ?? 0) + (per.get("n3") ?? 0) === 5;
+  });
+});
