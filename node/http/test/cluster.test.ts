@@ -94,6 +94,15 @@ describe("a three-node cluster over HTTP", () => {
     expect(metrics.body).toMatch(/warren_queue_messages_ready\{vhost="\/",queue="orders"\} 0/);
   });
 
+  it("a queue declared over HTTP is led by the node that received the request (client-local)", async () => {
+    const n3 = hc.doors[2]!;
+    expect((await n3.json("PUT", "/api/queues/%2F/via-n3", { durable: true })).status).toBe(201);
+    await eventually("every node reports n3 as the leader", async () => {
+      const all = await Promise.all(hc.doors.map((d) => d.json<QueueJson>("GET", "/api/queues/%2F/via-n3")));
+      return all.every((r) => r.status === 200 && r.body.leader === "n3");
+    });
+  });
+
   it("without a quorum a publish is 503 with Retry-After, and /ready says 503", async () => {
     const n1 = hc.doors[0]!;
     await hc.cluster.kill("n2");
