@@ -266,9 +266,14 @@ export class QueueGroups {
     // to the current one). A replica added later is not among those voters: it cannot campaign
     // before the leader's log made it a member.
     const voters = q.initialMembers ?? q.members;
+    // The placed leader campaigns as it creates a new group: the group has a leader within a
+    // round trip, where it waited out an election timeout and then a hand-over to the placed
+    // leader (declare-leader.ts waits for it). The host campaigns only for a group it has
+    // nothing stored of; if this node is down at the declare, the others elect one as usual.
+    const campaign = q.leader === this.ctx.nodeId && voters.includes(this.ctx.nodeId);
     this.chain(group, async () => {
       if (this.replicas.get(group) !== replica || this.ctx.stopped) return;
-      await this.ctx.host.createGroup(group, { voters, machine: replica });
+      await this.ctx.host.createGroup(group, { voters, machine: replica, campaign });
     });
   }
 
