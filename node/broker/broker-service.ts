@@ -42,6 +42,7 @@ import { BodyCache } from "./body-cache.js";
 import { Consumers } from "./consumers.js";
 import { type BrokerContext, type BrokerSettings, DEFAULT_NODE_DOWN_GRACE_MS, guarded } from "./context.js";
 import { DeadLetterer } from "./dead-lettering.js";
+import { DeclareLeaderWait } from "./declare-leader.js";
 import { LeaderAdmission } from "./leader-admission.js";
 import { LeaderEffects } from "./leader-effects.js";
 import { LeaderNews } from "./leader-news.js";
@@ -118,6 +119,7 @@ export class BrokerService implements Broker {
   readonly nodeId: NodeId;
   private readonly ctx: BrokerContext;
   private readonly queues: QueueGroups;
+  private readonly declareLeader: DeclareLeaderWait;
   private readonly consumers: Consumers;
   private readonly effects: LeaderEffects;
   private readonly messaging: Messaging;
@@ -233,6 +235,7 @@ export class BrokerService implements Broker {
     });
     this.effects = new LeaderEffects(this.ctx, this.consumers);
     this.queues = new QueueGroups(this.ctx, this.effects);
+    this.declareLeader = new DeclareLeaderWait(this.ctx, this.queues);
     const publisher = new Publisher(this.ctx, this.queues);
     this.effects.queues = this.queues;
     this.effects.deadLetterer = new DeadLetterer(this.ctx, this.queues, publisher, this.effects);
@@ -382,8 +385,12 @@ export class BrokerService implements Broker {
   deleteExchange(ctx: ClientContext, name: string, opts: { ifUnused: boolean }): Promise<void> {
     return this.metaOps.deleteExchange(ctx, name, opts);
   }
-  declareQueue(ctx: ClientContext, req: QueueDeclareRequest): Promise<QueueDeclareResult> {
-    return this.metaOps.declareQueue(ctx, req);
+  async declareQueue(ctx: ClientContext, req: QueueDeclareRequest): Promise<QueueDeclareResult> {
+    const r = await this.metaOps.declareQueue(ctx, req);
+    // A new queue (or an empty, unused one): answer once it has a leader (declare-leader.ts).
+    if (!req.passive && r.messageCount === 0 && r.consumerCount === 0)
+      await this.declareLeader.leader(r.queue);
+    return r;
   }
   deleteQueue(
     ctx: ClientContext,
