@@ -103,6 +103,19 @@ describe("a three-node cluster over HTTP", () => {
     });
   });
 
+  it("a PUT of a new queue answers once the queue has a leader: a publish right after is routed", async () => {
+    const n2 = hc.doors[1]!;
+    expect((await n2.json("PUT", "/api/queues/%2F/led-at-once", { durable: true })).status).toBe(201);
+    // A queue listing does not wait for a leader: the declare did.
+    const q = await n2.json<QueueJson>("GET", "/api/queues/%2F/led-at-once");
+    expect(q.body.leader).toBe("n2");
+    const r = await n2.json("POST", "/api/exchanges/%2F/amq.default/publish", {
+      routing_key: "led-at-once",
+      payload: "first",
+    });
+    expect(r.body).toEqual({ routed: true });
+  });
+
   it("without a quorum a publish is 503 with Retry-After, and /ready says 503", async () => {
     const n1 = hc.doors[0]!;
     await hc.cluster.kill("n2");
