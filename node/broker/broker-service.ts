@@ -386,9 +386,11 @@ export class BrokerService implements Broker {
     return this.metaOps.deleteExchange(ctx, name, opts);
   }
   async declareQueue(ctx: ClientContext, req: QueueDeclareRequest): Promise<QueueDeclareResult> {
+    const known = req.name === "" ? undefined : this.ctx.meta.machine.queue(ctx.vhost, req.name);
     const r = await this.metaOps.declareQueue(ctx, req);
-    // A new queue (or an empty, unused one): answer once it has a leader (declare-leader.ts).
-    if (!req.passive && r.messageCount === 0 && r.consumerCount === 0)
+    // A queue this node did not know (new): answer once it has a leader (declare-leader.ts). A
+    // redeclare's figures came from the leader already.
+    if (!req.passive && known?.createdIndex !== r.queue.createdIndex)
       await this.declareLeader.leader(r.queue);
     return r;
   }
