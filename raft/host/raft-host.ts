@@ -64,7 +64,10 @@ export class RaftHost implements LiveEntryReader {
   private readonly logger: Logger;
   /** Every running group. A removed group leaves the map at once (and is marked `removed`). */
   private readonly groups = new Map<GroupId, Group>();
-  /** Groups being created (loading from storage): messages for them are dropped meanwhile. */
+  /**
+   * Groups being created (loading from storage): messages for them are dropped meanwhile, vote
+   * requests held (earlyVotes).
+   */
   private readonly creating = new Set<GroupId>();
   /** Vote requests for groups not created here yet (a new group's first campaign). */
   private readonly earlyVotes = new EarlyVotes();
