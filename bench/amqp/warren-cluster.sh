@@ -6,7 +6,7 @@
 #   bench/amqp/warren-cluster.sh start          start n1..n3 (fresh data), wait for GET /ready = 200 on each
 #   bench/amqp/warren-cluster.sh stop           SIGTERM every node, SIGKILL after 15 s
 #   bench/amqp/warren-cluster.sh kill NODE      kill -9 NODE (n1, n2 or n3)
-#   bench/amqp/warren-cluster.sh restart NODE   start NODE again on its data; wait until ready
+#   bench/amqp/warren-cluster.sh restart NODE   start NODE again on its data; wait until ready and seen by the others
 #   bench/amqp/warren-cluster.sh leader QUEUE   print the queue's Raft leader (GET /api/queues/%2F/QUEUE)
 #
 # Ports: AMQP WARREN_BASE_PORT.. (default 5672), HTTP +10000, Raft +20000. State (data, logs, pid
@@ -58,6 +58,24 @@ wait_ready() {
   done
 }
 
+# A restarted node is ready before the others have reconnected to it (their reconnect backoff
+# runs up to 2 s), and a queue declared meanwhile gets no replica on it: placement takes the nodes
+# whose connection is up. Scenario (e) then killed the leader of a two-replica queue (a minority:
+# no confirm for the rest of the run). So wait until every other running node lists it as running.
+wait_seen() {
+  local n="$1" other j deadline=$((SECONDS + 30))
+  for other in "${NODES[@]}"; do
+    [[ "$other" == "$n" ]] && continue
+    [[ -f "$DIR/$other.pid" ]] && kill -0 "$(cat "$DIR/$other.pid")" 2>/dev/null || continue
+    j="$(idx "$other")"
+    until curl -sf -u guest:guest "http://127.0.0.1:$((BASE + 10000 + j))/api/nodes" |
+      node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s).some(x=>x.name===process.argv[1]&&x.running)?0:1))' "$n"; do
+      if ((SECONDS > deadline)); then echo "$other does not see $n running after 30 s" >&2; exit 1; fi
+      sleep 0.2
+    done
+  done
+}
+
 start() {
   rm -rf "$DIR"
   mkdir -p "$DIR"
@@ -88,7 +106,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   kill) kill -9 "$(cat "$DIR/$2.pid")" ;;
-  restart) launch "$2" && wait_ready "$2" ;;
+  restart) launch "$2" && wait_ready "$2" && wait_seen "$2" ;;
   leader)
     for i in 0 1 2; do
       if out="$(curl -sf -u guest:guest "http://127.0.0.1:$((BASE + 10000 + i))/api/queues/%2F/$2")"; then
