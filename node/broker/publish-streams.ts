@@ -177,7 +177,12 @@ class Stream {
   /** Unanswered enqueues by seq, in seq order. */
   private pending = new Map<number, Entry>();
   private pass = 0;
-  private mode: "streaming" | "waiting" = "streaming";
+  /**
+   * streaming: enqueues go to `target` as they come; probing: no leader is known, so only the
+   * pass head went to a member picked in turn, and the rest waits for its answer (a member that
+   * accepts it leads: the rest follows); waiting: between passes.
+   */
+  private mode: "streaming" | "probing" | "waiting" = "streaming";
   private target: NodeId | undefined;
   /**
    * The oldest unanswered enqueue when the pass began: it was sent after every earlier seq was
@@ -225,9 +230,12 @@ class Stream {
   // ---- sending -------------------------------------------------------------------------------
 
   private pickTarget(hint: NodeId | undefined): NodeId | undefined {
-    return (
-      hint ?? this.net.knownLeader(this.group) ?? this.members[this.rr++ % Math.max(1, this.members.length)]
-    );
+    return hint ?? this.net.knownLeader(this.group) ?? this.guessTarget();
+  }
+
+  /** No leader known: the members in turn (undefined without members). */
+  private guessTarget(): NodeId | undefined {
+    return this.members[this.rr++ % Math.max(1, this.members.length)];
   }
 
   private send(entry: Entry): void {
@@ -251,14 +259,32 @@ class Stream {
     );
   }
 
-  /** A new pass: everything unanswered, in order, to the leader known now. */
+  /**
+   * A new pass: everything unanswered, in order, to the leader known now. With no leader known
+   * (an election, or this node is in a minority) only the oldest goes, as a probe, to a member
+   * picked in turn: sending every unanswered enqueue to each member every retry period was a
+   * busy loop in a minority (~300,000 refused attempts in 7 s on one node).
+   */
   private startPass(hint: NodeId | undefined): void {
     this.cancelRetry = undefined;
     if (this.closed || this.pending.size === 0) return;
     this.pass++;
-    this.target = this.pickTarget(hint);
-    this.mode = "streaming";
+    const known = hint ?? this.net.knownLeader(this.group);
+    this.target = known ?? this.guessTarget();
     this.passHead = this.pending.values().next().value!;
+    if (known === undefined) {
+      this.mode = "probing";
+      this.send(this.passHead);
+      return;
+    }
+    this.mode = "streaming";
+    for (const e of this.pending.values()) this.send(e);
+  }
+
+  /** The probe was accepted: its target leads; the rest of the pass follows, in order. */
+  private probeAccepted(pass: number): void {
+    if (pass !== this.pass || this.mode !== "probing" || this.closed) return;
+    this.mode = "streaming";
     for (const e of this.pending.values()) this.send(e);
   }
 
@@ -318,7 +344,11 @@ class Stream {
     }
     this.pending.delete(seq);
     entry.resolve(reply);
-    if (this.pending.size === 0) this.close();
+    if (this.pending.size === 0) {
+      this.close();
+      return;
+    }
+    if (entry === this.passHead) this.probeAccepted(pass);
   }
 
   private onError(entry: Entry, epoch: number, seq: number, pass: number, err: unknown): void {

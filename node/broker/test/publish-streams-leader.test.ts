@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { GroupId, NodeId } from "../../../raft/core/types.js";
+import { NotLeaderError } from "../../../raft/errors.js";
 import type { Proposed } from "../../cluster/forward.js";
 import { RpcUnreachableError } from "../../cluster/rpc.js";
 import type { EnqueueCommand, QueueReply } from "../../queue/types.js";
@@ -122,5 +123,41 @@ describe("a publisher's stream when the queue leader's node dies", () => {
     // The pause's timer was cancelled: nothing is sent again when it would have run out.
     net.advance(100);
     expect(net.sent).toEqual([]);
+  });
+
+  it("with no leader known, probes one member at a time with the oldest enqueue, then sends the rest where it was accepted", async () => {
+    const net = new Net();
+    net.leader = undefined; // an election, or this node is in a minority
+    const streams = new PublishStreams(net, 60_000, net);
+    const replies: number[] = [];
+    for (let n = 0; n < 50; n++)
+      void streams.enqueue("p", GROUP, MEMBERS, enqueue(n)).then(() => replies.push(n));
+    // A new stream sends what it has to a member picked in turn; all refused (no leader there).
+    for (const s of net.sent.splice(0)) s.answer(new NotLeaderError(GROUP, undefined));
+    await flush();
+    // From now on, each retry period sends one probe, not all 50 again.
+    let attempts = 0;
+    for (let period = 0; period < 20; period++) {
+      net.advance(20);
+      attempts += net.sent.length;
+      expect(net.sent.map((s) => s.seq)).toEqual(net.sent.length === 0 ? [] : [1]);
+      for (const s of net.sent.splice(0)) s.answer(new NotLeaderError(GROUP, undefined));
+      await flush();
+    }
+    expect(attempts).toBeGreaterThanOrEqual(10);
+    expect(attempts).toBeLessThanOrEqual(20);
+    // A member that leads now accepts the probe: the other 49 follow it there, in order.
+    net.advance(20);
+    const probe = net.sent.splice(0);
+    expect(probe.map((s) => s.seq)).toEqual([1]);
+    probe[0]!.answer({ reply: { type: "enqueued" }, index: 1 });
+    await flush();
+    expect(net.sent.map((s) => [s.target, s.seq])).toEqual(
+      Array.from({ length: 49 }, (_, i) => [probe[0]!.target, i + 2]),
+    );
+    for (const s of net.sent.splice(0)) s.answer({ reply: { type: "enqueued" }, index: s.seq });
+    await flush();
+    expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(streams.size).toBe(0);
   });
 });
