@@ -104,10 +104,15 @@ export class BrokerQueries {
     return records.map((q, i) => this.info(q, figures[i]));
   }
 
-  /** One queue, its figures read behind a read barrier at its leader (see the file comment). */
+  /**
+   * One queue, its figures read behind a read barrier at its leader (see the file comment). A
+   * moment with no leader known to any member (an election) is waited out, within the bound of
+   * one answer: answered at once, the queue showed as in minority with every figure 0 although
+   * a leader was seconds away at most. A queue really in minority answers after that bound.
+   */
   async getQueue(vhost: string, name: string): Promise<QueueInfo | undefined> {
     const q = this.ctx.meta.machine.queue(vhost, name);
-    return q === undefined ? undefined : this.info(q, await this.queues.countsAndLeader(q));
+    return q === undefined ? undefined : this.info(q, await this.queues.countsAndLeader(q, true));
   }
 
   /** This node's figures of one queue if it leads it (or is its home), else the leader it knows. */

@@ -4,7 +4,7 @@
  * (quiesced) Raft group on every monitoring poll. A single queue's GET still reads behind one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, declareLed, eventually, publishText } from "./harness.js";
+import { BrokerCluster, declareLed, eventually, publishText, type TestNode } from "./harness.js";
 
 describe("queue listings", () => {
   let c: BrokerCluster;
@@ -57,5 +57,23 @@ describe("queue listings", () => {
     // One queue's GET still reads behind a barrier (a confirmed message never counts 0).
     expect((await c.node("n3").broker.getQueue("/", "idle-b"))?.messages).toBe(1);
     expect(barriers).toBeGreaterThan(0);
+  });
+
+  it("one queue's GET during an election waits for the new leader: a confirmed message is not counted 0", async () => {
+    const leaderId = (await declareLed(c, c.node("n1").broker, "elected")).leader!;
+    const [s, t] = c.nodes.filter((n) => n.id !== leaderId) as [TestNode, TestNode];
+    expect(await publishText(s.broker, "elected", "kept")).toEqual({ kind: "routed", queues: 1 });
+    // The survivors cannot reach each other: once the leader is gone no member knows a leader
+    // (and none can be elected) as the GET starts. Their links come back while it runs.
+    const addrS = s.transport.address();
+    const addrT = t.transport.address();
+    s.transport.removePeer(t.id);
+    t.transport.removePeer(s.id);
+    await c.kill(leaderId);
+    const got = s.broker.getQueue("/", "elected");
+    s.transport.setPeer(t.id, addrT);
+    t.transport.setPeer(s.id, addrS);
+    // Before: at once `state: "minority"` with every figure 0, for a queue with a majority alive.
+    expect(await got).toMatchObject({ messages: 1, messagesReady: 1, state: "running" });
   });
 });
