@@ -125,10 +125,17 @@ describe("consumers on a three-node broker", () => {
   it("cancels the consumers of a node that was cut off past the grace period, once it is back", async () => {
     // The previous test killed a node: bring it back, the queue needs a majority without the far node.
     for (const n of c.nodes) if (!n.alive) await c.restart(n.id);
-    await eventually("every node ready", () => c.nodes.every((n) => n.broker.isReady()));
+    // Ready is the restarted node's view: the others redial it on their reconnect backoff, and
+    // placement takes the nodes the declaring one is connected to. Declared before that, the queue
+    // got two replicas, and cutting the far one off left its leader without a majority.
+    await eventually("every node ready and connected to every other", () =>
+      c.nodes.every((n) => n.broker.isReady() && c.nodes.every((m) => m === n || n.transport.isPeerUp(m.id))),
+    );
     const alive = c.nodes;
     const n1 = alive[0]!;
-    const leaderId = (await declareLed(c, n1.broker, "cutoff")).leader!;
+    const declared = await declareLed(c, n1.broker, "cutoff");
+    expect(declared.members).toHaveLength(3);
+    const leaderId = declared.leader!;
     const leader = c.node(leaderId);
     const far = alive.find((n) => n.id !== leaderId)!;
     const sink = recorder();
