@@ -31,14 +31,14 @@ export class BodyCache {
   private head = 0;
 
   /**
-   * The byte bound is what limits memory for ordinary bodies; the entry bound only caps the
-   * per-entry overhead of tiny ones. At 8,192 entries a backlog of 1 KiB messages used an
-   * eighth of the byte budget and every delivery past it was read back from the log and
-   * decoded again (a LevelDB read and a msgpack decode per message on the leader); at 65,536
-   * a 64 MiB backlog of them is delivered from memory.
+   * The entry bound, not the byte bound, limits 1 KiB bodies (8 MiB). 65,536 entries let a
+   * backlog of them be delivered from memory (leader CPU per message in scenario (d) -30%), but
+   * every replica then keeps 8x more commands alive while the backlog builds, and publishing
+   * cost about as much more CPU as consuming saved (docs/performance.md, "Body cache entry
+   * bound"); not kept.
    */
   constructor(
-    private readonly maxEntries = 65_536,
+    private readonly maxEntries = 8192,
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
