@@ -23,6 +23,8 @@ interface ReleasedNotice {
 export class NodeLoss {
   /** Queues whose consumers of a peer this node released, until the peer is told. */
   private readonly releasedFrom = new Map<NodeId, QueueRecord[]>();
+  /** Peers declared down and not back. */
+  private readonly down = new Set<NodeId>();
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -32,25 +34,37 @@ export class NodeLoss {
     ctx.transport.on(RELEASED_CHANNEL, (from, payload) =>
       guarded(ctx.logger, "released notice", () => this.onReleased(from, payload)),
     );
+    // A queue that had no leader when a peer was declared down (its leader was that peer, and
+    // the survivors could not elect one yet) was released by nobody: its next leader does it,
+    // as RabbitMQ's quorum queue leader re-monitors consumers on election.
+    queues.onLeadershipGained((record) => {
+      for (const peer of this.down) this.release(peer, record);
+    });
   }
 
   peerGone(peer: NodeId): void {
     const { ctx, queues } = this;
     ctx.logger.warn({ peer }, "peer declared down");
-    const released: QueueRecord[] = [];
+    this.down.add(peer);
     for (const r of queues.hostedReplicas()) {
       if (queues.leaderOf(r.group) !== ctx.nodeId) continue;
-      released.push(r.record);
-      this.nodeDown(r.record, peer, 0);
+      this.release(peer, r.record);
     }
-    for (const l of queues.localQueues()) {
-      released.push(l.record);
-      this.nodeDown(l.record, peer, 0);
-    }
-    if (released.length > 0) this.releasedFrom.set(peer, released);
+    for (const l of queues.localQueues()) this.release(peer, l.record);
     if (ctx.meta.leader() === ctx.nodeId) {
       ctx.meta.propose({ type: "node.down", node: peer }).catch(() => undefined);
     }
+  }
+
+  /** Returns what `peer`'s consumers hold on `record`, and remembers to tell the peer. */
+  private release(peer: NodeId, record: QueueRecord): void {
+    let released = this.releasedFrom.get(peer);
+    if (released === undefined) {
+      released = [];
+      this.releasedFrom.set(peer, released);
+    }
+    if (!released.includes(record)) released.push(record);
+    this.nodeDown(record, peer, 0);
   }
 
   private nodeDown(record: QueueRecord, peer: NodeId, attempt: number): void {
@@ -62,6 +76,7 @@ export class NodeLoss {
   }
 
   peerReturned(peer: NodeId): void {
+    this.down.delete(peer);
     const released = this.releasedFrom.get(peer);
     if (released === undefined) return;
     this.releasedFrom.delete(peer);

@@ -176,6 +176,13 @@ export class QueueGroups {
    * `leaderEffects()` would then re-deliver messages already acked. A read barrier (it resolves
    * once the leader committed an entry of its term and applied everything before it) comes first.
    */
+  /** Listeners told when this node leads a quorum queue and has caught up (see `whenCaughtUp`). */
+  private readonly gainedListeners: Array<(record: QueueRecord) => void> = [];
+
+  onLeadershipGained(cb: (record: QueueRecord) => void): void {
+    this.gainedListeners.push(cb);
+  }
+
   private whenCaughtUp(group: GroupId, r: ReplicaMachine, attempt: number): void {
     this.ctx.host.readIndex(group).then(
       () => {
@@ -183,6 +190,8 @@ export class QueueGroups {
         guarded(this.ctx.logger, "leader effects", () =>
           this.effects.leaderGained(r.record, r.machine.leaderEffects(), r.bodies.read, r.bodies),
         );
+        for (const cb of this.gainedListeners)
+          guarded(this.ctx.logger, "leadership gained", () => cb(r.record));
       },
       () => {
         // Retried for as long as this node leads: giving up would leave the queue's pending
