@@ -3,7 +3,17 @@
  * elsewhere, and a consumer's node lost for good (its messages return to other consumers).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerCluster, client, declareLed, eventually, recorder, str, text } from "./harness.js";
+import {
+  BrokerCluster,
+  client,
+  consumeRecorded,
+  declareLed,
+  eventually,
+  publishText,
+  recorder,
+  str,
+  text,
+} from "./harness.js";
 
 describe("consumers on a three-node broker", () => {
   let c: BrokerCluster;
@@ -74,45 +84,10 @@ describe("consumers on a three-node broker", () => {
     const n1 = c.node("n1");
     const { leader } = await declareLed(c, n1.broker, "orphans");
     const [stay, lost] = c.nodes.filter((n) => n.id !== leader);
-    const held = recorder();
-    await lost!.broker.consume(
-      client(lost!),
-      {
-        queue: "orphans",
-        channel: 1,
-        consumerTag: "h",
-        prefetch: 3,
-        noAck: false,
-        exclusive: false,
-        arguments: {},
-      },
-      held,
-    );
-    const pub = client(stay!);
-    for (let i = 0; i < 3; i++) {
-      await stay!.broker.publish(pub, {
-        exchange: "",
-        routingKey: "orphans",
-        properties: {},
-        body: text(`o${i}`),
-        mandatory: false,
-      });
-    }
+    const held = await consumeRecorded(lost!.broker, "orphans", "h", 3);
+    for (let i = 0; i < 3; i++) await publishText(stay!.broker, "orphans", `o${i}`);
     await eventually("the held window", () => held.deliveries.length === 3);
-    const other = recorder();
-    await stay!.broker.consume(
-      client(stay!),
-      {
-        queue: "orphans",
-        channel: 1,
-        consumerTag: "s",
-        prefetch: 0,
-        noAck: false,
-        exclusive: false,
-        arguments: {},
-      },
-      other,
-    );
+    const other = await consumeRecorded(stay!.broker, "orphans", "s", 0);
     await c.kill(lost!.id);
     // After the grace period the leader declares the node down to the queue.
     await eventually("the held messages redelivered", () => other.deliveries.length === 3);

@@ -459,6 +459,22 @@ export function publishText(b: BrokerService, queue: string, body: string): Prom
   });
 }
 
+/** A manual-ack consumer of `queue` on channel 1 of a fresh connection to `b`, recording into a new sink. */
+export async function consumeRecorded(
+  b: BrokerService,
+  queue: string,
+  consumerTag: string,
+  prefetch: number,
+): Promise<ReturnType<typeof recorder>> {
+  const sink = recorder();
+  await b.consume(
+    client({ id: b.nodeId }),
+    { queue, channel: 1, consumerTag, prefetch, noAck: false, exclusive: false, arguments: {} },
+    sink,
+  );
+  return sink;
+}
+
 /** A sink that records deliveries and cancellations. */
 export function recorder(): ConsumerSink & { deliveries: Delivery[]; cancelledWith: string[] } {
   const deliveries: Delivery[] = [];

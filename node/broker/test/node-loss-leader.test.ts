@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NodeId } from "../../../raft/core/types.js";
-import { BrokerCluster, client, declareLed, eventually, recorder, str, text } from "./harness.js";
+import { BrokerCluster, consumeRecorded, declareLed, eventually, publishText, str } from "./harness.js";
 
 /** The peers a node's membership has declared down (reaches into the broker, as the harness does). */
 function declaredDown(c: BrokerCluster, id: string): NodeId[] {
@@ -28,45 +28,10 @@ describe("node loss while a queue has no leader", () => {
     // Declared through n3: the leader is n3 (client-local), and n3's consumer holds the messages.
     const info = await declareLed(c, n3.broker, "leader-lost-too");
     expect(info.leader).toBe("n3");
-    const held = recorder();
-    await n3.broker.consume(
-      client(n3),
-      {
-        queue: "leader-lost-too",
-        channel: 1,
-        consumerTag: "h",
-        prefetch: 3,
-        noAck: false,
-        exclusive: false,
-        arguments: {},
-      },
-      held,
-    );
-    const pub = client(n1);
-    for (let i = 0; i < 3; i++) {
-      await n1.broker.publish(pub, {
-        exchange: "",
-        routingKey: "leader-lost-too",
-        properties: {},
-        body: text(`m${i}`),
-        mandatory: false,
-      });
-    }
+    const held = await consumeRecorded(n3.broker, "leader-lost-too", "h", 3);
+    for (let i = 0; i < 3; i++) await publishText(n1.broker, "leader-lost-too", `m${i}`);
     await eventually("n3's consumer to hold the three", () => held.deliveries.length === 3);
-    const other = recorder();
-    await n1.broker.consume(
-      client(n1),
-      {
-        queue: "leader-lost-too",
-        channel: 1,
-        consumerTag: "s",
-        prefetch: 0,
-        noAck: false,
-        exclusive: false,
-        arguments: {},
-      },
-      other,
-    );
+    const other = await consumeRecorded(n1.broker, "leader-lost-too", "s", 0);
 
     // n2 freezes, then n3 (leader and consumer) dies: n1 alone cannot elect a leader.
     c.freeze("n2");
