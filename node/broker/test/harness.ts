@@ -229,6 +229,13 @@ export class BrokerCluster {
     const groups = (n.host as unknown as { groups: Map<string, { node: { tick(): void } }> }).groups;
     const core = groups.get(group)?.node;
     if (core === undefined) throw new Error(`${id} hosts no group ${group}`);
+    // The transfer needs `to` known to be caught up: an append ack still on its way when the
+    // frames start waiting would leave the leader waiting for it, and the transfer never starts.
+    await eventually(`${id} knowing ${to} has its whole log of ${group}`, () => {
+      const s = n.host.status(group);
+      const mine = s.progress?.get(id)?.match;
+      return mine !== undefined && s.commit === mine && s.progress?.get(to)?.match === mine;
+    });
     const deliver = t.deliver;
     const held: [string, string, unknown][] = [];
     t.deliver = (from, channel, payload) => {
